@@ -1,0 +1,165 @@
+//! Command-line flags (clap derive) and their validation into a typed [`Plan`]. Strings are
+//! parsed here, at the edge, and nowhere downstream.
+
+use crate::codec::CodecSpec;
+use crate::data::catalog::PopulationSpec;
+use crate::data::population::NonFinitePolicy;
+use crate::error::Result;
+use crate::run::plan::{self, Plan, SplitChoice};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Measure how well vector codecs keep what matters about the rows of real model tensors.
+#[derive(Debug, Parser)]
+#[command(name = "codecbench", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a benchmark (default codecs × default populations when none are named).
+    Run(RunArgs),
+    /// Describe the codecs, populations or metrics this build knows.
+    List {
+        /// What to list.
+        what: ListWhat,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tensors of a file (name, dtype, shape, size) with simple row statistics.
+    Inspect {
+        /// A .safetensors, .npy, .fvecs or .bvecs file.
+        file: PathBuf,
+        /// Rows per tensor to compute statistics over (the first N).
+        #[arg(long, default_value_t = 4096)]
+        rows: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Things `list` describes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListWhat {
+    /// Codec specs with their parameters and defaults.
+    Codecs,
+    /// Named populations (catalog).
+    Populations,
+    /// Metrics and how they are pooled.
+    Metrics,
+}
+
+/// Flags of `codecbench run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Population: a catalog name (`codecbench list populations`, e.g. `gaussian:n=2000,d=65`) or
+    /// a file: path.npy, path.fvecs, path.bvecs, path.safetensors:TENSOR. Repeatable.
+    #[arg(long = "population", short = 'p', value_name = "SPEC")]
+    pub populations: Vec<String>,
+    /// Codec: name[:key=value,...], e.g. int8, int4:group=32, bf16. Repeatable.
+    #[arg(long = "codec", short = 'c', value_name = "SPEC")]
+    pub codecs: Vec<String>,
+    /// Queries per population [default: 200; 50 with --quick].
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// k of recall@k.
+    #[arg(long, default_value_t = plan::DEFAULT_K)]
+    pub k: usize,
+    /// Seed of all randomness (sampling, splits, codec fitting, bootstrap).
+    #[arg(long, default_value_t = plan::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Directory that receives the run directory <timestamp>/ and the `latest` link.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Smaller samples for smoke runs (50 queries, ≤1000 rows per population, 200 resamples).
+    #[arg(long)]
+    pub quick: bool,
+    /// Score the base rows against these query rows instead of a split (a file spec, as for
+    /// --population): your own queries, or activations x for a weight W so x·Wᵀ is measured.
+    #[arg(long, value_name = "SPEC")]
+    pub query_file: Option<String>,
+    /// Rows with NaN/Inf: `error` names the row and stops; `skip` drops them and reports how many.
+    #[arg(long, value_enum, default_value_t = NonFinitePolicy::Error)]
+    pub nonfinite: NonFinitePolicy,
+    /// At most this many rows per population (a seeded sample beyond it) [default: 20000; 1000
+    /// with --quick].
+    #[arg(long)]
+    pub max_rows: Option<usize>,
+    /// Query split: `auto` (self-pairs for weight tensors, held-out rows for embeddings), `self`,
+    /// or `holdout`.
+    #[arg(long, value_enum, default_value_t = SplitChoice::Auto)]
+    pub split: SplitChoice,
+    /// Bootstrap resamples per confidence interval [default: 1000; 200 with --quick].
+    #[arg(long)]
+    pub resamples: Option<usize>,
+    /// Never draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl RunArgs {
+    /// Validate the flags into a plan (parses every spec; reads no data).
+    pub fn into_plan(self) -> Result<Plan> {
+        let populations = if self.populations.is_empty() {
+            PopulationSpec::defaults()
+        } else {
+            self.populations
+                .iter()
+                .map(|s| PopulationSpec::parse(s))
+                .collect::<Result<_>>()?
+        };
+        let codecs = if self.codecs.is_empty() {
+            CodecSpec::defaults()
+        } else {
+            self.codecs
+                .iter()
+                .map(|s| s.parse::<CodecSpec>())
+                .collect::<Result<_>>()?
+        };
+        let query_file = self
+            .query_file
+            .as_deref()
+            .map(PopulationSpec::parse)
+            .transpose()?;
+        let (q, rows, res) = if self.quick {
+            (
+                plan::QUICK_QUERIES,
+                plan::QUICK_MAX_ROWS,
+                plan::QUICK_RESAMPLES,
+            )
+        } else {
+            (
+                plan::DEFAULT_QUERIES,
+                plan::DEFAULT_MAX_ROWS,
+                plan::DEFAULT_RESAMPLES,
+            )
+        };
+        let plan = Plan {
+            populations,
+            codecs,
+            queries: self.queries.unwrap_or(q),
+            k: self.k,
+            seed: self.seed,
+            out: self.out,
+            threads: self.threads,
+            quick: self.quick,
+            query_file,
+            nonfinite: self.nonfinite,
+            max_rows: Some(self.max_rows.unwrap_or(rows)),
+            split: self.split,
+            resamples: self.resamples.unwrap_or(res),
+            progress: !self.no_progress,
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+}

@@ -1,0 +1,108 @@
+//! `f16` and `bf16`: the row stored at 16-bit float precision (the `half` crate's
+//! round-to-nearest-even conversions). Scores use the decoded values with f64 accumulation.
+
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::error::Result;
+use half::{bf16, f16};
+
+/// Which 16-bit float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HalfKind {
+    /// IEEE binary16 (5-bit exponent, 10-bit mantissa).
+    F16,
+    /// bfloat16 (8-bit exponent, 7-bit mantissa).
+    Bf16,
+}
+
+/// 16-bit float passthrough.
+#[derive(Debug, Clone)]
+pub struct HalfCodec {
+    kind: HalfKind,
+    dim: usize,
+}
+
+impl HalfCodec {
+    /// A 16-bit codec of the given kind for rows of `dim` values.
+    pub fn new(kind: HalfKind, dim: usize) -> Self {
+        HalfCodec { kind, dim }
+    }
+
+    fn get(&self, code: &[u8], i: usize) -> f32 {
+        let b = [code[2 * i], code[2 * i + 1]];
+        match self.kind {
+            HalfKind::F16 => f16::from_le_bytes(b).to_f32(),
+            HalfKind::Bf16 => bf16::from_le_bytes(b).to_f32(),
+        }
+    }
+}
+
+struct HalfScorer<'a> {
+    codec: &'a HalfCodec,
+    query: Vec<f32>,
+}
+
+impl Scorer for HalfScorer<'_> {
+    fn estimate(&self, code: &[u8]) -> f64 {
+        self.query
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| q as f64 * self.codec.get(code, i) as f64)
+            .sum()
+    }
+}
+
+impl Codec for HalfCodec {
+    fn spec(&self) -> CodecSpec {
+        match self.kind {
+            HalfKind::F16 => CodecSpec::F16,
+            HalfKind::Bf16 => CodecSpec::Bf16,
+        }
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn grade(&self) -> Grade {
+        Grade::Reconstruction
+    }
+    fn family(&self) -> Family {
+        Family::Passthrough
+    }
+    fn code_bytes(&self) -> usize {
+        2 * self.dim
+    }
+    fn model_bytes(&self) -> usize {
+        0
+    }
+    fn encode(&self, row: &[f32], out: &mut [u8]) {
+        for (o, &x) in out.chunks_exact_mut(2).zip(row) {
+            let b = match self.kind {
+                HalfKind::F16 => f16::from_f32(x).to_le_bytes(),
+                HalfKind::Bf16 => bf16::from_f32(x).to_le_bytes(),
+            };
+            o.copy_from_slice(&b);
+        }
+    }
+    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.get(code, i);
+        }
+        Ok(())
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        Box::new(HalfScorer {
+            codec: self,
+            query: query.to_vec(),
+        })
+    }
+    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
+        Ok((0..self.dim)
+            .map(|i| self.get(a, i) as f64 * self.get(b, i) as f64)
+            .sum())
+    }
+    fn can_pair(&self) -> bool {
+        true
+    }
+}

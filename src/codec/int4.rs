@@ -1,0 +1,191 @@
+//! `int4`: symmetric absmax 4-bit quantization with one scale per group of coordinates (GGML
+//! Q4_0-style) or per row (`../shared/reference/algorithms.md` §1.6).
+//!
+//! Code layout: `[scale_g: f32 LE] × n_groups` then the nibbles, two per byte (coordinate `2j`
+//! in the low nibble), each `q + 8` with `q = round(x/scale_g)` in −7..7 and
+//! `scale_g = max_{i∈g}|x_i|/7`. The scales are f32 (4 bytes each), counted in `code_bytes`.
+
+use super::spec::RawParams;
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::error::Result;
+use std::fmt;
+
+/// How many coordinates share a scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Int4Group {
+    /// One scale for the whole row.
+    Row,
+    /// One scale per `n` consecutive coordinates (the last group may be shorter).
+    Size(usize),
+}
+
+impl fmt::Display for Int4Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Int4Group::Row => f.write_str("row"),
+            Int4Group::Size(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// Parameters of [`Int4Codec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Int4Params {
+    /// Scale sharing.
+    pub group: Int4Group,
+}
+
+impl Default for Int4Params {
+    fn default() -> Self {
+        Int4Params {
+            group: Int4Group::Size(32),
+        }
+    }
+}
+
+impl Int4Params {
+    pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
+        let mut p = Int4Params::default();
+        if let Some(v) = raw.take("group") {
+            p.group = if v == "row" {
+                Int4Group::Row
+            } else {
+                match v.parse::<usize>() {
+                    Ok(n) if n >= 1 => Int4Group::Size(n),
+                    _ => return Err(raw.bad("group", &v, "`row` or an integer ≥ 1")),
+                }
+            };
+        }
+        Ok(p)
+    }
+}
+
+/// Group absmax int4.
+#[derive(Debug, Clone)]
+pub struct Int4Codec {
+    params: Int4Params,
+    dim: usize,
+    group: usize,
+    n_groups: usize,
+}
+
+impl Int4Codec {
+    /// An int4 codec for rows of `dim` values.
+    pub fn new(params: Int4Params, dim: usize) -> Self {
+        let group = match params.group {
+            Int4Group::Row => dim,
+            Int4Group::Size(n) => n.min(dim),
+        };
+        Int4Codec {
+            params,
+            dim,
+            group,
+            n_groups: dim.div_ceil(group),
+        }
+    }
+
+    fn scale(&self, code: &[u8], g: usize) -> f32 {
+        f32::from_le_bytes([
+            code[4 * g],
+            code[4 * g + 1],
+            code[4 * g + 2],
+            code[4 * g + 3],
+        ])
+    }
+
+    /// The signed level of coordinate `i`, in −7..7 (−8 never occurs).
+    fn level(&self, code: &[u8], i: usize) -> i32 {
+        let byte = code[4 * self.n_groups + i / 2];
+        let nib = if i % 2 == 0 { byte & 0x0f } else { byte >> 4 };
+        nib as i32 - 8
+    }
+}
+
+struct Int4Scorer<'a> {
+    codec: &'a Int4Codec,
+    query: Vec<f32>,
+}
+
+impl Scorer for Int4Scorer<'_> {
+    fn estimate(&self, code: &[u8]) -> f64 {
+        let c = self.codec;
+        let mut total = 0f64;
+        for g in 0..c.n_groups {
+            let lo = g * c.group;
+            let hi = (lo + c.group).min(c.dim);
+            let s: f64 = (lo..hi)
+                .map(|i| self.query[i] as f64 * c.level(code, i) as f64)
+                .sum();
+            total += s * c.scale(code, g) as f64;
+        }
+        total
+    }
+}
+
+impl Codec for Int4Codec {
+    fn spec(&self) -> CodecSpec {
+        CodecSpec::Int4(self.params)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn grade(&self) -> Grade {
+        Grade::Reconstruction
+    }
+    fn family(&self) -> Family {
+        Family::Scalar
+    }
+    fn code_bytes(&self) -> usize {
+        4 * self.n_groups + self.dim.div_ceil(2)
+    }
+    fn model_bytes(&self) -> usize {
+        0
+    }
+    fn encode(&self, row: &[f32], out: &mut [u8]) {
+        out.fill(0);
+        let (scales, nibbles) = out.split_at_mut(4 * self.n_groups);
+        for g in 0..self.n_groups {
+            let lo = g * self.group;
+            let hi = (lo + self.group).min(self.dim);
+            let absmax = row[lo..hi].iter().fold(0f32, |m, &x| m.max(x.abs()));
+            let scale = absmax / 7.0;
+            scales[4 * g..4 * g + 4].copy_from_slice(&scale.to_le_bytes());
+            let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+            for (i, &x) in row.iter().enumerate().take(hi).skip(lo) {
+                let q = (x * inv).round().clamp(-7.0, 7.0) as i32;
+                let nib = (q + 8) as u8;
+                nibbles[i / 2] |= if i % 2 == 0 { nib } else { nib << 4 };
+            }
+        }
+    }
+    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.scale(code, i / self.group) * self.level(code, i) as f32;
+        }
+        Ok(())
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        Box::new(Int4Scorer {
+            codec: self,
+            query: query.to_vec(),
+        })
+    }
+    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
+        let mut total = 0f64;
+        for g in 0..self.n_groups {
+            let lo = g * self.group;
+            let hi = (lo + self.group).min(self.dim);
+            let dot: i64 = (lo..hi)
+                .map(|i| (self.level(a, i) * self.level(b, i)) as i64)
+                .sum();
+            total += dot as f64 * self.scale(a, g) as f64 * self.scale(b, g) as f64;
+        }
+        Ok(total)
+    }
+    fn can_pair(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,98 @@
+//! `int8`: per-row symmetric absmax quantization, the honest scalar baseline
+//! (`../shared/reference/algorithms.md` §1.6; the scale is per row, never a fixed ×127 of a
+//! normalised row, which would waste most of the code range).
+//!
+//! Code layout: `[scale: f32 LE][q_0 … q_{d-1}: i8]` with `scale = max|x|/127`,
+//! `q_i = round(x_i/scale)` clamped to ±127, and `x̂_i = scale·q_i`. A zero row stores scale 0.
+
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::error::Result;
+
+/// Per-row absmax int8.
+#[derive(Debug, Clone)]
+pub struct Int8Codec {
+    dim: usize,
+}
+
+impl Int8Codec {
+    /// An int8 codec for rows of `dim` values.
+    pub fn new(dim: usize) -> Self {
+        Int8Codec { dim }
+    }
+}
+
+fn scale_of(code: &[u8]) -> f32 {
+    f32::from_le_bytes([code[0], code[1], code[2], code[3]])
+}
+
+struct Int8Scorer {
+    query: Vec<f32>,
+}
+
+impl Scorer for Int8Scorer {
+    fn estimate(&self, code: &[u8]) -> f64 {
+        let s: f64 = self
+            .query
+            .iter()
+            .zip(&code[4..])
+            .map(|(&q, &c)| q as f64 * (c as i8) as f64)
+            .sum();
+        s * scale_of(code) as f64
+    }
+}
+
+impl Codec for Int8Codec {
+    fn spec(&self) -> CodecSpec {
+        CodecSpec::Int8
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn grade(&self) -> Grade {
+        Grade::Reconstruction
+    }
+    fn family(&self) -> Family {
+        Family::Scalar
+    }
+    fn code_bytes(&self) -> usize {
+        4 + self.dim
+    }
+    fn model_bytes(&self) -> usize {
+        0
+    }
+    fn encode(&self, row: &[f32], out: &mut [u8]) {
+        let absmax = row.iter().fold(0f32, |m, &x| m.max(x.abs()));
+        let scale = absmax / 127.0;
+        out[..4].copy_from_slice(&scale.to_le_bytes());
+        let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+        for (o, &x) in out[4..].iter_mut().zip(row) {
+            *o = ((x * inv).round().clamp(-127.0, 127.0) as i8) as u8;
+        }
+    }
+    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        let scale = scale_of(code);
+        for (o, &c) in out.iter_mut().zip(&code[4..]) {
+            *o = scale * (c as i8) as f32;
+        }
+        Ok(())
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        Box::new(Int8Scorer {
+            query: query.to_vec(),
+        })
+    }
+    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
+        let dot: i64 = a[4..]
+            .iter()
+            .zip(&b[4..])
+            .map(|(&x, &y)| (x as i8) as i64 * (y as i8) as i64)
+            .sum();
+        Ok(dot as f64 * scale_of(a) as f64 * scale_of(b) as f64)
+    }
+    fn can_pair(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,195 @@
+//! The codec interface: a codec is fitted on training rows, encodes each row into a fixed number
+//! of bytes, and scores queries against codes. Codecs know nothing about files, metrics or reports.
+//!
+//! Built only through [`CodecSpec::fit`] (the one registry `match`, in `spec.rs`); each codec
+//! lives in its own file named after it.
+
+mod exact;
+mod half;
+mod int4;
+mod int8;
+pub mod spec;
+
+pub use exact::ExactCodec;
+pub use half::{HalfCodec, HalfKind};
+pub use int4::{Int4Codec, Int4Group, Int4Params};
+pub use int8::Int8Codec;
+pub use spec::{CodecInfo, CodecSpec, ParamInfo};
+
+use crate::data::Rows;
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+
+/// What a code keeps (the origin's second axis): a reconstruction of the row, only a signature
+/// that supports scoring, or both in part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grade {
+    /// `decode` returns an approximation of the row.
+    Reconstruction,
+    /// Scores can be estimated but the row cannot be rebuilt.
+    Signature,
+    /// A coarse address plus a partial leaf.
+    Hybrid,
+}
+
+impl std::fmt::Display for Grade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Grade::Reconstruction => "reconstruction",
+            Grade::Signature => "signature",
+            Grade::Hybrid => "hybrid",
+        })
+    }
+}
+
+/// How a codec is built (the origin's first axis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// Stores the values themselves at some float precision.
+    Passthrough,
+    /// Scalar quantization of each coordinate with per-row or per-group scales.
+    Scalar,
+    /// Random rotation, then per-coordinate or sign quantization.
+    Rotation,
+    /// A palette (codebook) address plus a residual leaf.
+    PaletteLeaf,
+    /// Hash-like signatures (signs, sketches, subsamples).
+    Signature,
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Family::Passthrough => "passthrough",
+            Family::Scalar => "scalar",
+            Family::Rotation => "rotation",
+            Family::PaletteLeaf => "palette-leaf",
+            Family::Signature => "signature",
+        })
+    }
+}
+
+/// Codes of many rows, stored contiguously with a fixed stride of `code_bytes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Codes {
+    code_bytes: usize,
+    data: Vec<u8>,
+}
+
+impl Codes {
+    /// Wrap contiguous codes; `data.len()` must be a multiple of `code_bytes`.
+    pub fn new(code_bytes: usize, data: Vec<u8>) -> Self {
+        assert!(
+            code_bytes > 0 && data.len() % code_bytes == 0,
+            "Codes::new: bad stride"
+        );
+        Codes { code_bytes, data }
+    }
+    /// Number of codes.
+    pub fn len(&self) -> usize {
+        self.data.len() / self.code_bytes
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+    /// Bytes per code.
+    pub fn code_bytes(&self) -> usize {
+        self.code_bytes
+    }
+    /// Code `i`.
+    pub fn get(&self, i: usize) -> &[u8] {
+        &self.data[i * self.code_bytes..(i + 1) * self.code_bytes]
+    }
+    /// All codes in order.
+    pub fn iter(&self) -> std::slice::ChunksExact<'_, u8> {
+        self.data.chunks_exact(self.code_bytes)
+    }
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+/// Per-query state (a rotated query, lookup tables…) that estimates the inner product
+/// `⟨query, row⟩` from a row's code.
+///
+/// Estimates are f64 so that the `exact` oracle reproduces the f64 truth to rounding and its
+/// rank metrics are exactly 1; fast kernels may compute in f32 and widen.
+pub trait Scorer: Send + Sync {
+    /// Estimate `⟨query, row⟩` from `code`.
+    fn estimate(&self, code: &[u8]) -> f64;
+
+    /// Estimate against every code; `out.len() == codes.len()`.
+    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
+        for (o, c) in out.iter_mut().zip(codes.iter()) {
+            *o = self.estimate(c);
+        }
+    }
+}
+
+/// A fitted vector codec. See `../shared/DESIGN.md` ("The Codec trait").
+pub trait Codec: Send + Sync {
+    /// The spec that builds this codec; its text form round-trips.
+    fn spec(&self) -> CodecSpec;
+    /// Row dimension.
+    fn dim(&self) -> usize;
+    /// What the code keeps.
+    fn grade(&self) -> Grade;
+    /// How the codec is built.
+    fn family(&self) -> Family;
+    /// Bytes per row, including per-row side scalars (scales, norms, correction factors).
+    fn code_bytes(&self) -> usize;
+    /// Bytes of shared state (codebooks, bases, rotation seeds), counted once per population.
+    fn model_bytes(&self) -> usize;
+    /// Encode one row (`row.len() == dim`) into `out` (`out.len() == code_bytes`).
+    fn encode(&self, row: &[f32], out: &mut [u8]);
+
+    /// Encode every row, in parallel; the result does not depend on the thread count.
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        let stride = self.code_bytes();
+        let mut data = vec![0u8; stride * rows.len()];
+        data.par_chunks_mut(stride)
+            .zip(rows.as_slice().par_chunks(rows.dim()))
+            .for_each(|(out, row)| self.encode(row, out));
+        Codes::new(stride, data)
+    }
+
+    /// Reconstruct a row; signature codecs return `Unsupported`.
+    fn decode(&self, _code: &[u8], _out: &mut [f32]) -> Result<()> {
+        Err(self.unsupported("decode"))
+    }
+
+    /// True when [`Codec::decode`] is supported.
+    fn can_decode(&self) -> bool {
+        false
+    }
+
+    /// Per-query scorer for asymmetric estimates (exact query vs code).
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a>;
+
+    /// Symmetric estimate of `⟨a, b⟩` with both rows encoded; default Unsupported.
+    fn pair(&self, _a: &[u8], _b: &[u8]) -> Result<f64> {
+        Err(self.unsupported("symmetric (code-vs-code) scoring"))
+    }
+
+    /// True when [`Codec::pair`] is supported.
+    fn can_pair(&self) -> bool {
+        false
+    }
+
+    /// The error for an unsupported operation.
+    fn unsupported(&self, operation: &'static str) -> Error {
+        Error::Unsupported {
+            codec: self.spec().to_string(),
+            operation,
+        }
+    }
+}
+
+/// `Σ a_i b_i` accumulated in f64 (the plain reference every fast path is checked against).
+pub(crate) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
+}

@@ -1,0 +1,106 @@
+//! The binary's subcommands: thin wrappers that call the library and print.
+
+use anyhow::Result;
+use codecbench::cli::{ListWhat, RunArgs};
+use codecbench::codec::spec::CODECS;
+use codecbench::data::catalog::catalog;
+use codecbench::data::inspect::inspect_file;
+use codecbench::metric::suite::METRICS;
+use codecbench::report;
+use std::path::Path;
+
+pub fn run(args: RunArgs) -> Result<()> {
+    let plan = args.into_plan()?;
+    let outcome = codecbench::run::run(&plan)?;
+    print!("{}", report::summary::render(&outcome.rows));
+    println!("\nreport: {}", outcome.dir.join("report.md").display());
+    println!(
+        "results: {} ({} rows), results.csv",
+        outcome.dir.join("results.jsonl").display(),
+        outcome.rows.len()
+    );
+    Ok(())
+}
+
+pub fn list(what: ListWhat, json: bool) -> Result<()> {
+    match what {
+        ListWhat::Codecs => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(CODECS)?);
+                return Ok(());
+            }
+            for c in CODECS {
+                println!("{:<8} [{} · {}] {}", c.name, c.grade, c.family, c.summary);
+                println!("         reference: {}", c.reference);
+                for p in c.params {
+                    println!(
+                        "         {}={} (default {}): {}",
+                        p.key, p.values, p.default, p.doc
+                    );
+                }
+            }
+        }
+        ListWhat::Populations => {
+            let cat = catalog();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&cat)?);
+                return Ok(());
+            }
+            for e in cat {
+                println!("{:<12} {}", e.name, e.description);
+                println!("             params: {}", e.params);
+            }
+            println!(
+                "\nFiles: path.npy (f32, f64, f16, u8), path.fvecs, path.bvecs, \
+                 path.safetensors:TENSOR (F32, F16, BF16); 2-D, rows = first axis."
+            );
+        }
+        ListWhat::Metrics => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(METRICS)?);
+                return Ok(());
+            }
+            for m in METRICS {
+                println!("{:<10} {}", m.name, m.definition);
+                println!("           pooled: {}", m.pooling);
+            }
+            println!("\n`.sym` variants score both sides encoded (codecs that support it).");
+        }
+    }
+    Ok(())
+}
+
+pub fn inspect(file: &Path, rows: usize, json: bool) -> Result<()> {
+    let tensors = inspect_file(file, rows)?;
+    if json {
+        let v: Vec<_> = tensors
+            .iter()
+            .map(|(info, stats)| serde_json::json!({"tensor": info, "stats": stats}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("{}: {} tensor(s)", file.display(), tensors.len());
+    for (info, stats) in &tensors {
+        println!(
+            "  {}  {}  {:?}  {} bytes",
+            info.name, info.dtype, info.shape, info.bytes
+        );
+        if let Some(s) = stats {
+            println!(
+                "      first {} rows: mean {:.4e}  std {:.4e}  min {:.4e}  max {:.4e}  |row| mean {:.4e} [{:.4e}, {:.4e}]  zero rows {}  non-finite rows {}",
+                s.rows,
+                s.mean,
+                s.std,
+                s.min,
+                s.max,
+                s.norm_mean,
+                s.norm_min,
+                s.norm_max,
+                s.zero_rows,
+                s.nonfinite_rows
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! Reads rows of 2-D float tensors (F32, F16, BF16) out of `.safetensors` checkpoints, the
+//! format real model weights ship in. The file is memory-mapped and only selected rows are
+//! converted, so sampling a few thousand rows of a multi-GB checkpoint stays cheap. Header
+//! parsing is the `safetensors` crate's; we pre-check the header length and the declared
+//! offsets against the file length first, so hostile headers fail with a clear error.
+
+use std::path::Path;
+
+use ::safetensors::SafeTensors;
+use ::safetensors::tensor::{Dtype, Metadata, TensorInfo as StInfo};
+
+use super::file::{Elem, Mapped, gather_rows, map_readonly};
+use super::inspect::{RowStats, row_stats};
+use super::rows::Rows;
+use super::selection::RowSelection;
+use super::{Loaded, TensorInfo};
+use crate::error::{Error, Result};
+
+const FORMAT: &str = "safetensors";
+
+/// The dtypes [`load`] converts.
+pub const SUPPORTED: &str = "F32, F16, BF16";
+
+/// Same limit the `safetensors` crate applies; checked first so we never parse a larger header.
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// How many close names an [`Error::UnknownTensor`] suggests.
+const CLOSE_NAMES: usize = 5;
+
+/// Every tensor in the file, sorted by name. `dtype` is the safetensors name (`F32`, `BF16`,
+/// `I64`, ...); `bytes` is the tensor's data size.
+pub fn list(path: &Path) -> Result<Vec<TensorInfo>> {
+    let file = Parsed::open(path)?;
+    Ok(file.infos())
+}
+
+/// The selected rows of a 2-D F32/F16/BF16 tensor, converted to f32.
+pub fn load(path: &Path, tensor: &str, selection: &RowSelection) -> Result<Loaded> {
+    let file = Parsed::open(path)?;
+    let Some(st) = file.meta.info(tensor) else {
+        let names = file.meta.offset_keys();
+        return Err(Error::UnknownTensor {
+            path: path.to_path_buf(),
+            tensor: tensor.to_string(),
+            close: close_names(tensor, names.iter().map(String::as_str)),
+        });
+    };
+    let info = to_info(tensor, st);
+    let elem = elem_of(st.dtype).ok_or_else(|| Error::UnsupportedDtype {
+        path: path.to_path_buf(),
+        tensor: tensor.to_string(),
+        dtype: info.dtype.clone(),
+        supported: SUPPORTED,
+    })?;
+    let [n_rows, dims] = rows_dims(&info.shape).ok_or_else(|| Error::BadShape {
+        path: path.to_path_buf(),
+        tensor: tensor.to_string(),
+        shape: info.shape.clone(),
+    })?;
+    let indices = selection.resolve(n_rows);
+    let rows = file.gather(st, dims, elem, &indices)?;
+    Ok(Loaded {
+        rows,
+        info,
+        indices,
+    })
+}
+
+/// Names among `candidates` close to `query`, best first, at most 5: names containing the query
+/// (case-insensitive) rank first, then names whose Jaro–Winkler similarity is at least 0.8.
+pub fn close_names<'a>(query: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let q = query.to_lowercase();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .into_iter()
+        .filter_map(|name| {
+            let lower = name.to_lowercase();
+            let contains = !q.is_empty() && lower.contains(&q);
+            let score = strsim::jaro_winkler(&q, &lower);
+            (contains || score >= 0.8).then_some((score + if contains { 1.0 } else { 0.0 }, name))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    scored
+        .into_iter()
+        .take(CLOSE_NAMES)
+        .map(|(_, name)| name.to_string())
+        .collect()
+}
+
+/// Stats over the first `sample_rows` rows of every loadable tensor (None for the others).
+pub(crate) fn inspect(
+    path: &Path,
+    sample_rows: usize,
+) -> Result<Vec<(TensorInfo, Option<RowStats>)>> {
+    let file = Parsed::open(path)?;
+    let mut names = file.meta.offset_keys();
+    names.sort();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let Some(st) = file.meta.info(&name) else {
+            continue;
+        };
+        let info = to_info(&name, st);
+        let stats = match (elem_of(st.dtype), rows_dims(&info.shape)) {
+            (Some(elem), Some([n_rows, dims])) => {
+                let indices = RowSelection::First(sample_rows).resolve(n_rows);
+                Some(row_stats(&file.gather(st, dims, elem, &indices)?))
+            }
+            (None, _) | (_, None) => None,
+        };
+        out.push((info, stats));
+    }
+    Ok(out)
+}
+
+/// A mapped file with its parsed, validated header.
+struct Parsed<'p> {
+    path: &'p Path,
+    mapped: Mapped,
+    /// Offset of the data section (8 + header length).
+    data_start: usize,
+    meta: Metadata,
+}
+
+impl<'p> Parsed<'p> {
+    fn open(path: &'p Path) -> Result<Self> {
+        let mapped = map_readonly(path)?;
+        let bytes = mapped.bytes();
+        precheck(path, bytes)?;
+        let (header_len, meta) =
+            SafeTensors::read_metadata(bytes).map_err(|e| bad(path, e.to_string()))?;
+        let data_start = header_len
+            .checked_add(8)
+            .ok_or_else(|| bad(path, "header length overflows".to_string()))?;
+        Ok(Parsed {
+            path,
+            mapped,
+            data_start,
+            meta,
+        })
+    }
+
+    fn infos(&self) -> Vec<TensorInfo> {
+        let mut infos: Vec<TensorInfo> = self
+            .meta
+            .tensors()
+            .into_iter()
+            .map(|(name, st)| to_info(&name, st))
+            .collect();
+        infos.sort_by(|a, b| a.name.cmp(&b.name));
+        infos
+    }
+
+    /// Convert rows `indices` of a validated 2-D tensor.
+    fn gather(&self, st: &StInfo, dims: usize, elem: Elem, indices: &[usize]) -> Result<Rows> {
+        let (start, end) = st.data_offsets;
+        let data = self
+            .data_start
+            .checked_add(start)
+            .zip(self.data_start.checked_add(end))
+            .and_then(|(s, e)| self.mapped.bytes().get(s..e))
+            .ok_or_else(|| {
+                bad(
+                    self.path,
+                    "tensor data offsets run past the end of the file".into(),
+                )
+            })?;
+        let row_bytes = dims.saturating_mul(elem.size());
+        gather_rows(data, row_bytes, 0, dims, elem, indices)
+            .ok_or_else(|| bad(self.path, "tensor data is smaller than its shape".into()))
+    }
+}
+
+/// Check the length prefix and every declared data offset against the file length before the
+/// `safetensors` crate sees the header: hostile lengths and offsets become clear errors, and the
+/// crate's own (unchecked) offset arithmetic only ever sees offsets within the file.
+fn precheck(path: &Path, bytes: &[u8]) -> Result<()> {
+    let Some(prefix) = bytes.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+        let reason = if bytes.is_empty() {
+            "file is empty".to_string()
+        } else {
+            format!(
+                "file has {} bytes, less than the 8-byte header length",
+                bytes.len()
+            )
+        };
+        return Err(bad(path, reason));
+    };
+    let header_len = u64::from_le_bytes(prefix);
+    let after_prefix = (bytes.len() - 8) as u64;
+    if header_len > after_prefix {
+        return Err(bad(
+            path,
+            format!(
+                "header length {header_len} runs past the end of the file ({after_prefix} bytes follow the length prefix)"
+            ),
+        ));
+    }
+    if header_len > MAX_HEADER_BYTES {
+        return Err(bad(
+            path,
+            format!("header length {header_len} exceeds the {MAX_HEADER_BYTES}-byte limit"),
+        ));
+    }
+    // Both fit: header_len <= bytes.len() - 8.
+    let header = bytes
+        .get(8..8 + header_len as usize)
+        .ok_or_else(|| bad(path, "header runs past the end of the file".to_string()))?;
+    let json: serde_json::Value = serde_json::from_slice(header)
+        .map_err(|e| bad(path, format!("header is not valid JSON: {e}")))?;
+    let serde_json::Value::Object(entries) = json else {
+        return Err(bad(path, "header is not a JSON object".to_string()));
+    };
+    let declared_end = entries
+        .iter()
+        .filter(|(name, _)| name.as_str() != "__metadata__")
+        .filter_map(|(_, entry)| entry.get("data_offsets")?.as_array().cloned())
+        .flatten()
+        .filter_map(|offset| offset.as_u64())
+        .max()
+        .unwrap_or(0);
+    let data_len = after_prefix - header_len;
+    if declared_end > data_len {
+        return Err(Error::Truncated {
+            path: path.to_path_buf(),
+            format: FORMAT,
+            expected: declared_end,
+            actual: data_len,
+        });
+    }
+    Ok(())
+}
+
+fn to_info(name: &str, st: &StInfo) -> TensorInfo {
+    let (start, end) = st.data_offsets;
+    TensorInfo {
+        name: name.to_string(),
+        dtype: st.dtype.to_string(),
+        shape: st.shape.clone(),
+        bytes: end.saturating_sub(start) as u64,
+    }
+}
+
+fn elem_of(dtype: Dtype) -> Option<Elem> {
+    [
+        (Dtype::F32, Elem::F32 { big_endian: false }),
+        (Dtype::F16, Elem::F16 { big_endian: false }),
+        (Dtype::BF16, Elem::Bf16),
+    ]
+    .into_iter()
+    .find_map(|(d, e)| (d == dtype).then_some(e))
+}
+
+/// `[rows, dims]` for a 2-D shape with at least one column.
+fn rows_dims(shape: &[usize]) -> Option<[usize; 2]> {
+    match *shape {
+        [rows, dims] if dims > 0 => Some([rows, dims]),
+        _ => None,
+    }
+}
+
+fn bad(path: &Path, reason: String) -> Error {
+    Error::BadHeader {
+        path: path.to_path_buf(),
+        format: FORMAT,
+        reason,
+    }
+}

@@ -1,0 +1,17 @@
+//! codecbench: measures how well vector codecs (quantizers) keep what matters about the rows of
+//! real model tensors — score fidelity, neighbour recall, reconstruction error — with confidence
+//! intervals, chance baselines and honest byte counts.
+//!
+//! Data flows one way (see `ARCHITECTURE.md`): `data` → `probe` (split, truth, estimates) →
+//! `metric` → `run` (result rows) → `report`. Codecs (`codec`) know nothing of files or metrics.
+
+pub mod cli;
+pub mod codec;
+pub mod data;
+pub mod error;
+pub mod metric;
+pub mod probe;
+pub mod report;
+pub mod run;
+
+pub use error::{Error, Result};

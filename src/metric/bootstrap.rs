@@ -1,0 +1,164 @@
+//! Percentile-bootstrap confidence intervals over independent units (queries, rows), so every
+//! reported statistic says how much it could move with a different sample of units.
+//!
+//! Resampling is single-threaded with a seeded `ChaCha8Rng`, so a result depends only on the
+//! data and the seed, never on thread count or platform.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::correlation::fisher_z;
+
+/// A statistic with its 95% bootstrap confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Estimate {
+    /// The statistic on the full sample; `None` when undefined.
+    pub value: Option<f64>,
+    /// 2.5% percentile of the resampled statistic; `None` when no resample was defined.
+    pub ci_lo: Option<f64>,
+    /// 97.5% percentile of the resampled statistic; `None` when no resample was defined.
+    pub ci_hi: Option<f64>,
+    /// Number of independent units the statistic used.
+    pub n: usize,
+}
+
+impl Estimate {
+    fn undefined(n: usize) -> Self {
+        Self {
+            value: None,
+            ci_lo: None,
+            ci_hi: None,
+            n,
+        }
+    }
+}
+
+/// Resamples used when the caller has no reason to choose otherwise.
+pub const DEFAULT_RESAMPLES: usize = 1000;
+
+/// Type-7 quantile (linear interpolation between order statistics) of sorted, NaN-free data.
+fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let frac = h - lo as f64;
+    match sorted.get(lo + 1) {
+        // Skip the interpolation when it cannot change the value (also avoids inf - inf).
+        Some(&next) if frac > 0.0 && next != sorted[lo] => sorted[lo] + frac * (next - sorted[lo]),
+        Some(_) | None => sorted[lo],
+    }
+}
+
+/// Percentile bootstrap of `statistic` over `n` units.
+///
+/// `statistic` receives unit indices: `0..n` in order for the reported value, then for each of
+/// `resamples` rounds `n` indices drawn uniformly with replacement from a
+/// `ChaCha8Rng::seed_from_u64(seed)`. Rounds whose statistic is `None` (or NaN) are skipped;
+/// the interval is the type-7 2.5% and 97.5% quantiles of the rest.
+///
+/// `n == 0`, or a `None`/NaN value on the full sample, gives an undefined estimate. `n == 1`
+/// gives the degenerate interval `(value, value)`. No defined resample (e.g.
+/// `resamples == 0`) leaves the interval `None`.
+pub fn bootstrap<F: Fn(&[usize]) -> Option<f64>>(
+    n: usize,
+    statistic: F,
+    resamples: usize,
+    seed: u64,
+) -> Estimate {
+    if n == 0 {
+        return Estimate::undefined(0);
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    let Some(value) = statistic(&idx).filter(|v| !v.is_nan()) else {
+        return Estimate::undefined(n);
+    };
+    if n == 1 {
+        return Estimate {
+            value: Some(value),
+            ci_lo: Some(value),
+            ci_hi: Some(value),
+            n,
+        };
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut stats = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
+        for slot in &mut idx {
+            *slot = rng.random_range(0..n);
+        }
+        if let Some(s) = statistic(&idx).filter(|s| !s.is_nan()) {
+            stats.push(s);
+        }
+    }
+    if stats.is_empty() {
+        return Estimate {
+            value: Some(value),
+            ci_lo: None,
+            ci_hi: None,
+            n,
+        };
+    }
+    stats.sort_unstable_by(f64::total_cmp);
+    Estimate {
+        value: Some(value),
+        ci_lo: Some(quantile_sorted(&stats, 0.025)),
+        ci_hi: Some(quantile_sorted(&stats, 0.975)),
+        n,
+    }
+}
+
+/// Mean of `values` with a bootstrap interval. Non-finite values are dropped first; `n` counts
+/// only the finite ones.
+pub fn mean_ci(values: &[f64], resamples: usize, seed: u64) -> Estimate {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    bootstrap(
+        finite.len(),
+        |idx| Some(idx.iter().map(|&i| finite[i]).sum::<f64>() / idx.len() as f64),
+        resamples,
+        seed,
+    )
+}
+
+/// Correlations pooled by [`fisher_z_mean`](super::correlation::fisher_z_mean), with a bootstrap interval of the same statistic.
+/// NaN correlations are dropped first; `n` counts the rest.
+pub fn fisher_z_mean_ci(correlations: &[f64], resamples: usize, seed: u64) -> Estimate {
+    // Transform once instead of once per resample; the sum runs in the same order over the
+    // same z values as `fisher_z_mean`, so the statistic is the identical computation.
+    let z: Vec<f64> = correlations
+        .iter()
+        .filter(|r| !r.is_nan())
+        .map(|&r| fisher_z(r))
+        .collect();
+    bootstrap(
+        z.len(),
+        |idx| Some((idx.iter().map(|&i| z[i]).sum::<f64>() / idx.len() as f64).tanh()),
+        resamples,
+        seed,
+    )
+}
+
+/// Ratio of totals `Σ num / Σ den` over units (e.g. hits over relevant items per query), with a
+/// bootstrap over units. Units where either value is not finite are dropped; `n` counts the
+/// rest. Undefined (`None`) when `Σ den == 0`.
+///
+/// # Panics
+/// If `num.len() != den.len()`.
+pub fn ratio_ci(num: &[f64], den: &[f64], resamples: usize, seed: u64) -> Estimate {
+    assert_eq!(num.len(), den.len(), "ratio_ci: slices differ in length");
+    let units: Vec<(f64, f64)> = num
+        .iter()
+        .zip(den)
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .map(|(&a, &b)| (a, b))
+        .collect();
+    bootstrap(
+        units.len(),
+        |idx| {
+            let (s_num, s_den) = idx
+                .iter()
+                .fold((0.0, 0.0), |(a, b), &i| (a + units[i].0, b + units[i].1));
+            (s_den != 0.0).then(|| s_num / s_den)
+        },
+        resamples,
+        seed,
+    )
+}

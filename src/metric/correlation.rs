@@ -1,0 +1,285 @@
+//! Correlation coefficients between exact and estimated scores.
+//!
+//! A codec that keeps the *order* of scores is what search needs, so besides Pearson we report
+//! rank correlations (Spearman, Kendall tau-b) and pool per-query correlations with Fisher's z.
+//!
+//! Conventions shared by every function here:
+//! - the two slices must have the same length (mismatched lengths are a caller bug and panic);
+//! - an undefined coefficient (fewer than two points, a constant side, or any NaN input) is
+//!   `None`, never NaN;
+//! - returned coefficients are clamped to `[-1, 1]`.
+
+use std::cmp::Ordering;
+
+/// Orders floats by value, treating `-0.0 == 0.0` (exact-equality ties) and putting every NaN
+/// after all numbers, NaNs equal to each other. This is a total order, so sorts never panic.
+pub(crate) fn cmp_f64(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (false, false) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+        (false, true) => Ordering::Less,
+        (true, false) => Ordering::Greater,
+        (true, true) => Ordering::Equal,
+    }
+}
+
+/// Whether a sum of squared deviations `ss` over `n` values whose largest magnitude is
+/// `max_abs` is indistinguishable from rounding noise, i.e. the data are constant.
+///
+/// Derivation: for constant data `x_i = c`, the sequential sum has error at most
+/// `(n - 1) u Σ|x_i| <= n² u max_abs` (with `u = ε / 2` the unit roundoff), so the computed
+/// mean is off by at most about `n u max_abs`. Each deviation `x_i - mean` (exact by
+/// Sterbenz's lemma when the two are that close) is then at most `n u max_abs`, and the sum of
+/// the `n` squares at most `n (n u max_abs)²`. We use `n (n ε max_abs)²`, four times that bound,
+/// so no constant input slips through, while for real data it only rejects a relative spread
+/// below `n ε` (about 2e-10 for a million values).
+pub(crate) fn is_negligible_ss(ss: f64, n: usize, max_abs: f64) -> bool {
+    let n = n as f64;
+    let noise = n * f64::EPSILON * max_abs;
+    ss == 0.0 || ss <= n * noise * noise
+}
+
+fn max_abs(x: &[f64]) -> f64 {
+    x.iter().fold(0.0_f64, |m, v| m.max(v.abs()))
+}
+
+/// Pearson's product-moment correlation.
+///
+/// Computed with centered two-pass sums on inputs rescaled by their largest magnitude (the
+/// coefficient is scale-invariant; rescaling keeps the squares from overflowing or
+/// underflowing). `None` if `x.len() < 2`, if either side has zero variance, or if any value
+/// is not finite. Zero variance means a sum of squared deviations at or below the rounding
+/// noise a constant input can leave, `n (n ε)²` after rescaling (derivation at
+/// `is_negligible_ss` in the source).
+///
+/// # Panics
+/// If `x.len() != y.len()`.
+pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    assert_eq!(x.len(), y.len(), "pearson: slices differ in length");
+    let n = x.len();
+    if n < 2 || x.iter().chain(y).any(|v| !v.is_finite()) {
+        return None;
+    }
+    let (ax, ay) = (max_abs(x), max_abs(y));
+    if ax == 0.0 || ay == 0.0 {
+        return None;
+    }
+    let inv_n = 1.0 / n as f64;
+    let mx = x.iter().map(|v| v / ax).sum::<f64>() * inv_n;
+    let my = y.iter().map(|v| v / ay).sum::<f64>() * inv_n;
+    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        let dx = a / ax - mx;
+        let dy = b / ay - my;
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    // After rescaling the largest magnitude is 1.
+    if is_negligible_ss(sxx, n, 1.0) || is_negligible_ss(syy, n, 1.0) {
+        return None;
+    }
+    let r = sxy / (sxx.sqrt() * syy.sqrt());
+    Some(r.clamp(-1.0, 1.0))
+}
+
+/// 1-based ranks, with exactly equal values sharing the average of the ranks they span
+/// (so `[10, 20, 20, 30]` ranks as `[1, 2.5, 2.5, 4]`). `-0.0` ties with `0.0`; NaNs rank
+/// after every number and tie with each other.
+pub fn ranks(x: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..x.len()).collect();
+    order.sort_unstable_by(|&a, &b| cmp_f64(x[a], x[b]));
+    let mut out = vec![0.0; x.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && cmp_f64(x[order[start]], x[order[end]]) == Ordering::Equal {
+            end += 1;
+        }
+        // Positions start..end hold 1-based ranks start+1 ..= end; their mean:
+        let rank = (start + 1 + end) as f64 / 2.0;
+        for &i in &order[start..end] {
+            out[i] = rank;
+        }
+        start = end;
+    }
+    out
+}
+
+/// Spearman's rank correlation: Pearson's correlation of the average ranks.
+///
+/// `None` if fewer than two points, either side is constant, or any value is NaN.
+///
+/// # Panics
+/// If `x.len() != y.len()`.
+pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
+    assert_eq!(x.len(), y.len(), "spearman: slices differ in length");
+    if x.iter().chain(y).any(|v| v.is_nan()) {
+        return None;
+    }
+    pearson(&ranks(x), &ranks(y))
+}
+
+/// Number of unordered pairs within runs of equal adjacent values, `Σ t (t - 1) / 2` over the
+/// runs of `sorted` (which must be sorted so that equal values are adjacent).
+fn tied_pairs<T>(sorted: &[T], eq: impl Fn(&T, &T) -> bool) -> u64 {
+    let mut total = 0_u64;
+    let mut run = 1_u64;
+    for w in sorted.windows(2) {
+        if eq(&w[0], &w[1]) {
+            run += 1;
+        } else {
+            total += run * (run - 1) / 2;
+            run = 1;
+        }
+    }
+    total + run * (run - 1) / 2
+}
+
+/// Stable bottom-up merge sort of `v` (by [`cmp_f64`]) returning the number of swaps, i.e.
+/// of pairs `i < j` with `v[i] > v[j]` strictly.
+fn sort_counting_swaps(v: &mut Vec<f64>) -> u64 {
+    let n = v.len();
+    let mut buf = vec![0.0; n];
+    let mut swaps = 0_u64;
+    let mut width = 1;
+    while width < n {
+        let mut lo = 0;
+        while lo < n {
+            let mid = (lo + width).min(n);
+            let hi = (lo + 2 * width).min(n);
+            let (mut i, mut j, mut k) = (lo, mid, lo);
+            while i < mid && j < hi {
+                if cmp_f64(v[j], v[i]) == Ordering::Less {
+                    // v[j] jumps over every element still waiting on the left.
+                    swaps += (mid - i) as u64;
+                    buf[k] = v[j];
+                    j += 1;
+                } else {
+                    buf[k] = v[i];
+                    i += 1;
+                }
+                k += 1;
+            }
+            buf[k..k + (mid - i)].copy_from_slice(&v[i..mid]);
+            k += mid - i;
+            buf[k..k + (hi - j)].copy_from_slice(&v[j..hi]);
+            lo = hi;
+        }
+        std::mem::swap(v, &mut buf);
+        width *= 2;
+    }
+    swaps
+}
+
+fn tau_b_from_counts(n0: u64, n1: u64, n2: u64, n3: u64, swaps: u64) -> Option<f64> {
+    if n1 >= n0 || n2 >= n0 {
+        return None; // one side is constant
+    }
+    let num = n0 as i128 - n1 as i128 - n2 as i128 + n3 as i128 - 2 * swaps as i128;
+    let den = ((n0 - n1) as f64).sqrt() * ((n0 - n2) as f64).sqrt();
+    Some((num as f64 / den).clamp(-1.0, 1.0))
+}
+
+/// Kendall's tau-b (tie-corrected), by Knight's O(n log n) algorithm.
+///
+/// Sort the pairs by `x` then `y`; count pairs tied in `x` (`n1`) and tied in both (`n3`);
+/// merge-sort the `y` sequence counting swaps (discordant pairs); count pairs tied in `y`
+/// (`n2`). With `n0 = n (n - 1) / 2`,
+/// `tau_b = (n0 - n1 - n2 + n3 - 2 swaps) / sqrt((n0 - n1)(n0 - n2))`.
+///
+/// `None` if fewer than two points, either side is constant, or any value is NaN.
+///
+/// # Panics
+/// If `x.len() != y.len()`.
+pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
+    assert_eq!(x.len(), y.len(), "kendall_tau_b: slices differ in length");
+    let n = x.len();
+    if n < 2 || x.iter().chain(y).any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut pairs: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
+    pairs.sort_unstable_by(|a, b| cmp_f64(a.0, b.0).then_with(|| cmp_f64(a.1, b.1)));
+    let n1 = tied_pairs(&pairs, |a, b| cmp_f64(a.0, b.0) == Ordering::Equal);
+    let n3 = tied_pairs(&pairs, |a, b| {
+        cmp_f64(a.0, b.0) == Ordering::Equal && cmp_f64(a.1, b.1) == Ordering::Equal
+    });
+    let mut ys: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+    let swaps = sort_counting_swaps(&mut ys);
+    let n2 = tied_pairs(&ys, |a, b| cmp_f64(*a, *b) == Ordering::Equal);
+    let n = n as u64;
+    tau_b_from_counts(n * (n - 1) / 2, n1, n2, n3, swaps)
+}
+
+/// Kendall's tau-b by direct O(n²) pair counting: the reference that tests check
+/// [`kendall_tau_b`] against. Same `None` and panic rules.
+#[doc(hidden)]
+pub fn kendall_tau_b_naive(x: &[f64], y: &[f64]) -> Option<f64> {
+    assert_eq!(
+        x.len(),
+        y.len(),
+        "kendall_tau_b_naive: slices differ in length"
+    );
+    let n = x.len();
+    if n < 2 || x.iter().chain(y).any(|v| v.is_nan()) {
+        return None;
+    }
+    let (mut concordant, mut discordant) = (0_i64, 0_i64);
+    let (mut untied_x, mut untied_y) = (0_u64, 0_u64);
+    for i in 0..n {
+        for j in i + 1..n {
+            let sx = cmp_f64(x[i], x[j]);
+            let sy = cmp_f64(y[i], y[j]);
+            untied_x += u64::from(sx != Ordering::Equal);
+            untied_y += u64::from(sy != Ordering::Equal);
+            if sx != Ordering::Equal && sy != Ordering::Equal {
+                if sx == sy {
+                    concordant += 1;
+                } else {
+                    discordant += 1;
+                }
+            }
+        }
+    }
+    if untied_x == 0 || untied_y == 0 {
+        return None;
+    }
+    let den = (untied_x as f64).sqrt() * (untied_y as f64).sqrt();
+    Some(((concordant - discordant) as f64 / den).clamp(-1.0, 1.0))
+}
+
+/// Largest magnitude a correlation is clamped to before `atanh`: keeps the transform finite
+/// for perfect correlations (`atanh(±1)` is infinite). The clamp moves a reported value by at
+/// most 1e-12.
+const FISHER_CLAMP: f64 = 1.0 - 1e-12;
+
+/// `atanh` computed as `sign(x) · ½ ln(1 + 2|x| / (1 - |x|))`, which is exactly odd.
+///
+/// `f64::atanh` evaluates `½ ln_1p(2x / (1 - x))` for either sign; near `x = -1` that feeds
+/// `ln_1p` an argument close to -1 and is off by about 6e-5 at `x = -(1 - 1e-12)`, so
+/// `atanh(r) + atanh(-r)` would not cancel. Working on `|x|` keeps `1 - |x|` exact (Sterbenz)
+/// and the `ln_1p` argument positive.
+fn atanh_odd(x: f64) -> f64 {
+    let a = x.abs();
+    (0.5 * (2.0 * a / (1.0 - a)).ln_1p()).copysign(x)
+}
+
+/// Fisher's z of one correlation, clamped to `±(1 - 1e-12)` first (see [`fisher_z_mean`]).
+pub(crate) fn fisher_z(r: f64) -> f64 {
+    atanh_odd(r.clamp(-FISHER_CLAMP, FISHER_CLAMP))
+}
+
+/// Pools correlations through Fisher's z: `tanh(mean(atanh(clamp(r, -R, R))))` with
+/// `R = 1 - 1e-12`. The clamp keeps `atanh` finite for perfect correlations (so one `±1`
+/// does not swamp the mean, and `+1` with `-1` does not give NaN); it moves a value by at
+/// most 1e-12.
+///
+/// NaN entries are skipped; `None` if nothing is left (including an empty slice).
+pub fn fisher_z_mean(rs: &[f64]) -> Option<f64> {
+    let count = rs.iter().filter(|r| !r.is_nan()).count();
+    let sum: f64 = rs
+        .iter()
+        .filter(|r| !r.is_nan())
+        .map(|&r| fisher_z(r))
+        .sum();
+    (count > 0).then(|| (sum / count as f64).tanh())
+}

@@ -1,0 +1,10 @@
+//! Probes turn a population and a fitted codec into outcomes (truth next to estimates) that the
+//! metrics then score. So far: the pair probe (score fidelity) and reconstruction error.
+
+pub mod pairs;
+pub mod split;
+pub mod truth;
+
+pub use pairs::{PairOutcome, ReconOutcome};
+pub use split::{Split, SplitMode};
+pub use truth::Truth;

@@ -1,0 +1,93 @@
+//! The pair probe: a codec's estimates of ⟨query, base row⟩ next to the truth, asymmetric
+//! (exact query vs code) and, where the codec supports it, symmetric (both sides encoded);
+//! plus the reconstruction outcome for decodable codecs.
+
+use super::{Split, SplitMode};
+use crate::codec::{Codec, Codes};
+use crate::error::Result;
+use rayon::prelude::*;
+
+/// Estimates laid out like [`super::Truth`]: `queries × n_base`, row-major.
+#[derive(Debug, Clone)]
+pub struct PairOutcome {
+    /// Number of base rows (columns).
+    pub n_base: usize,
+    /// Asymmetric estimates.
+    pub asym: Vec<f64>,
+    /// Symmetric estimates, if the codec has `pair`.
+    pub sym: Option<Vec<f64>>,
+}
+
+/// Per-row reconstruction error terms: ‖x − x̂‖² and ‖x‖² for every base row.
+#[derive(Debug, Clone)]
+pub struct ReconOutcome {
+    /// ‖x − x̂‖² per base row.
+    pub err: Vec<f64>,
+    /// ‖x‖² per base row.
+    pub energy: Vec<f64>,
+}
+
+/// Score every query against every code.
+pub fn run_pairs(codec: &dyn Codec, split: &Split, codes: &Codes) -> Result<PairOutcome> {
+    let n_base = codes.len();
+    let mut asym = vec![0f64; split.queries.len() * n_base];
+    asym.par_chunks_mut(n_base.max(1))
+        .zip(split.queries.as_slice().par_chunks(split.queries.dim()))
+        .for_each(|(out, q)| codec.scorer(q).estimate_all(codes, out));
+
+    let sym = if codec.can_pair() {
+        // Query codes: the base row's own code for self-pairs, else the encoded query.
+        let query_codes = match split.mode {
+            SplitMode::SelfPairs => None,
+            SplitMode::HeldOut | SplitMode::QueryFile => Some(codec.encode_all(&split.queries)),
+        };
+        let mut sym = vec![0f64; split.queries.len() * n_base];
+        sym.par_chunks_mut(n_base.max(1))
+            .enumerate()
+            .try_for_each(|(qi, out)| -> Result<()> {
+                let qc = match (&query_codes, split.query_self[qi]) {
+                    (Some(c), _) => c.get(qi),
+                    (None, Some(b)) => codes.get(b),
+                    (None, None) => unreachable!("self-pair split without self index"),
+                };
+                for (o, c) in out.iter_mut().zip(codes.iter()) {
+                    *o = codec.pair(qc, c)?;
+                }
+                Ok(())
+            })?;
+        Some(sym)
+    } else {
+        None
+    };
+    Ok(PairOutcome { n_base, asym, sym })
+}
+
+/// Decode every base row and measure its error; `None` for codecs that cannot decode.
+pub fn run_recon(codec: &dyn Codec, split: &Split, codes: &Codes) -> Result<Option<ReconOutcome>> {
+    if !codec.can_decode() {
+        return Ok(None);
+    }
+    let dim = split.base.dim();
+    let terms: Vec<(f64, f64)> = split
+        .base
+        .as_slice()
+        .par_chunks(dim)
+        .zip(codes.as_bytes().par_chunks(codes.code_bytes()))
+        .map(|(x, c)| -> Result<(f64, f64)> {
+            let mut xhat = vec![0f32; dim];
+            codec.decode(c, &mut xhat)?;
+            let err = x
+                .iter()
+                .zip(&xhat)
+                .map(|(&a, &b)| {
+                    let d = a as f64 - b as f64;
+                    d * d
+                })
+                .sum();
+            let energy = x.iter().map(|&a| a as f64 * a as f64).sum();
+            Ok((err, energy))
+        })
+        .collect::<Result<_>>()?;
+    let (err, energy) = terms.into_iter().unzip();
+    Ok(Some(ReconOutcome { err, energy }))
+}

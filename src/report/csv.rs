@@ -1,0 +1,43 @@
+//! `results.csv`: the result rows as a table with a header line, for spreadsheets and pandas.
+//! Undefined values are empty cells.
+
+use crate::run::ResultRow;
+
+/// Render rows as CSV with a header.
+pub fn render(rows: &[ResultRow]) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if rows.is_empty() {
+        w.write_record(HEADER)?;
+    }
+    for r in rows {
+        w.serialize(r)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Column names, in order (the field order of [`ResultRow`]).
+pub const HEADER: &[&str] = &[
+    "population",
+    "codec",
+    "metric",
+    "value",
+    "ci_lo",
+    "ci_hi",
+    "n",
+    "chance",
+    "bytes_per_row",
+    "model_bytes",
+    "bits_per_dim",
+    "grade",
+    "family",
+    "dim",
+    "base_rows",
+    "queries",
+    "split",
+    "seed",
+    "codecbench_version",
+    "note",
+];

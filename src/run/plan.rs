@@ -1,0 +1,158 @@
+//! `Plan`: everything a run needs, typed and validated before any work starts. The CLI builds it
+//! from flags; nothing downstream parses strings.
+
+use crate::codec::CodecSpec;
+use crate::data::catalog::PopulationSpec;
+use crate::data::population::NonFinitePolicy;
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+
+/// Which pair-probe split to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SplitChoice {
+    /// Self-pairs for weight tensors, held-out queries for embeddings and synthetic rows.
+    #[default]
+    Auto,
+    /// Queries are rows of the population, scored against all other rows.
+    #[value(name = "self")]
+    SelfPairs,
+    /// Queries are held-out rows.
+    #[value(name = "holdout")]
+    HeldOut,
+}
+
+/// A validated benchmark plan.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Plan {
+    /// Populations, in order.
+    #[serde(serialize_with = "ser_display_vec")]
+    pub populations: Vec<PopulationSpec>,
+    /// Codecs, in order.
+    #[serde(serialize_with = "ser_display_vec")]
+    pub codecs: Vec<CodecSpec>,
+    /// Queries per population.
+    pub queries: usize,
+    /// recall@k.
+    pub k: usize,
+    /// Root of all randomness.
+    pub seed: u64,
+    /// Parent directory of run directories.
+    pub out: PathBuf,
+    /// Worker threads (None = all cores).
+    pub threads: Option<usize>,
+    /// Smaller samples for smoke runs.
+    pub quick: bool,
+    /// Score base rows against these query rows instead of a split.
+    #[serde(serialize_with = "ser_display_opt")]
+    pub query_file: Option<PopulationSpec>,
+    /// Non-finite rows: refuse or drop.
+    pub nonfinite: NonFinitePolicy,
+    /// Cap on rows per population (seeded sample beyond it).
+    pub max_rows: Option<usize>,
+    /// Pair-probe split.
+    pub split: SplitChoice,
+    /// Bootstrap resamples per CI.
+    pub resamples: usize,
+    /// Show a progress bar (only drawn when stderr is a terminal).
+    #[serde(skip)]
+    pub progress: bool,
+}
+
+/// Defaults of a full run.
+pub const DEFAULT_QUERIES: usize = 200;
+/// Default recall@k.
+pub const DEFAULT_K: usize = 10;
+/// Default seed.
+pub const DEFAULT_SEED: u64 = 42;
+/// Default row cap.
+pub const DEFAULT_MAX_ROWS: usize = 20_000;
+/// Default bootstrap resamples.
+pub const DEFAULT_RESAMPLES: usize = 1000;
+/// `--quick`: queries.
+pub const QUICK_QUERIES: usize = 50;
+/// `--quick`: row cap.
+pub const QUICK_MAX_ROWS: usize = 1000;
+/// `--quick`: bootstrap resamples.
+pub const QUICK_RESAMPLES: usize = 200;
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            populations: PopulationSpec::defaults(),
+            codecs: CodecSpec::defaults(),
+            queries: DEFAULT_QUERIES,
+            k: DEFAULT_K,
+            seed: DEFAULT_SEED,
+            out: PathBuf::from("reports"),
+            threads: None,
+            quick: false,
+            query_file: None,
+            nonfinite: NonFinitePolicy::Error,
+            max_rows: Some(DEFAULT_MAX_ROWS),
+            split: SplitChoice::Auto,
+            resamples: DEFAULT_RESAMPLES,
+            progress: true,
+        }
+    }
+}
+
+impl Plan {
+    /// Check the plan's own fields (population-dependent checks such as k ≤ base happen after
+    /// loading, still before any codec runs).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &'static str, reason: &str| {
+            Err(Error::InvalidPlan {
+                field,
+                reason: reason.to_string(),
+            })
+        };
+        if self.populations.is_empty() {
+            return bad("--population", "at least one population is needed");
+        }
+        if self.codecs.is_empty() {
+            return bad("--codec", "at least one codec is needed");
+        }
+        if self.queries == 0 {
+            return bad("--queries", "must be at least 1");
+        }
+        if self.k == 0 {
+            return bad("--k", "must be at least 1");
+        }
+        if self.threads == Some(0) {
+            return bad("--threads", "must be at least 1");
+        }
+        if self.max_rows.is_some_and(|m| m < 2) {
+            return bad("--max-rows", "must be at least 2");
+        }
+        if self.resamples == 0 {
+            return bad("--resamples", "must be at least 1");
+        }
+        if let Some(q) = &self.query_file {
+            if matches!(q, PopulationSpec::Synthetic(_)) {
+                return bad(
+                    "--query-file",
+                    "must be a file (path.npy, path.fvecs, path.safetensors:TENSOR)",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ser_display_vec<T: std::fmt::Display, S: serde::Serializer>(
+    v: &[T],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|x| x.to_string()))
+}
+
+fn ser_display_opt<T: std::fmt::Display, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match v {
+        Some(x) => s.serialize_some(&x.to_string()),
+        None => s.serialize_none(),
+    }
+}

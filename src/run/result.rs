@@ -1,0 +1,55 @@
+//! `ResultRow`: the tidy result record, one per population × codec × metric. Every report format
+//! is a view over a list of these.
+
+use serde::{Deserialize, Serialize};
+
+/// One measured number with its context. Field order is the CSV column order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// Population name (catalog name or file spec).
+    pub population: String,
+    /// Canonical codec spec.
+    pub codec: String,
+    /// Metric name (`pearson`, `recall@10`, `spearman.sym`, `recon_mse`, …).
+    pub metric: String,
+    /// Pooled value; null when undefined (see `note`).
+    pub value: Option<f64>,
+    /// 95% CI low end.
+    pub ci_lo: Option<f64>,
+    /// 95% CI high end.
+    pub ci_hi: Option<f64>,
+    /// Independent units behind the value (queries, or rows for `recon_mse`).
+    pub n: usize,
+    /// Score of a random estimate, where defined.
+    pub chance: Option<f64>,
+    /// Bytes per row, side scalars included.
+    pub bytes_per_row: usize,
+    /// Shared state in bytes.
+    pub model_bytes: usize,
+    /// (8·bytes_per_row + 8·model_bytes / rows) / dim.
+    pub bits_per_dim: f64,
+    /// reconstruction / signature / hybrid.
+    pub grade: String,
+    /// Codec family.
+    pub family: String,
+    /// Row dimension.
+    pub dim: usize,
+    /// Base rows encoded.
+    pub base_rows: usize,
+    /// Queries scored.
+    pub queries: usize,
+    /// self-pairs / held-out / query-file.
+    pub split: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// codecbench version that produced the row.
+    pub codecbench_version: String,
+    /// Why a value is missing or what limits it.
+    pub note: Option<String>,
+}
+
+/// Bits per dimension with shared state amortised over the encoded rows.
+pub fn bits_per_dim(bytes_per_row: usize, model_bytes: usize, rows: usize, dim: usize) -> f64 {
+    let per_row = 8.0 * bytes_per_row as f64 + 8.0 * model_bytes as f64 / rows.max(1) as f64;
+    per_row / dim.max(1) as f64
+}

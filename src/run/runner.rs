@@ -1,0 +1,292 @@
+//! The runner: plan → populations → split → truth → (fit, encode, probe, metrics) per codec →
+//! result rows, rewritten to disk after every cell. All randomness comes from the plan's seed
+//! through stable per-population and per-cell seeds, so results do not depend on thread count.
+
+use super::output::{create_run_dir, update_latest, write_atomic};
+use super::plan::{Plan, SplitChoice};
+use super::result::{ResultRow, bits_per_dim};
+use crate::codec::{Codec, CodecSpec};
+use crate::data::catalog::{LoadOptions, stable_hash};
+use crate::data::population::PopulationKind;
+use crate::data::{Population, Provenance, Rows};
+use crate::error::{Error, Result};
+use crate::metric::suite::{MetricValue, PairInputs, SYM_SUFFIX, pair_metrics, recon_metric};
+use crate::probe::pairs::{run_pairs, run_recon};
+use crate::probe::{Split, Truth};
+use crate::report;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::PathBuf;
+
+/// The crate version written into every result.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What a report says about one population.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PopulationInfo {
+    /// Name used in results.
+    pub name: String,
+    /// Weight rows or embeddings.
+    pub kind: PopulationKind,
+    /// Rows after validation.
+    pub rows: usize,
+    /// Dimension.
+    pub dim: usize,
+    /// Split used by the pair probe.
+    pub split: String,
+    /// Base rows.
+    pub base_rows: usize,
+    /// Queries.
+    pub queries: usize,
+    /// Where the rows came from.
+    pub provenance: Provenance,
+}
+
+/// Facts about a run that every report header shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunMeta {
+    /// codecbench version.
+    pub codecbench_version: String,
+    /// The plan as run.
+    pub plan: Plan,
+    /// UTC start time (RFC 3339); not part of results.jsonl, which stays byte-identical.
+    pub started: String,
+    /// Populations.
+    pub populations: Vec<PopulationInfo>,
+    /// `running`, or `complete` once every cell is done.
+    pub status: String,
+}
+
+/// What a finished run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Every result row.
+    pub rows: Vec<ResultRow>,
+    /// The run's metadata.
+    pub meta: RunMeta,
+}
+
+struct Prepared {
+    pop: Population,
+    split: Split,
+    seed: u64,
+}
+
+/// Run a plan to completion.
+pub fn run(plan: &Plan) -> Result<RunOutcome> {
+    plan.validate()?;
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = plan.threads {
+        builder = builder.num_threads(t);
+    }
+    let pool = builder.build().map_err(|e| Error::InvalidPlan {
+        field: "--threads",
+        reason: e.to_string(),
+    })?;
+    pool.install(|| run_in_pool(plan))
+}
+
+fn load_all(plan: &Plan) -> Result<Vec<Prepared>> {
+    let opts = LoadOptions {
+        max_rows: plan.max_rows,
+        seed: plan.seed,
+        nonfinite: plan.nonfinite,
+    };
+    let queries: Option<(String, Rows)> = match &plan.query_file {
+        Some(spec) => {
+            let q = spec.load(PopulationKind::Embedding, &opts)?;
+            Some((q.name, q.rows))
+        }
+        None => None,
+    };
+    let mut out = Vec::with_capacity(plan.populations.len());
+    for spec in &plan.populations {
+        let kind = match plan.split {
+            SplitChoice::Auto => spec.default_kind(),
+            SplitChoice::SelfPairs => PopulationKind::Weight,
+            SplitChoice::HeldOut => PopulationKind::Embedding,
+        };
+        let pop = spec.load(kind, &opts)?;
+        let seed = plan.seed ^ stable_hash(&pop.name);
+        let split = match (&queries, kind) {
+            (Some((qname, q)), _) => {
+                if q.dim() != pop.rows.dim() {
+                    return Err(Error::DimensionMismatch {
+                        source_name: qname.clone(),
+                        population: pop.name.clone(),
+                        query_dims: q.dim(),
+                        dims: pop.rows.dim(),
+                    });
+                }
+                Split::query_file(&pop.rows, q, plan.queries, seed)
+            }
+            (None, PopulationKind::Weight) => Split::self_pairs(&pop.rows, plan.queries, seed),
+            (None, PopulationKind::Embedding) => Split::held_out(&pop.rows, plan.queries, seed),
+        };
+        if plan.k > split.candidates() {
+            return Err(Error::KTooLarge {
+                k: plan.k,
+                base: split.candidates(),
+                population: pop.name.clone(),
+            });
+        }
+        out.push(Prepared { pop, split, seed });
+    }
+    Ok(out)
+}
+
+fn info(p: &Prepared) -> PopulationInfo {
+    PopulationInfo {
+        name: p.pop.name.clone(),
+        kind: p.pop.kind,
+        rows: p.pop.rows.len(),
+        dim: p.pop.rows.dim(),
+        split: serde_json::to_value(p.split.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        base_rows: p.split.base.len(),
+        queries: p.split.queries.len(),
+        provenance: p.pop.provenance.clone(),
+    }
+}
+
+fn run_in_pool(plan: &Plan) -> Result<RunOutcome> {
+    let prepared = load_all(plan)?;
+    let started = chrono::Utc::now();
+    let dir = create_run_dir(&plan.out, &started.format("%Y%m%d-%H%M%S").to_string())?;
+    let mut meta = RunMeta {
+        codecbench_version: VERSION.to_string(),
+        plan: plan.clone(),
+        started: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        populations: prepared.iter().map(info).collect(),
+        status: "running".to_string(),
+    };
+    write_meta(&dir, &meta)?;
+
+    let total = (prepared.len() * plan.codecs.len()) as u64;
+    let bar = if plan.progress {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cells  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+
+    let mut rows: Vec<ResultRow> = Vec::new();
+    for p in &prepared {
+        bar.set_message(format!("{}: exact scores", p.pop.name));
+        let truth = Truth::compute(&p.split);
+        for spec in &plan.codecs {
+            bar.set_message(format!("{} × {spec}", p.pop.name));
+            rows.extend(measure_cell(plan, p, &truth, spec)?);
+            write_results(&dir, &rows)?;
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    meta.status = "complete".to_string();
+    write_meta(&dir, &meta)?;
+    let md = report::markdown::render(&meta, &rows);
+    write_atomic(&dir.join("report.md"), md.as_bytes())?;
+    update_latest(&plan.out, &dir)?;
+    Ok(RunOutcome { dir, rows, meta })
+}
+
+fn write_meta(dir: &std::path::Path, meta: &RunMeta) -> Result<()> {
+    let json = serde_json::to_string_pretty(meta).map_err(|e| Error::Write {
+        path: dir.join("run.json"),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(&dir.join("run.json"), json.as_bytes())
+}
+
+fn write_results(dir: &std::path::Path, rows: &[ResultRow]) -> Result<()> {
+    write_atomic(
+        &dir.join("results.jsonl"),
+        report::jsonl::render(rows).as_bytes(),
+    )?;
+    let csv = report::csv::render(rows).map_err(|e| Error::Write {
+        path: dir.join("results.csv"),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(&dir.join("results.csv"), csv.as_bytes())
+}
+
+/// Fit, encode and measure one codec on one prepared population.
+fn measure_cell(
+    plan: &Plan,
+    p: &Prepared,
+    truth: &Truth,
+    spec: &CodecSpec,
+) -> Result<Vec<ResultRow>> {
+    let cell_seed = p.seed ^ stable_hash(&spec.to_string()).rotate_left(17);
+    let codec: Box<dyn Codec> = spec.fit(&p.split.train, cell_seed)?;
+    let codes = codec.encode_all(&p.split.base);
+    let outcome = run_pairs(codec.as_ref(), &p.split, &codes)?;
+
+    let mut metrics: Vec<MetricValue> = pair_metrics(&PairInputs {
+        truth: &truth.scores,
+        estimate: &outcome.asym,
+        n_base: outcome.n_base,
+        skip: &p.split.query_self,
+        k: plan.k,
+        resamples: plan.resamples,
+        seed: cell_seed,
+        suffix: "",
+    });
+    if let Some(sym) = &outcome.sym {
+        metrics.extend(pair_metrics(&PairInputs {
+            truth: &truth.scores,
+            estimate: sym,
+            n_base: outcome.n_base,
+            skip: &p.split.query_self,
+            k: plan.k,
+            resamples: plan.resamples,
+            seed: cell_seed ^ 0x5359_4d4d,
+            suffix: SYM_SUFFIX,
+        }));
+    }
+    if let Some(r) = run_recon(codec.as_ref(), &p.split, &codes)? {
+        metrics.push(recon_metric(
+            &r.err,
+            &r.energy,
+            plan.resamples,
+            cell_seed ^ 0x5245_434f,
+        ));
+    }
+
+    let base_rows = p.split.base.len();
+    let dim = codec.dim();
+    let spec_text = codec.spec().to_string();
+    Ok(metrics
+        .into_iter()
+        .map(|m| ResultRow {
+            population: p.pop.name.clone(),
+            codec: spec_text.clone(),
+            metric: m.name,
+            value: m.estimate.value,
+            ci_lo: m.estimate.ci_lo,
+            ci_hi: m.estimate.ci_hi,
+            n: m.estimate.n,
+            chance: m.chance,
+            bytes_per_row: codec.code_bytes(),
+            model_bytes: codec.model_bytes(),
+            bits_per_dim: bits_per_dim(codec.code_bytes(), codec.model_bytes(), base_rows, dim),
+            grade: codec.grade().to_string(),
+            family: codec.family().to_string(),
+            dim,
+            base_rows,
+            queries: p.split.queries.len(),
+            split: info(p).split,
+            seed: plan.seed,
+            codecbench_version: VERSION.to_string(),
+            note: m.note,
+        })
+        .collect())
+}

@@ -1,0 +1,393 @@
+//! The binary end to end: the quick default run writes its three files, results are
+//! deterministic across thread counts, and every kind of bad input exits 2 with a clear message.
+
+use crate::util::{run_bin, stderr, stdout};
+use codecbench::data::Rows;
+use codecbench::data::npy::write_f32;
+use codecbench::report::jsonl;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn write_safetensors(path: &Path, tensors: &[(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)]) {
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .iter()
+        .map(|(n, dt, shape, data)| {
+            (
+                n.to_string(),
+                safetensors::tensor::TensorView::new(*dt, shape.clone(), data).unwrap(),
+            )
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, path).unwrap();
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn seq(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+        .collect()
+}
+
+#[test]
+fn quick_default_run_writes_results_for_every_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_bin(dir.path(), &["run", "--quick", "--out", "out"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let latest = dir.path().join("out/latest");
+    for f in ["results.jsonl", "results.csv", "report.md", "run.json"] {
+        assert!(latest.join(f).is_file(), "missing {f}");
+    }
+    assert!(stdout(&o).contains("report:"), "{}", stdout(&o));
+    let rows =
+        jsonl::parse(&std::fs::read_to_string(latest.join("results.jsonl")).unwrap()).unwrap();
+    let pops: BTreeSet<&str> = rows.iter().map(|r| r.population.as_str()).collect();
+    let codecs: BTreeSet<&str> = rows.iter().map(|r| r.codec.as_str()).collect();
+    assert!(pops.len() >= 3, "{pops:?}");
+    assert_eq!(codecs.len(), 5, "{codecs:?}");
+    let metrics: BTreeSet<&str> = rows.iter().map(|r| r.metric.as_str()).collect();
+    for m in [
+        "pearson",
+        "spearman",
+        "kendall",
+        "recall@10",
+        "mae",
+        "rmse",
+        "bias",
+        "slope",
+        "intercept",
+        "recon_mse",
+        "pearson.sym",
+        "recall@10.sym",
+    ] {
+        assert!(metrics.contains(m), "metric {m} missing: {metrics:?}");
+    }
+    // The oracle row is perfect; int4 is measurably worse than int8.
+    let get = |pop: &str, codec: &str, metric: &str| {
+        rows.iter()
+            .find(|r| r.population == pop && r.codec == codec && r.metric == metric)
+            .and_then(|r| r.value)
+            .unwrap()
+    };
+    let pop = rows[0].population.clone();
+    assert!(get(&pop, "exact", "pearson") > 1.0 - 1e-9);
+    assert_eq!(get(&pop, "exact", "recall@10"), 1.0);
+    assert_eq!(get(&pop, "exact", "recon_mse"), 0.0);
+    assert!(get(&pop, "int4:group=32", "recon_mse") > get(&pop, "int8", "recon_mse"));
+    for r in &rows {
+        if let (Some(v), Some(lo), Some(hi)) = (r.value, r.ci_lo, r.ci_hi) {
+            assert!(lo <= v + 1e-12 && v <= hi + 1e-12, "{r:?}");
+        }
+        if r.metric.starts_with("recall@") {
+            assert_eq!(r.chance, Some(10.0 / r.base_rows as f64), "{r:?}");
+        }
+    }
+    let csv = std::fs::read_to_string(latest.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+    let md = std::fs::read_to_string(latest.join("report.md")).unwrap();
+    assert!(md.contains("## gaussian") && md.contains("seed 42"), "{md}");
+}
+
+#[test]
+fn results_are_identical_across_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |t: &'static str, out: &'static str| {
+        vec![
+            "run",
+            "--quick",
+            "-p",
+            "clustered:n=300,d=17",
+            "-p",
+            "anisotropic:n=200,d=9",
+            "--threads",
+            t,
+            "--out",
+            out,
+        ]
+    };
+    let a = run_bin(dir.path(), &args("1", "a"));
+    let b = run_bin(dir.path(), &args("2", "b"));
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}{}",
+        stderr(&a),
+        stderr(&b)
+    );
+    let ra = std::fs::read(dir.path().join("a/latest/results.jsonl")).unwrap();
+    let rb = std::fs::read(dir.path().join("b/latest/results.jsonl")).unwrap();
+    assert!(!ra.is_empty());
+    assert_eq!(ra, rb, "results.jsonl differs between --threads 1 and 2");
+    // Another seed gives other samples, so other numbers.
+    let c = run_bin(
+        dir.path(),
+        &[
+            "run",
+            "--quick",
+            "-p",
+            "clustered:n=300,d=17",
+            "-p",
+            "anisotropic:n=200,d=9",
+            "--seed",
+            "7",
+            "--out",
+            "c",
+        ],
+    );
+    assert!(c.status.success());
+    assert_ne!(
+        ra,
+        std::fs::read(dir.path().join("c/latest/results.jsonl")).unwrap()
+    );
+}
+
+#[test]
+fn file_populations_run_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("m.safetensors");
+    write_safetensors(
+        &st,
+        &[(
+            "layer.0.key.weight",
+            safetensors::Dtype::F32,
+            vec![64, 24],
+            f32_bytes(&seq(64 * 24)),
+        )],
+    );
+    write_f32(&dir.path().join("e.npy"), &Rows::new(24, seq(80 * 24))).unwrap();
+    write_f32(
+        &dir.path().join("q.npy"),
+        &Rows::new(24, seq(10 * 24).into_iter().rev().collect()),
+    )
+    .unwrap();
+    let o = run_bin(
+        dir.path(),
+        &[
+            "run",
+            "--quick",
+            "-p",
+            "m.safetensors:layer.0.key.weight",
+            "-p",
+            "e.npy",
+            "-c",
+            "int8",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows =
+        jsonl::parse(&std::fs::read_to_string(dir.path().join("o/latest/results.jsonl")).unwrap())
+            .unwrap();
+    let w = rows
+        .iter()
+        .find(|r| r.population.contains("safetensors"))
+        .unwrap();
+    assert_eq!(w.split, "self-pairs");
+    assert_eq!(w.base_rows, 64);
+    let e = rows.iter().find(|r| r.population == "e.npy").unwrap();
+    assert_eq!(e.split, "held-out");
+    // --query-file: base = all rows, queries from the file.
+    let o = run_bin(
+        dir.path(),
+        &[
+            "run",
+            "--quick",
+            "-p",
+            "e.npy",
+            "-c",
+            "int8",
+            "--query-file",
+            "q.npy",
+            "--out",
+            "q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows =
+        jsonl::parse(&std::fs::read_to_string(dir.path().join("q/latest/results.jsonl")).unwrap())
+            .unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.split == "query-file" && r.base_rows == 80 && r.queries == 10)
+    );
+}
+
+fn run<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["run", "--quick", "--out", "o", "-c", "int8"];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Each bad input: exit code 2 and a one-line message containing `needles`.
+fn expect_exit2(dir: &Path, args: &[&str], needles: &[&str]) {
+    let o = run_bin(dir, args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: expected {n:?} in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+}
+
+#[test]
+fn bad_inputs_exit_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("garbage.npy"), b"this is not an npy file at all").unwrap();
+    let mut nan = seq(20 * 4);
+    nan[13 * 4 + 2] = f32::NAN;
+    write_f32(&d.join("nan.npy"), &Rows::new(4, nan)).unwrap();
+    let mut zeros = seq(30 * 4);
+    zeros[..4 * 5].fill(0.0);
+    write_f32(&d.join("zeros.npy"), &Rows::new(4, zeros)).unwrap();
+    write_safetensors(
+        &d.join("m.safetensors"),
+        &[
+            (
+                "encoder.layer.0.attention.self.key.weight",
+                safetensors::Dtype::F32,
+                vec![8, 4],
+                f32_bytes(&seq(32)),
+            ),
+            ("ids", safetensors::Dtype::I64, vec![4, 2], vec![0u8; 64]),
+            ("bias", safetensors::Dtype::F32, vec![8], f32_bytes(&seq(8))),
+            (
+                "cube",
+                safetensors::Dtype::F32,
+                vec![2, 2, 2],
+                f32_bytes(&seq(8)),
+            ),
+        ],
+    );
+    expect_exit2(
+        d,
+        &run(&["-p", "missing.npy"]),
+        &["missing.npy", "cannot read"],
+    );
+    expect_exit2(d, &run(&["-p", "garbage.npy"]), &["garbage.npy", "npy"]);
+    expect_exit2(
+        d,
+        &run(&[
+            "-p",
+            "m.safetensors:encoder.layer.0.attention.self.kye.weight",
+        ]),
+        &[
+            "no tensor named",
+            "encoder.layer.0.attention.self.key.weight",
+        ],
+    );
+    expect_exit2(d, &run(&["-p", "m.safetensors:ids"]), &["I64", "F32"]);
+    expect_exit2(d, &run(&["-p", "m.safetensors:bias"]), &["bias", "2-D"]);
+    expect_exit2(d, &run(&["-p", "m.safetensors:cube"]), &["cube", "2-D"]);
+    expect_exit2(d, &run(&["-p", "m.safetensors"]), &["needs a tensor name"]);
+    expect_exit2(
+        d,
+        &run(&["-p", "nan.npy"]),
+        &["row 13", "column 2", "--nonfinite skip"],
+    );
+    expect_exit2(
+        d,
+        &run(&["-p", "gaussian:n=30,d=4", "--k", "500"]),
+        &["--k 500", "15 base rows"],
+    );
+    expect_exit2(
+        d,
+        &run(&["-p", "nosuchpop"]),
+        &["unknown population 'nosuchpop'", "gaussian"],
+    );
+    expect_exit2(
+        d,
+        &["run", "--quick", "-c", "int9"],
+        &["unknown codec 'int9'", "int4"],
+    );
+    expect_exit2(
+        d,
+        &["run", "--quick", "-c", "int4:bits=2"],
+        &["unknown parameter 'bits'", "group"],
+    );
+    expect_exit2(d, &["run", "--quick", "-c", "int4:group=x"], &["group=x"]);
+    expect_exit2(
+        d,
+        &run(&["-p", "gaussian:n=30,d=5", "--query-file", "zeros.npy"]),
+        &["query rows have 4 dims", "5"],
+    );
+    expect_exit2(d, &run(&["--queries", "0"]), &["--queries"]);
+
+    // --nonfinite skip drops the row and says so.
+    let o = run_bin(
+        d,
+        &[
+            "run",
+            "--quick",
+            "-c",
+            "int8",
+            "-p",
+            "nan.npy",
+            "--nonfinite",
+            "skip",
+            "--out",
+            "skip",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(d.join("skip/latest/report.md")).unwrap();
+    assert!(md.contains("1 non-finite rows dropped"), "{md}");
+    // All-zero rows are measured without NaN: values are finite or explicitly undefined.
+    let o = run_bin(
+        d,
+        &[
+            "run",
+            "--quick",
+            "-c",
+            "int8",
+            "-p",
+            "zeros.npy",
+            "--out",
+            "z",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(d.join("z/latest/results.jsonl")).unwrap();
+    assert!(!text.contains("NaN") && !text.contains("nan"));
+}
+
+#[test]
+fn list_and_inspect_describe_what_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_bin(dir.path(), &["list", "codecs"]);
+    assert!(o.status.success());
+    let s = stdout(&o);
+    for c in [
+        "exact",
+        "f16",
+        "bf16",
+        "int8",
+        "int4",
+        "group=row | integer ≥ 1 (default 32)",
+    ] {
+        assert!(s.contains(c), "{c}: {s}");
+    }
+    let s = stdout(&run_bin(dir.path(), &["list", "populations"]));
+    assert!(s.contains("gaussian") && s.contains("clustered"), "{s}");
+    let s = stdout(&run_bin(dir.path(), &["list", "metrics"]));
+    assert!(s.contains("kendall") && s.contains("recall@k"), "{s}");
+
+    write_safetensors(
+        &dir.path().join("m.safetensors"),
+        &[(
+            "w",
+            safetensors::Dtype::F32,
+            vec![8, 4],
+            f32_bytes(&seq(32)),
+        )],
+    );
+    let o = run_bin(dir.path(), &["inspect", "m.safetensors"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(
+        s.contains("F32") && s.contains("[8, 4]") && s.contains("128 bytes"),
+        "{s}"
+    );
+}

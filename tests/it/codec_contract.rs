@@ -1,0 +1,259 @@
+//! The codec contract, table-driven over every codec × dims {1, 7, 65, 130} × 2 seeds: code
+//! length, determinism, zero and constant rows, decode-consistent estimates, spec round trip,
+//! plus each codec's closed-form error bound.
+
+use crate::util::gaussian_rows;
+use codecbench::codec::{Codec, CodecSpec};
+use codecbench::data::Rows;
+
+const DIMS: [usize; 4] = [1, 7, 65, 130];
+const SEEDS: [u64; 2] = [1, 2];
+
+fn specs() -> Vec<CodecSpec> {
+    let mut v = CodecSpec::defaults();
+    for s in ["int4:group=row", "int4:group=7", "int4:group=1"] {
+        v.push(s.parse().unwrap());
+    }
+    v
+}
+
+/// Gaussian rows plus an all-zero row, a constant row and a row with one huge coordinate.
+fn contract_rows(d: usize, seed: u64) -> Rows {
+    let mut rows = gaussian_rows(40, d, seed);
+    rows.push(&vec![0.0; d]);
+    rows.push(&vec![0.25; d]);
+    let mut spike = vec![1e-3; d];
+    spike[d / 2] = 300.0;
+    rows.push(&spike);
+    rows
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
+}
+
+fn abs_dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 * y as f64).abs())
+        .sum()
+}
+
+#[test]
+fn every_codec_keeps_the_contract() {
+    for spec in specs() {
+        for d in DIMS {
+            for seed in SEEDS {
+                let rows = contract_rows(d, seed);
+                let codec = spec.fit(&rows, seed).unwrap();
+                let ctx = format!("{spec} d={d} seed={seed}");
+                assert_eq!(codec.dim(), d, "{ctx}");
+                assert_eq!(codec.spec(), spec, "{ctx}: codec reports its spec");
+
+                // Code length equals code_bytes.
+                let codes = codec.encode_all(&rows);
+                assert_eq!(codes.code_bytes(), codec.code_bytes(), "{ctx}");
+                assert_eq!(
+                    codes.as_bytes().len(),
+                    rows.len() * codec.code_bytes(),
+                    "{ctx}"
+                );
+
+                // Same seed ⇒ same codes (a second fit, encoded row by row, not in parallel).
+                let again = spec.fit(&rows, seed).unwrap();
+                for (i, row) in rows.iter().enumerate() {
+                    let mut buf = vec![0u8; again.code_bytes()];
+                    again.encode(row, &mut buf);
+                    assert_eq!(buf, codes.get(i), "{ctx}: row {i} encodes the same twice");
+                }
+
+                let queries = gaussian_rows(3, d, seed + 100);
+                for (i, row) in rows.iter().enumerate() {
+                    let code = codes.get(i);
+                    for q in queries.iter().chain(std::iter::once(row)) {
+                        let est = codec.scorer(q).estimate(code);
+                        assert!(est.is_finite(), "{ctx}: row {i}: estimate {est}");
+                        if codec.can_decode() {
+                            let mut xhat = vec![0f32; d];
+                            codec.decode(code, &mut xhat).unwrap();
+                            assert!(xhat.iter().all(|v| v.is_finite()), "{ctx}: row {i}");
+                            // Decode-based estimate ≈ estimate. Both use the same quantized
+                            // values; the decoded f32 values differ from the scorer's f64
+                            // products by one f32 rounding each (relative 2^-24 ≈ 6e-8), so
+                            // |diff| ≤ 6e-8·Σ|q_i x̂_i|; 1e-6 leaves a 16× margin.
+                            let via_decode = dot(q, &xhat);
+                            let tol = 1e-6 * abs_dot(q, &xhat) + 1e-30;
+                            assert!(
+                                (est - via_decode).abs() <= tol,
+                                "{ctx}: row {i}: estimate {est} vs decode {via_decode}"
+                            );
+                        }
+                    }
+                    if codec.can_pair() && codec.can_decode() {
+                        let j = (i + 1) % rows.len();
+                        let p = codec.pair(code, codes.get(j)).unwrap();
+                        let (mut a, mut b) = (vec![0f32; d], vec![0f32; d]);
+                        codec.decode(code, &mut a).unwrap();
+                        codec.decode(codes.get(j), &mut b).unwrap();
+                        let tol = 1e-6 * abs_dot(&a, &b) + 1e-30;
+                        assert!((p - dot(&a, &b)).abs() <= tol, "{ctx}: pair {i},{j}");
+                    }
+                }
+                // Zero row decodes to zero for every reconstruction codec.
+                if codec.can_decode() {
+                    let zero = rows.len() - 3;
+                    let mut xhat = vec![1f32; d];
+                    codec.decode(codes.get(zero), &mut xhat).unwrap();
+                    assert!(xhat.iter().all(|&v| v == 0.0), "{ctx}: zero row");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn canonical_specs_round_trip() {
+    for spec in specs() {
+        let text = spec.to_string();
+        let back: CodecSpec = text.parse().unwrap();
+        assert_eq!(back, spec, "{text}");
+        assert_eq!(back.to_string(), text);
+    }
+    // Non-canonical spellings print canonically.
+    let s: CodecSpec = " int4 : group = 64 ".parse().unwrap();
+    assert_eq!(s.to_string(), "int4:group=64");
+    let s: CodecSpec = "int4".parse().unwrap();
+    assert_eq!(s.to_string(), "int4:group=32");
+}
+
+#[test]
+fn bad_specs_are_refused_with_the_valid_choices() {
+    let e = "int9".parse::<CodecSpec>().unwrap_err().to_string();
+    assert!(
+        e.contains("unknown codec 'int9'") && e.contains("int8"),
+        "{e}"
+    );
+    let e = "int4:bits=3".parse::<CodecSpec>().unwrap_err().to_string();
+    assert!(
+        e.contains("unknown parameter 'bits'") && e.contains("group"),
+        "{e}"
+    );
+    let e = "int8:group=3".parse::<CodecSpec>().unwrap_err().to_string();
+    assert!(
+        e.contains("unknown parameter 'group'") && e.contains("(none)"),
+        "{e}"
+    );
+    let e = "int4:group=0".parse::<CodecSpec>().unwrap_err().to_string();
+    assert!(e.contains("group=0") && e.contains("integer ≥ 1"), "{e}");
+    let e = "int4:group".parse::<CodecSpec>().unwrap_err().to_string();
+    assert!(e.contains("key=value"), "{e}");
+    let e = "int4:group=8,group=16"
+        .parse::<CodecSpec>()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("at most once"), "{e}");
+}
+
+fn decode_all(codec: &dyn Codec, rows: &Rows) -> Vec<Vec<f32>> {
+    let codes = codec.encode_all(rows);
+    (0..rows.len())
+        .map(|i| {
+            let mut x = vec![0f32; rows.dim()];
+            codec.decode(codes.get(i), &mut x).unwrap();
+            x
+        })
+        .collect()
+}
+
+/// Closed-form per-coordinate bounds: absmax rounding errs by at most half a step.
+#[test]
+fn scalar_codecs_meet_their_rounding_bounds() {
+    let rows = contract_rows(65, 7);
+    // exact: bit-identical.
+    let exact = CodecSpec::Exact.fit(&rows, 0).unwrap();
+    for (x, y) in rows.iter().zip(decode_all(exact.as_ref(), &rows)) {
+        assert_eq!(x, &y[..]);
+    }
+    // int8: |x − x̂| ≤ step/2 = max|x|/254 (plus f32 rounding of the scale product, 1e-6 rel).
+    let int8 = CodecSpec::Int8.fit(&rows, 0).unwrap();
+    for (x, y) in rows.iter().zip(decode_all(int8.as_ref(), &rows)) {
+        let m = x.iter().fold(0f32, |a, &v| a.max(v.abs())) as f64;
+        for (&a, &b) in x.iter().zip(&y) {
+            assert!((a as f64 - b as f64).abs() <= m / 254.0 * (1.0 + 1e-6) + 1e-30);
+        }
+    }
+    // int4 per group of 7: |x − x̂| ≤ group max/14.
+    let spec: CodecSpec = "int4:group=7".parse().unwrap();
+    let int4 = spec.fit(&rows, 0).unwrap();
+    for (x, y) in rows.iter().zip(decode_all(int4.as_ref(), &rows)) {
+        for (g, (xs, ys)) in x.chunks(7).zip(y.chunks(7)).enumerate() {
+            let m = xs.iter().fold(0f32, |a, &v| a.max(v.abs())) as f64;
+            for (&a, &b) in xs.iter().zip(ys) {
+                assert!(
+                    (a as f64 - b as f64).abs() <= m / 14.0 * (1.0 + 1e-6) + 1e-30,
+                    "group {g}: {a} vs {b}"
+                );
+            }
+        }
+    }
+    // f16 / bf16: relative error ≤ 2^-11 / 2^-8 for normal values (round to nearest).
+    for (spec, rel) in [
+        (CodecSpec::F16, 2f64.powi(-11)),
+        (CodecSpec::Bf16, 2f64.powi(-8)),
+    ] {
+        let c = spec.fit(&rows, 0).unwrap();
+        for (x, y) in rows.iter().zip(decode_all(c.as_ref(), &rows)) {
+            for (&a, &b) in x.iter().zip(&y) {
+                if a.abs() > 1e-4 {
+                    assert!(
+                        ((a - b) as f64).abs() <= rel * a.abs() as f64,
+                        "{spec}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Bytes are honest: side scalars are counted.
+#[test]
+fn code_bytes_count_side_scalars() {
+    let rows = gaussian_rows(4, 130, 3);
+    let b = |s: &str| {
+        s.parse::<CodecSpec>()
+            .unwrap()
+            .fit(&rows, 0)
+            .unwrap()
+            .code_bytes()
+    };
+    assert_eq!(b("exact"), 520);
+    assert_eq!(b("f16"), 260);
+    assert_eq!(b("bf16"), 260);
+    assert_eq!(b("int8"), 130 + 4);
+    assert_eq!(b("int4:group=32"), 65 + 4 * 5); // ⌈130/32⌉ = 5 scales
+    assert_eq!(b("int4:group=row"), 65 + 4);
+}
+
+/// int4 with per-group scales beats one scale per row on rows with one large coordinate.
+#[test]
+fn int4_groups_help_on_outlier_rows() {
+    let mut rows = gaussian_rows(200, 128, 9);
+    let mut data = rows.as_slice().to_vec();
+    for r in 0..200 {
+        data[r * 128 + (r % 128)] *= 30.0;
+    }
+    rows = Rows::new(128, data);
+    let err = |s: &str| {
+        let c = s.parse::<CodecSpec>().unwrap().fit(&rows, 0).unwrap();
+        rows.iter()
+            .zip(decode_all(c.as_ref(), &rows))
+            .map(|(x, y)| {
+                x.iter()
+                    .zip(&y)
+                    .map(|(&a, &b)| ((a - b) as f64).powi(2))
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+    };
+    assert!(err("int4:group=32") < 0.5 * err("int4:group=row"));
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary: modules per area, shared helpers in `util`.
+
+mod cli;
+mod codec_contract;
+mod loaders;
+mod metric;
+mod probe;
+mod util;

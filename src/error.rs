@@ -141,6 +141,27 @@ pub enum Error {
     /// A flag or plan field outside its domain.
     #[error("invalid {field}: {reason}")]
     InvalidPlan { field: &'static str, reason: String },
+    /// An on-demand source is not in the cache yet.
+    #[error("{what} needs the on-demand source '{source_name}', which is not fetched yet (looked in {path}); run `codecbench fetch {source_name}`")]
+    NotFetched {
+        what: String,
+        source_name: String,
+        path: PathBuf,
+    },
+    /// A fetch step failed (download, unpack, convert).
+    #[error("fetch {source_name}: {step} failed: {reason}")]
+    FetchFailed {
+        source_name: String,
+        step: &'static str,
+        reason: String,
+    },
+    /// A downloaded or converted file does not have the pinned sha256.
+    #[error("{path}: sha256 {actual} does not match the pinned {expected}; the upstream package changed or the download is corrupt")]
+    ChecksumMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
     /// A run directory given to a command does not hold what it should.
     #[error("{path}: {reason}")]
     BadRunDir { path: PathBuf, reason: String },

@@ -46,12 +46,22 @@ pub fn list(what: ListWhat, json: bool) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&cat)?);
                 return Ok(());
             }
-            for e in cat {
-                println!("{:<12} {}", e.name, e.description);
-                println!("             params: {}", e.params);
+            println!(
+                "{:<18} {:<11} {:<8} {:<13} {:<6} {:<22} role",
+                "name", "shape", "regime", "dtype", "split", "availability"
+            );
+            for e in &cat {
+                println!(
+                    "{:<18} {:<11} {:<8} {:<13} {:<6} {:<22} {}",
+                    e.name, e.shape, e.regime, e.dtype, e.split, e.availability, e.role
+                );
+                if !e.params.is_empty() {
+                    println!("{:<18} params: {}", "", e.params);
+                }
+                println!("{:<18} {}", "", e.description);
             }
             println!(
-                "\nFiles: path.npy (f32, f64, f16, u8), path.fvecs, path.bvecs, \
+                "\nFiles: path.npy (f32, f64, f16, u8; C or Fortran order), path.fvecs, path.bvecs, \
                  path.safetensors:TENSOR (F32, F16, BF16); 2-D, rows = first axis."
             );
         }

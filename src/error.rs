@@ -142,7 +142,9 @@ pub enum Error {
     #[error("invalid {field}: {reason}")]
     InvalidPlan { field: &'static str, reason: String },
     /// An on-demand source is not in the cache yet.
-    #[error("{what} needs the on-demand source '{source_name}', which is not fetched yet (looked in {path}); run `codecbench fetch {source_name}`")]
+    #[error(
+        "{what} needs the on-demand source '{source_name}', which is not fetched yet (looked in {path}); run `codecbench fetch {source_name}`"
+    )]
     NotFetched {
         what: String,
         source_name: String,
@@ -156,7 +158,9 @@ pub enum Error {
         reason: String,
     },
     /// A downloaded or converted file does not have the pinned sha256.
-    #[error("{path}: sha256 {actual} does not match the pinned {expected}; the upstream package changed or the download is corrupt")]
+    #[error(
+        "{path}: sha256 {actual} does not match the pinned {expected}; the upstream package changed or the download is corrupt"
+    )]
     ChecksumMismatch {
         path: PathBuf,
         expected: String,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod codec;
 pub mod data;
 pub mod error;
+pub mod fetch;
 pub mod metric;
 pub mod probe;
 pub mod report;

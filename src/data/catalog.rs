@@ -5,6 +5,7 @@
 
 use super::file::{self, FileSpec};
 use super::population::{NonFinitePolicy, PopulationKind, Provenance};
+use super::real::{Location, REAL, RealPopulation, data_dir};
 use super::synthetic::{self, SyntheticKind};
 use super::{Loaded, Population, RowSelection, TensorInfo};
 use crate::error::{Error, Result};
@@ -33,6 +34,13 @@ pub struct SyntheticSpec {
 pub enum PopulationSpec {
     /// Seeded synthetic control.
     Synthetic(SyntheticSpec),
+    /// A named real population (index into [`REAL`]) and, for layered tensors, the layer.
+    Real {
+        /// Index into [`REAL`].
+        entry: usize,
+        /// Layer, for entries whose tensor name has one (None = the entry's default).
+        layer: Option<usize>,
+    },
     /// Rows from a file.
     File(FileSpec),
 }
@@ -53,29 +61,83 @@ pub struct LoadOptions {
 pub struct CatalogEntry {
     /// Name to pass to `--population`.
     pub name: String,
-    /// What it is.
-    pub description: String,
+    /// Role in a model (or `synthetic control`).
+    pub role: String,
+    /// argmax / index / control.
+    pub regime: String,
+    /// Rows × dims of the source.
+    pub shape: String,
+    /// Element type of the source.
+    pub dtype: String,
+    /// embedded / on demand (fetched or not) / generated.
+    pub availability: String,
+    /// Default pair-probe split: `self` (weight rows) or `holdout`.
+    pub split: String,
     /// Parameters and defaults.
     pub params: String,
+    /// Provenance and licence, or the law of a synthetic control.
+    pub description: String,
 }
 
-/// Every named population this build knows.
+/// Every named population this build knows: real ones first, then synthetic controls.
 pub fn catalog() -> Vec<CatalogEntry> {
-    SyntheticKind::ALL
-        .iter()
-        .map(|k| CatalogEntry {
-            name: k.name().to_string(),
-            description: format!("synthetic: {}", k.describe()),
-            params: format!(
-                "n (rows, default {SYNTHETIC_ROWS}), d (dims, default {SYNTHETIC_DIM})"
-            ),
-        })
-        .collect()
+    let real = REAL.iter().map(|r| CatalogEntry {
+        name: r.name.to_string(),
+        role: r.role.to_string(),
+        regime: serde_json::to_value(r.regime)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        shape: format!("{} × {}", r.shape[0], r.shape[1]),
+        dtype: r.dtype.to_string(),
+        availability: match r.location {
+            Location::Embedded(_) => "embedded".to_string(),
+            Location::OnDemand { source, .. } => format!("on demand (`codecbench fetch {source}`)"),
+        },
+        split: match r.kind {
+            PopulationKind::Weight => "self".to_string(),
+            PopulationKind::Embedding => "holdout".to_string(),
+        },
+        params: match r.layers {
+            Some((n, d)) => format!("layer=0..{} (default {d})", n - 1),
+            None => String::new(),
+        },
+        description: r.provenance.to_string(),
+    });
+    let synthetic = SyntheticKind::ALL.iter().map(|k| CatalogEntry {
+        name: k.name().to_string(),
+        role: "synthetic control".to_string(),
+        regime: "control".to_string(),
+        shape: format!("{SYNTHETIC_ROWS} × {SYNTHETIC_DIM}"),
+        dtype: "F32".to_string(),
+        availability: "generated (seeded)".to_string(),
+        split: "holdout".to_string(),
+        params: format!("n (rows, default {SYNTHETIC_ROWS}), d (dims, default {SYNTHETIC_DIM})"),
+        description: k.describe().to_string(),
+    });
+    real.chain(synthetic).collect()
 }
 
 impl PopulationSpec {
-    /// The populations `codecbench run` uses when none are named.
+    /// The populations `codecbench run` uses when none are named: every embedded real
+    /// population plus the Gaussian control.
     pub fn defaults() -> Vec<PopulationSpec> {
+        let mut v: Vec<PopulationSpec> = REAL
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_embedded())
+            .map(|(entry, _)| PopulationSpec::Real { entry, layer: None })
+            .collect();
+        v.push(PopulationSpec::Synthetic(SyntheticSpec {
+            kind: SyntheticKind::Gaussian,
+            n: SYNTHETIC_ROWS,
+            d: SYNTHETIC_DIM,
+        }));
+        v
+    }
+
+    /// The synthetic controls only (fast; for tests and smoke runs).
+    pub fn synthetic_defaults() -> Vec<PopulationSpec> {
         [
             SyntheticKind::Gaussian,
             SyntheticKind::Anisotropic,
@@ -101,6 +163,9 @@ impl PopulationSpec {
             Some((n, r)) => (n, r),
             None => (s, ""),
         };
+        if let Some(entry) = RealPopulation::find(name) {
+            return parse_real(s, entry, rest);
+        }
         let Some(kind) = SyntheticKind::ALL.into_iter().find(|k| k.name() == name) else {
             let valid: Vec<String> = catalog().into_iter().map(|e| e.name).collect();
             return Err(Error::UnknownPopulation {
@@ -140,6 +205,7 @@ impl PopulationSpec {
     pub fn default_kind(&self) -> PopulationKind {
         match self {
             PopulationSpec::Synthetic(_) => PopulationKind::Embedding,
+            PopulationSpec::Real { entry, .. } => REAL[*entry].kind,
             PopulationSpec::File(FileSpec::Safetensors { tensor, .. }) => {
                 let t = tensor.as_deref().unwrap_or("").to_ascii_lowercase();
                 if t.contains("embed") {
@@ -186,47 +252,109 @@ impl PopulationSpec {
                 };
                 Population::from_loaded(name, kind, loaded, prov, opts.nonfinite)
             }
-            PopulationSpec::File(f) => {
-                let selection = match opts.max_rows {
-                    Some(count) => RowSelection::Sample {
-                        count,
-                        seed: opts.seed ^ stable_hash(&name),
-                    },
-                    None => RowSelection::All,
+            PopulationSpec::Real { entry, layer } => {
+                let r = &REAL[*entry];
+                let path = match r.location {
+                    Location::Embedded(f) => data_dir().join(f),
+                    Location::OnDemand { source, file } => {
+                        crate::fetch::require(source, file, &format!("population '{name}'"))?
+                    }
                 };
-                let loaded = file::load(f, &selection)?;
-                let path = f.path();
-                let sha256 = match std::fs::metadata(path) {
-                    Ok(m) if m.len() <= SHA256_MAX_BYTES => Some(file::sha256_file(path)?),
-                    _ => None,
-                };
-                let n_source = loaded.info.shape.first().copied().unwrap_or(0);
-                let prov = Provenance {
-                    source: path.display().to_string(),
-                    sha256,
-                    tensor: match f {
-                        FileSpec::Safetensors { tensor, .. } => tensor.clone(),
-                        FileSpec::Npy(_) | FileSpec::Fvecs(_) | FileSpec::Bvecs(_) => None,
+                let fspec = match r.tensor_name(*layer) {
+                    Some(tensor) => FileSpec::Safetensors {
+                        path,
+                        tensor: Some(tensor),
                     },
-                    dtype: loaded.info.dtype.clone(),
-                    shape: loaded.info.shape.clone(),
-                    selection: selection_text(&selection, n_source),
-                    seed: match selection {
-                        RowSelection::Sample { seed, .. } if n_source > loaded.rows.len() => {
-                            Some(seed)
-                        }
-                        RowSelection::Sample { .. }
-                        | RowSelection::All
-                        | RowSelection::First(_) => None,
-                    },
-                    dropped_nonfinite: 0,
-                    zero_rows: 0,
-                    note: None,
+                    None => FileSpec::Npy(path),
                 };
-                Population::from_loaded(name, kind, loaded, prov, opts.nonfinite)
+                let mut pop = load_file(&name, &fspec, kind, opts)?;
+                pop.provenance.note = Some(format!("{} — {}", r.role, r.provenance));
+                Ok(pop)
+            }
+            PopulationSpec::File(f) => load_file(&name, f, kind, opts),
+        }
+    }
+}
+
+/// Parse `name[:layer=L]` of a real population.
+fn parse_real(s: &str, entry: usize, rest: &str) -> Result<PopulationSpec> {
+    let r = &REAL[entry];
+    let bad = |reason: String| Error::BadPopulationSpec {
+        name: s.to_string(),
+        reason,
+    };
+    let mut layer = None;
+    for item in rest.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(bad(format!("'{item}' is not key=value")));
+        };
+        match (k.trim(), r.layers) {
+            ("layer", Some((n, _))) => {
+                let l: usize = v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|&l| l < n)
+                    .ok_or_else(|| bad(format!("layer={v}: expected 0..{}", n - 1)))?;
+                layer = Some(l);
+            }
+            (other, Some(_)) => {
+                return Err(bad(format!("unknown parameter '{other}'; valid: layer")));
+            }
+            (other, None) => {
+                return Err(bad(format!(
+                    "unknown parameter '{other}'; this population has none"
+                )));
             }
         }
     }
+    Ok(PopulationSpec::Real {
+        entry,
+        layer: layer.or(r.layers.map(|(_, d)| d)),
+    })
+}
+
+/// Load a file population and record where it came from.
+fn load_file(
+    name: &str,
+    f: &FileSpec,
+    kind: PopulationKind,
+    opts: &LoadOptions,
+) -> Result<Population> {
+    let name = name.to_string();
+    let selection = match opts.max_rows {
+        Some(count) => RowSelection::Sample {
+            count,
+            seed: opts.seed ^ stable_hash(&name),
+        },
+        None => RowSelection::All,
+    };
+    let loaded = file::load(f, &selection)?;
+    let path = f.path();
+    let sha256 = match std::fs::metadata(path) {
+        Ok(m) if m.len() <= SHA256_MAX_BYTES => Some(file::sha256_file(path)?),
+        _ => None,
+    };
+    let n_source = loaded.info.shape.first().copied().unwrap_or(0);
+    let prov = Provenance {
+        source: path.display().to_string(),
+        sha256,
+        tensor: match f {
+            FileSpec::Safetensors { tensor, .. } => tensor.clone(),
+            FileSpec::Npy(_) | FileSpec::Fvecs(_) | FileSpec::Bvecs(_) => None,
+        },
+        dtype: loaded.info.dtype.clone(),
+        shape: loaded.info.shape.clone(),
+        selection: selection_text(&selection, n_source),
+        seed: match selection {
+            RowSelection::Sample { seed, .. } if n_source > loaded.rows.len() => Some(seed),
+            RowSelection::Sample { .. } | RowSelection::All | RowSelection::First(_) => None,
+        },
+        dropped_nonfinite: 0,
+        zero_rows: 0,
+        note: None,
+    };
+    Population::from_loaded(name, kind, loaded, prov, opts.nonfinite)
 }
 
 fn selection_text(selection: &RowSelection, n_source: usize) -> String {
@@ -246,6 +374,14 @@ impl fmt::Display for PopulationSpec {
                     f.write_str(s.kind.name())
                 } else {
                     write!(f, "{}:n={},d={}", s.kind.name(), s.n, s.d)
+                }
+            }
+            PopulationSpec::Real { entry, layer } => {
+                let r = &REAL[*entry];
+                match (r.layers, layer) {
+                    (Some(_), Some(l)) => write!(f, "{}:layer={l}", r.name),
+                    (Some((_, d)), None) => write!(f, "{}:layer={d}", r.name),
+                    (None, _) => f.write_str(r.name),
                 }
             }
             PopulationSpec::File(fs) => write!(f, "{fs}"),

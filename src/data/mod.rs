@@ -7,6 +7,7 @@ pub mod fvecs;
 pub mod inspect;
 pub mod npy;
 pub mod population;
+pub mod real;
 pub mod rows;
 pub mod safetensors;
 pub mod selection;

@@ -29,7 +29,7 @@ pub fn info(path: &Path) -> Result<TensorInfo> {
     Ok(header.info(path))
 }
 
-/// The selected rows of a 2-D, C-order array of a [`SUPPORTED`] dtype, converted to f32.
+/// The selected rows of a 2-D array (C or Fortran order) of a [`SUPPORTED`] dtype, converted to f32.
 pub fn load(path: &Path, selection: &RowSelection) -> Result<Loaded> {
     let mapped = map_readonly(path)?;
     let bytes = mapped.bytes();
@@ -242,13 +242,6 @@ impl Header {
                 });
             }
         };
-        if self.fortran_order {
-            return Err(bad(
-                path,
-                "Fortran-order arrays are not supported; save with np.ascontiguousarray"
-                    .to_string(),
-            ));
-        }
         Ok((elem, shape))
     }
 
@@ -261,6 +254,9 @@ impl Header {
         indices: &[usize],
     ) -> Result<Rows> {
         let data = bytes.get(self.data_start..).unwrap_or(&[]);
+        if self.fortran_order {
+            return self.gather_fortran(path, data, elem, dims, indices);
+        }
         gather_rows(
             data,
             dims.saturating_mul(elem.size()),
@@ -270,6 +266,38 @@ impl Header {
             indices,
         )
         .ok_or_else(|| bad(path, "data is smaller than the declared shape".to_string()))
+    }
+}
+
+impl Header {
+    /// Fortran (column-major) order: element (i, j) of an `[n, d]` array sits at `j·n + i`.
+    /// Copy the selected rows' elements into C order, then convert as usual. Only the
+    /// selected rows are touched; the header check already bounds every offset.
+    fn gather_fortran(
+        &self,
+        path: &Path,
+        data: &[u8],
+        elem: Elem,
+        dims: usize,
+        indices: &[usize],
+    ) -> Result<Rows> {
+        let n_rows = self.shape.first().copied().unwrap_or(0);
+        let size = elem.size();
+        let short = || bad(path, "data is smaller than the declared shape".to_string());
+        let mut buf = Vec::with_capacity(indices.len().saturating_mul(dims).saturating_mul(size));
+        for &i in indices {
+            for j in 0..dims {
+                let at = j
+                    .checked_mul(n_rows)
+                    .and_then(|v| v.checked_add(i))
+                    .and_then(|v| v.checked_mul(size))
+                    .ok_or_else(short)?;
+                buf.extend_from_slice(data.get(at..at + size).ok_or_else(short)?);
+            }
+        }
+        let row_bytes = dims.saturating_mul(size);
+        let all: Vec<usize> = (0..indices.len()).collect();
+        gather_rows(&buf, row_bytes, 0, dims, elem, &all).ok_or_else(short)
     }
 }
 

@@ -208,7 +208,16 @@ pub fn pair_metrics(inp: &PairInputs<'_>) -> Vec<MetricValue> {
             let seed = inp
                 .seed
                 .wrapping_add(0x9e37_79b9_7f4a_7c15u64.wrapping_mul(mi as u64 + 1));
-            let estimate = if is_corr {
+            let estimate = if is_corr && !vals.is_empty() && vals.iter().all(|&v| v == vals[0]) {
+                // Every query gave the same correlation (e.g. exactly 1 for the oracle): the
+                // pooled value is that number; no clamp inside atanh should move it.
+                Estimate {
+                    value: Some(vals[0]),
+                    ci_lo: Some(vals[0]),
+                    ci_hi: Some(vals[0]),
+                    n: vals.len(),
+                }
+            } else if is_corr {
                 bootstrap::fisher_z_mean_ci(&vals, inp.resamples, seed)
             } else {
                 bootstrap::mean_ci(&vals, inp.resamples, seed)

@@ -28,7 +28,7 @@ pub fn fmt_num(v: f64) -> String {
     if a > 0.99 && a < 1.0 {
         // Near-perfect correlations and recalls: keep two significant digits of 1 − |v|, so
         // 0.99996 does not print as 1.0000.
-        let digits = ((-(1.0 - a).log10()).ceil() as usize + 1).clamp(4, 12);
+        let digits = ((-(1.0 - a).log10()).ceil() as usize + 1).clamp(4, 10);
         return format!("{v:.digits$}");
     }
     if !(1e-3..1e5).contains(&a) {

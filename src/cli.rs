@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// Never draw the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Continue the interrupted run in DIR (its run.json holds the plan; only cells missing from
+    /// its results.jsonl are computed). Other flags except --threads are ignored.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 impl RunArgs {

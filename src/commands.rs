@@ -10,8 +10,10 @@ use codecbench::report;
 use std::path::Path;
 
 pub fn run(args: RunArgs) -> Result<()> {
-    let plan = args.into_plan()?;
-    let outcome = codecbench::run::run(&plan)?;
+    let outcome = match args.resume.clone() {
+        Some(dir) => codecbench::run::runner::resume(&dir, args.threads, !args.no_progress)?,
+        None => codecbench::run::run(&args.into_plan()?)?,
+    };
     print!("{}", report::summary::render(&outcome.rows));
     println!("\nreport: {}", outcome.dir.join("report.md").display());
     println!(

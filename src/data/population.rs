@@ -17,7 +17,17 @@ pub enum PopulationKind {
 }
 
 /// What to do with rows holding NaN or ±Inf.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum NonFinitePolicy {
     /// Refuse the population, naming the first bad row.

@@ -8,7 +8,17 @@ use crate::error::{Error, Result};
 use std::path::PathBuf;
 
 /// Which pair-probe split to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum SplitChoice {
     /// Self-pairs for weight tensors, held-out queries for embeddings and synthetic rows.
@@ -16,9 +26,11 @@ pub enum SplitChoice {
     Auto,
     /// Queries are rows of the population, scored against all other rows.
     #[value(name = "self")]
+    #[serde(rename = "self")]
     SelfPairs,
     /// Queries are held-out rows.
     #[value(name = "holdout")]
+    #[serde(rename = "holdout")]
     HeldOut,
 }
 
@@ -137,6 +149,73 @@ impl Plan {
             }
         }
         Ok(())
+    }
+}
+
+/// A plan as stored in `run.json` (specs as text), for `--resume` and plan files.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PlanFile {
+    /// Population specs.
+    pub populations: Vec<String>,
+    /// Codec specs.
+    pub codecs: Vec<String>,
+    /// Queries per population.
+    pub queries: usize,
+    /// recall@k.
+    pub k: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Output parent directory.
+    pub out: PathBuf,
+    /// Threads.
+    pub threads: Option<usize>,
+    /// Quick mode.
+    pub quick: bool,
+    /// Query file spec.
+    pub query_file: Option<String>,
+    /// Non-finite policy.
+    pub nonfinite: NonFinitePolicy,
+    /// Row cap.
+    pub max_rows: Option<usize>,
+    /// Split.
+    pub split: SplitChoice,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+}
+
+impl PlanFile {
+    /// Parse every spec and validate.
+    pub fn into_plan(self) -> Result<Plan> {
+        let plan = Plan {
+            populations: self
+                .populations
+                .iter()
+                .map(|s| PopulationSpec::parse(s))
+                .collect::<Result<_>>()?,
+            codecs: self
+                .codecs
+                .iter()
+                .map(|s| s.parse::<CodecSpec>())
+                .collect::<Result<_>>()?,
+            queries: self.queries,
+            k: self.k,
+            seed: self.seed,
+            out: self.out,
+            threads: self.threads,
+            quick: self.quick,
+            query_file: self
+                .query_file
+                .as_deref()
+                .map(PopulationSpec::parse)
+                .transpose()?,
+            nonfinite: self.nonfinite,
+            max_rows: self.max_rows,
+            split: self.split,
+            resamples: self.resamples,
+            progress: true,
+        };
+        plan.validate()?;
+        Ok(plan)
     }
 }
 

@@ -15,7 +15,7 @@ use crate::probe::pairs::{run_pairs, run_recon};
 use crate::probe::{Split, Truth};
 use crate::report;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The crate version written into every result.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -76,15 +76,18 @@ struct Prepared {
 /// Run a plan to completion.
 pub fn run(plan: &Plan) -> Result<RunOutcome> {
     plan.validate()?;
+    pool(plan.threads)?.install(|| run_in_pool(plan, None))
+}
+
+fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(t) = plan.threads {
+    if let Some(t) = threads {
         builder = builder.num_threads(t);
     }
-    let pool = builder.build().map_err(|e| Error::InvalidPlan {
+    builder.build().map_err(|e| Error::InvalidPlan {
         field: "--threads",
         reason: e.to_string(),
-    })?;
-    pool.install(|| run_in_pool(plan))
+    })
 }
 
 fn load_all(plan: &Plan) -> Result<Vec<Prepared>> {
@@ -152,14 +155,31 @@ fn info(p: &Prepared) -> PopulationInfo {
     }
 }
 
-fn run_in_pool(plan: &Plan) -> Result<RunOutcome> {
+/// Where a run writes and what it already has (for `--resume`).
+struct Target {
+    dir: PathBuf,
+    started: String,
+    prior: Vec<ResultRow>,
+}
+
+fn run_in_pool(plan: &Plan, resume: Option<Target>) -> Result<RunOutcome> {
     let prepared = load_all(plan)?;
-    let started = chrono::Utc::now();
-    let dir = create_run_dir(&plan.out, &started.format("%Y%m%d-%H%M%S").to_string())?;
+    let target = match resume {
+        Some(t) => t,
+        None => {
+            let now = chrono::Utc::now();
+            Target {
+                dir: create_run_dir(&plan.out, &now.format("%Y%m%d-%H%M%S").to_string())?,
+                started: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                prior: Vec::new(),
+            }
+        }
+    };
+    let dir = target.dir;
     let mut meta = RunMeta {
         codecbench_version: VERSION.to_string(),
         plan: plan.clone(),
-        started: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        started: target.started,
         populations: prepared.iter().map(info).collect(),
         status: "running".to_string(),
     };
@@ -180,15 +200,35 @@ fn run_in_pool(plan: &Plan) -> Result<RunOutcome> {
 
     let mut rows: Vec<ResultRow> = Vec::new();
     for p in &prepared {
-        bar.set_message(format!("{}: exact scores", p.pop.name));
-        let truth = Truth::compute(&p.split);
+        let done = |spec: &CodecSpec| -> Vec<ResultRow> {
+            let codec = spec.to_string();
+            target
+                .prior
+                .iter()
+                .filter(|r| r.population == p.pop.name && r.codec == codec)
+                .cloned()
+                .collect()
+        };
+        let mut truth: Option<Truth> = None;
         for spec in &plan.codecs {
+            let finished = done(spec);
+            if !finished.is_empty() {
+                rows.extend(finished);
+                bar.inc(1);
+                continue;
+            }
+            if truth.is_none() {
+                bar.set_message(format!("{}: exact scores", p.pop.name));
+                truth = Some(Truth::compute(&p.split));
+            }
+            let Some(t) = truth.as_ref() else { continue };
             bar.set_message(format!("{} × {spec}", p.pop.name));
-            rows.extend(measure_cell(plan, p, &truth, spec)?);
+            rows.extend(measure_cell(plan, p, t, spec)?);
             write_results(&dir, &rows)?;
             bar.inc(1);
         }
     }
+    write_results(&dir, &rows)?;
     bar.finish_and_clear();
     meta.status = "complete".to_string();
     write_meta(&dir, &meta)?;
@@ -196,6 +236,75 @@ fn run_in_pool(plan: &Plan) -> Result<RunOutcome> {
     write_atomic(&dir.join("report.md"), md.as_bytes())?;
     update_latest(&plan.out, &dir)?;
     Ok(RunOutcome { dir, rows, meta })
+}
+
+/// Continue an interrupted run in `dir`: the plan comes from its `run.json`, finished cells
+/// from its `results.jsonl`; only missing cells are computed. Because every cell's seeds derive
+/// from the plan seed and the cell's names, the final results equal an uninterrupted run's.
+pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunOutcome> {
+    let bad = |reason: String| Error::BadRunDir {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let meta_path = dir.join("run.json");
+    let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
+    let stored: StoredMeta = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("run.json is not a codecbench run: {e}")))?;
+    let mut plan = stored
+        .plan
+        .into_plan()
+        .map_err(|e| bad(format!("run.json plan: {e}")))?;
+    if threads.is_some() {
+        plan.threads = threads;
+    }
+    plan.progress = progress;
+    // The run directory's parent is where `latest` lives.
+    plan.out = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+    let results = dir.join("results.jsonl");
+    let prior = match std::fs::read_to_string(&results) {
+        Ok(t) => report::jsonl::parse(&t).map_err(|e| bad(format!("results.jsonl: {e}")))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(&results, e)),
+    };
+    let pool = pool(plan.threads)?;
+    let target = Target {
+        dir: dir.to_path_buf(),
+        started: stored.started,
+        prior,
+    };
+    pool.install(|| {
+        // The same populations must load as before: compare their provenance.
+        let outcome_check = load_all(&plan)?;
+        for (p, old) in outcome_check.iter().zip(&stored.populations) {
+            if p.pop.provenance.sha256 != old.provenance.sha256 || p.pop.name != old.name {
+                return Err(bad(format!(
+                    "population '{}' changed since the run started (sha256 {:?} vs {:?})",
+                    p.pop.name, p.pop.provenance.sha256, old.provenance.sha256
+                )));
+            }
+        }
+        run_in_pool(&plan, Some(target))
+    })
+}
+
+/// What `resume` reads back from `run.json`.
+#[derive(serde::Deserialize)]
+struct StoredMeta {
+    plan: super::plan::PlanFile,
+    started: String,
+    populations: Vec<StoredPopulation>,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredPopulation {
+    name: String,
+    #[serde(default)]
+    provenance: StoredProvenance,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct StoredProvenance {
+    sha256: Option<String>,
 }
 
 fn write_meta(dir: &std::path::Path, meta: &RunMeta) -> Result<()> {

@@ -6,4 +6,5 @@ mod embedded;
 mod loaders;
 mod metric;
 mod probe;
+mod resume;
 mod util;

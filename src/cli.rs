@@ -31,6 +31,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare two runs: per cell, the change of each metric and whether it lies beyond both
+    /// 95% CIs. Exits 1 with --fail-on-regression when a metric got worse beyond its CIs.
+    Compare {
+        /// Run directory (or its results.jsonl) of the baseline.
+        run_a: PathBuf,
+        /// Run directory (or its results.jsonl) to check.
+        run_b: PathBuf,
+        /// Exit with code 1 if any metric regressed beyond both CIs.
+        #[arg(long)]
+        fail_on_regression: bool,
+        /// List every compared cell, not only changes beyond the CIs.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the tensors of a file (name, dtype, shape, size) with simple row statistics.
     Inspect {
         /// A .safetensors, .npy, .fvecs or .bvecs file.
@@ -104,6 +121,10 @@ pub struct RunArgs {
     /// Never draw the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Read the plan (populations, codecs and sweeps, seed, sample sizes) from a TOML file;
+    /// only --out, --threads and --no-progress may be combined with it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["populations", "codecs", "queries", "k", "seed", "quick", "query_file", "max_rows", "resamples", "resume", "split", "nonfinite"])]
+    pub plan: Option<PathBuf>,
     /// Continue the interrupted run in DIR (its run.json holds the plan; only cells missing from
     /// its results.jsonl are computed). Other flags except --threads are ignored.
     #[arg(long, value_name = "DIR")]
@@ -113,6 +134,13 @@ pub struct RunArgs {
 impl RunArgs {
     /// Validate the flags into a plan (parses every spec; reads no data).
     pub fn into_plan(self) -> Result<Plan> {
+        if let Some(path) = &self.plan {
+            return crate::run::plan::PlanToml::read(path)?.into_plan(
+                self.out,
+                self.threads,
+                !self.no_progress,
+            );
+        }
         let populations = if self.populations.is_empty() {
             PopulationSpec::defaults()
         } else {

@@ -116,3 +116,36 @@ pub fn inspect(file: &Path, rows: usize, json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// Read a run's rows from its directory or its results.jsonl.
+fn read_rows(path: &Path) -> Result<Vec<codecbench::run::ResultRow>> {
+    let file = if path.is_dir() {
+        path.join("results.jsonl")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| codecbench::Error::io(&file, e))?;
+    report::jsonl::parse(&text).map_err(|e| {
+        codecbench::Error::BadRunDir {
+            path: file.clone(),
+            reason: format!("not a codecbench results.jsonl: {e}"),
+        }
+        .into()
+    })
+}
+
+/// Compare two runs; Ok(true) when a regression was found.
+pub fn compare(a: &Path, b: &Path, all: bool, json: bool) -> Result<bool> {
+    let (changes, unmatched) = report::compare::compare(&read_rows(a)?, &read_rows(b)?);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"changes": changes, "unmatched": unmatched})
+            )?
+        );
+    } else {
+        print!("{}", report::compare::render(&changes, &unmatched, all));
+    }
+    Ok(changes.iter().any(|c| c.regression))
+}

@@ -11,6 +11,7 @@ pub mod data;
 pub mod error;
 pub mod fetch;
 pub mod metric;
+pub mod model;
 pub mod probe;
 pub mod report;
 pub mod run;

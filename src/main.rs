@@ -1,5 +1,6 @@
 //! The `codecbench` binary: parse flags, run the command, map errors to exit codes
-//! (2 for bad input or a failed run, with a one-line message; 0 on success).
+//! (2 for bad input or a failed run, with a one-line message; 1 for `compare
+//! --fail-on-regression` finding a regression; 0 on success).
 
 use clap::Parser;
 use codecbench::cli::{Cli, Command};
@@ -13,6 +14,17 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run(args),
         Command::List { what, json } => commands::list(what, json),
         Command::Inspect { file, rows, json } => commands::inspect(&file, rows, json),
+        Command::Compare {
+            run_a,
+            run_b,
+            fail_on_regression,
+            all,
+            json,
+        } => match commands::compare(&run_a, &run_b, all, json) {
+            Ok(true) if fail_on_regression => return ExitCode::from(1),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

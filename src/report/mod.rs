@@ -1,10 +1,13 @@
 //! Report formats: pure functions from result rows (and run metadata) to text. No I/O here; the
 //! runner writes what these return.
 
+pub mod compare;
 pub mod csv;
+pub mod html;
 pub mod jsonl;
 pub mod markdown;
 pub mod summary;
+pub mod svg;
 
 /// `value ± half-width` with 4 significant digits, or `—` when undefined.
 pub fn fmt_ci(value: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {

@@ -235,3 +235,207 @@ fn ser_display_opt<T: std::fmt::Display, S: serde::Serializer>(
         None => s.serialize_none(),
     }
 }
+
+/// A plan file (`codecbench run --plan plan.toml`): the same typed plan as the flags, plus
+/// codec parameter sweeps, so a study is one file under version control.
+///
+/// ```toml
+/// seed = 42
+/// queries = 200
+/// populations = ["minilm-k:layer=0", "glove-20k", "gaussian"]
+/// codecs = ["exact", "int8"]
+///
+/// [[sweep]]            # every combination of the listed values
+/// codec = "int4"
+/// params = { group = ["8", "32", "row"] }
+/// ```
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanToml {
+    /// Population specs (default: the default populations).
+    pub populations: Option<Vec<String>>,
+    /// Codec specs.
+    pub codecs: Option<Vec<String>>,
+    /// Codec sweeps, appended after `codecs`.
+    #[serde(default)]
+    pub sweep: Vec<Sweep>,
+    /// Queries per population.
+    pub queries: Option<usize>,
+    /// recall@k.
+    pub k: Option<usize>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Quick mode (changes the defaults of queries, max_rows, resamples).
+    pub quick: Option<bool>,
+    /// Query file spec.
+    pub query_file: Option<String>,
+    /// Non-finite policy.
+    pub nonfinite: Option<NonFinitePolicy>,
+    /// Row cap.
+    pub max_rows: Option<usize>,
+    /// Split.
+    pub split: Option<SplitChoice>,
+    /// Bootstrap resamples.
+    pub resamples: Option<usize>,
+}
+
+/// One codec with lists of parameter values; expands to their Cartesian product.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    /// Codec name.
+    pub codec: String,
+    /// Parameter → values (numbers or strings).
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, Vec<toml::Value>>,
+}
+
+impl Sweep {
+    /// Every spec string of the sweep, in a stable order (parameters sorted by name, values in
+    /// the order given).
+    pub fn expand(&self) -> Vec<String> {
+        let mut specs = vec![Vec::<String>::new()];
+        for (key, values) in &self.params {
+            let mut next = Vec::new();
+            for prefix in &specs {
+                for v in values {
+                    let text = match v {
+                        toml::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    let mut p = prefix.clone();
+                    p.push(format!("{key}={text}"));
+                    next.push(p);
+                }
+            }
+            specs = next;
+        }
+        specs
+            .into_iter()
+            .map(|p| {
+                if p.is_empty() {
+                    self.codec.clone()
+                } else {
+                    format!("{}:{}", self.codec, p.join(","))
+                }
+            })
+            .collect()
+    }
+}
+
+impl PlanToml {
+    /// Read and parse a plan file.
+    pub fn read(path: &std::path::Path) -> Result<PlanToml> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::BadHeader {
+            path: path.to_path_buf(),
+            format: "plan (TOML)",
+            reason: e.to_string().replace('\n', " "),
+        })
+    }
+
+    /// Resolve into a validated plan (defaults for what the file leaves out).
+    pub fn into_plan(self, out: PathBuf, threads: Option<usize>, progress: bool) -> Result<Plan> {
+        let quick = self.quick.unwrap_or(false);
+        let (q, rows, res) = if quick {
+            (QUICK_QUERIES, QUICK_MAX_ROWS, QUICK_RESAMPLES)
+        } else {
+            (DEFAULT_QUERIES, DEFAULT_MAX_ROWS, DEFAULT_RESAMPLES)
+        };
+        let mut codec_texts: Vec<String> = self.codecs.unwrap_or_default();
+        for s in &self.sweep {
+            codec_texts.extend(s.expand());
+        }
+        let codecs: Vec<CodecSpec> = if codec_texts.is_empty() {
+            CodecSpec::defaults()
+        } else {
+            let mut v: Vec<CodecSpec> = Vec::new();
+            for t in &codec_texts {
+                let c: CodecSpec = t.parse()?;
+                if !v.contains(&c) {
+                    v.push(c);
+                }
+            }
+            v
+        };
+        let populations = match self.populations {
+            Some(p) => p
+                .iter()
+                .map(|s| PopulationSpec::parse(s))
+                .collect::<Result<_>>()?,
+            None => PopulationSpec::defaults(),
+        };
+        let plan = Plan {
+            populations,
+            codecs,
+            queries: self.queries.unwrap_or(q),
+            k: self.k.unwrap_or(DEFAULT_K),
+            seed: self.seed.unwrap_or(DEFAULT_SEED),
+            out,
+            threads,
+            quick,
+            query_file: self
+                .query_file
+                .as_deref()
+                .map(PopulationSpec::parse)
+                .transpose()?,
+            nonfinite: self.nonfinite.unwrap_or_default(),
+            max_rows: Some(self.max_rows.unwrap_or(rows)),
+            split: self.split.unwrap_or_default(),
+            resamples: self.resamples.unwrap_or(res),
+            progress,
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+}
+
+impl Plan {
+    /// The resolved plan as TOML (every spec explicit, sweeps expanded); reading it back with
+    /// `--plan` reproduces the run.
+    pub fn to_toml(&self) -> String {
+        let mut s = String::from(
+            "# Resolved plan of this run: `codecbench run --plan plan.toml` repeats it.\n",
+        );
+        let list = |v: Vec<String>| {
+            let items: Vec<String> = v.iter().map(|x| format!("  {},", toml_str(x))).collect();
+            format!("[\n{}\n]", items.join("\n"))
+        };
+        s.push_str(&format!("seed = {}\n", self.seed));
+        s.push_str(&format!("queries = {}\n", self.queries));
+        s.push_str(&format!("k = {}\n", self.k));
+        s.push_str(&format!("quick = {}\n", self.quick));
+        if let Some(m) = self.max_rows {
+            s.push_str(&format!("max_rows = {m}\n"));
+        }
+        s.push_str(&format!("resamples = {}\n", self.resamples));
+        s.push_str(&format!("split = {}\n", toml_str(&enum_text(self.split))));
+        s.push_str(&format!(
+            "nonfinite = {}\n",
+            toml_str(&enum_text(self.nonfinite))
+        ));
+        if let Some(q) = &self.query_file {
+            s.push_str(&format!("query_file = {}\n", toml_str(&q.to_string())));
+        }
+        s.push_str(&format!(
+            "populations = {}\n",
+            list(self.populations.iter().map(|p| p.to_string()).collect())
+        ));
+        s.push_str(&format!(
+            "codecs = {}\n",
+            list(self.codecs.iter().map(|c| c.to_string()).collect())
+        ));
+        s
+    }
+}
+
+fn enum_text<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}

@@ -184,6 +184,7 @@ fn run_in_pool(plan: &Plan, resume: Option<Target>) -> Result<RunOutcome> {
         status: "running".to_string(),
     };
     write_meta(&dir, &meta)?;
+    write_atomic(&dir.join("plan.toml"), plan.to_toml().as_bytes())?;
 
     let total = (prepared.len() * plan.codecs.len()) as u64;
     let bar = if plan.progress {
@@ -234,6 +235,8 @@ fn run_in_pool(plan: &Plan, resume: Option<Target>) -> Result<RunOutcome> {
     write_meta(&dir, &meta)?;
     let md = report::markdown::render(&meta, &rows);
     write_atomic(&dir.join("report.md"), md.as_bytes())?;
+    let html = report::html::render(&meta, &rows);
+    write_atomic(&dir.join("report.html"), html.as_bytes())?;
     update_latest(&plan.out, &dir)?;
     Ok(RunOutcome { dir, rows, meta })
 }

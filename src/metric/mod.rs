@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod correlation;
 pub mod deviation;
 pub mod recall;
+pub mod reliability;
 pub mod suite;
 
 pub use bootstrap::Estimate;

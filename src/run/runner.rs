@@ -318,16 +318,18 @@ fn write_meta(dir: &std::path::Path, meta: &RunMeta) -> Result<()> {
     write_atomic(&dir.join("run.json"), json.as_bytes())
 }
 
+/// Rewrite both result files. The CSV goes first, so whenever results.jsonl (what `--resume`
+/// reads) holds N cells, results.csv holds at least those N.
 fn write_results(dir: &std::path::Path, rows: &[ResultRow]) -> Result<()> {
-    write_atomic(
-        &dir.join("results.jsonl"),
-        report::jsonl::render(rows).as_bytes(),
-    )?;
     let csv = report::csv::render(rows).map_err(|e| Error::Write {
         path: dir.join("results.csv"),
         source: std::io::Error::other(e),
     })?;
-    write_atomic(&dir.join("results.csv"), csv.as_bytes())
+    write_atomic(&dir.join("results.csv"), csv.as_bytes())?;
+    write_atomic(
+        &dir.join("results.jsonl"),
+        report::jsonl::render(rows).as_bytes(),
+    )
 }
 
 /// Fit, encode and measure one codec on one prepared population.

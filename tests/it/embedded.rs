@@ -111,3 +111,34 @@ fn vocabulary_sample_token_ids_are_valid_and_sorted() {
     .resolve(30522);
     assert_eq!(got, want);
 }
+
+/// The committed sentence population is what our forward pass gives for the committed texts
+/// (needs `codecbench fetch minilm`). Tolerance 1e-5 per coordinate: the same f32 computation on
+/// another CPU may pick other SIMD kernels in matrixmultiply (different summation order), which
+/// moves unit-norm outputs by ~1e-7; 1e-5 leaves 100× margin and still catches any real change.
+#[test]
+fn sentence_population_is_reproduced_by_the_forward_pass() {
+    let dir = codecbench::model::minilm_dir();
+    let (tok, model) = codecbench::model::load_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}; run `codecbench fetch minilm` first"));
+    let texts: Vec<String> =
+        std::fs::read_to_string(data_dir().join("debian_descriptions_4096.txt"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+    assert_eq!(texts.len(), 4096);
+    let sample = [0usize, 1, 2, 777, 2048, 4095];
+    let picked: Vec<String> = sample.iter().map(|&i| texts[i].clone()).collect();
+    let emb = model.embed(&tok, &picked).unwrap();
+    let committed = codecbench::data::npy::load(
+        &data_dir().join("minilm_l6_debian_sentences_4096.npy"),
+        &RowSelection::All,
+    )
+    .unwrap();
+    for (k, &i) in sample.iter().enumerate() {
+        for (a, b) in emb.row(k).iter().zip(committed.rows.row(i)) {
+            assert!((a - b).abs() <= 1e-5, "text {i}: {a} vs {b}");
+        }
+    }
+}

@@ -3,10 +3,13 @@
 mod cli;
 mod codec_contract;
 mod embedded;
+mod fetch;
 mod loaders;
 mod metric;
 mod model;
 mod probe;
+mod reliability;
 mod report;
 mod resume;
+mod stats_cli;
 mod util;

@@ -1,0 +1,104 @@
+//! Downloads one pinned Debian package with `apt-get download NAME=VERSION` (no install, no
+//! maintainer scripts) and unpacks its data with `dpkg-deb -x`, so the pipeline can copy files
+//! out of the unpacked tree. Offline runs (`find_links`) take `NAME_VERSION_*.deb` from a
+//! directory instead, the way pip's `--find-links` does for wheels.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::process::{run_teed, single_file_in};
+use super::sources::Package;
+use crate::error::{Error, Result};
+
+/// Download `package` into `dir` (or find it in `find_links`) and return the `.deb`'s path.
+pub fn download(
+    source_name: &str,
+    package: &Package,
+    dir: &Path,
+    find_links: Option<&Path>,
+) -> Result<PathBuf> {
+    let fail = |reason: String| Error::FetchFailed {
+        source_name: source_name.to_string(),
+        step: "download",
+        reason,
+    };
+    if let Some(links) = find_links {
+        return find_offline(package, links).map_err(fail);
+    }
+    let spec = format!("{}={}", package.name, package.version);
+    let run = run_teed(
+        Command::new("apt-get")
+            .arg("download")
+            .arg(&spec)
+            .current_dir(dir),
+    )
+    .map_err(|e| {
+        fail(if e.kind() == std::io::ErrorKind::NotFound {
+            "`apt-get` not found; Debian sources need apt-get and dpkg-deb \
+                 (a Debian or Ubuntu system)"
+                .to_string()
+        } else {
+            format!("cannot start `apt-get`: {e}")
+        })
+    })?;
+    if !run.status.success() {
+        return Err(fail(format!(
+            "`apt-get download {spec}` exited with {}; if apt does not know the package or \
+             this version, run `apt-get update` (as root) and try again; last lines:\n{}",
+            run.status,
+            run.tail.join("\n")
+        )));
+    }
+    single_file_in(dir, ".deb").map_err(|reason| {
+        fail(format!(
+            "apt-get reported success for {spec} but left no single .deb in {}: {reason}",
+            dir.display()
+        ))
+    })
+}
+
+/// Unpack the data of `deb` into `tree` with `dpkg-deb -x`.
+pub fn unpack(source_name: &str, deb: &Path, tree: &Path) -> Result<()> {
+    let fail = |reason: String| Error::FetchFailed {
+        source_name: source_name.to_string(),
+        step: "unpack",
+        reason,
+    };
+    let run = run_teed(Command::new("dpkg-deb").arg("-x").arg(deb).arg(tree)).map_err(|e| {
+        fail(if e.kind() == std::io::ErrorKind::NotFound {
+            "`dpkg-deb` not found; Debian sources need apt-get and dpkg-deb \
+             (a Debian or Ubuntu system)"
+                .to_string()
+        } else {
+            format!("cannot start `dpkg-deb`: {e}")
+        })
+    })?;
+    if run.status.success() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "`dpkg-deb -x {}` exited with {}; last lines:\n{}",
+            deb.display(),
+            run.status,
+            run.tail.join("\n")
+        )))
+    }
+}
+
+/// `NAME_VERSION_*.deb` in `dir`; the version's `:` is written `%3a`, as apt names files.
+fn find_offline(package: &Package, dir: &Path) -> std::result::Result<PathBuf, String> {
+    let prefix = format!("{}_{}_", package.name, package.version.replace(':', "%3a"));
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot list --find-links directory {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".deb") {
+            return Ok(entry.path());
+        }
+    }
+    Err(format!(
+        "offline fetch: no {prefix}*.deb in {}",
+        dir.display()
+    ))
+}

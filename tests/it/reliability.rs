@@ -1,0 +1,881 @@
+//! Known-answer and invariant tests of `codecbench::metric::reliability`: the Shrout & Fleiss
+//! (1979) published ICCs, reference-library values (pingouin, scikit-learn, SciPy, NumPy) to 1e-6
+//! on other tables, and the properties the bench relies on (moments merge exactly, ICC(3,1)
+//! ignores a rater offset, parallel analysis finds planted factors, the decision rules fire).
+//!
+//! Reference values were produced with Python 3 in a venv holding pingouin 0.7.0, scipy 1.17.1,
+//! scikit-learn 1.9.1, numpy 2.4.6, pandas 3.1.1. For ICCs: long format
+//! (`t` = row, `r` = column, `x` = value) and
+//! `pg.options['round.column.CI95'] = None; pg.intraclass_corr(data=df, targets="t",
+//! raters="r", ratings="x")` (the option only switches off pingouin's display rounding of CI95).
+//! For alpha: `pg.cronbach_alpha(pd.DataFrame(a))`, run with `numpy.round` patched to the
+//! identity (pingouin 0.7.0 rounds the Feldt bounds to 3 decimals with `np.round`, nothing else);
+//! standardized alpha = the same call on `scipy.stats.zscore(a, axis=0, ddof=1)`.
+
+use codecbench::metric::bootstrap::Estimate;
+use codecbench::metric::reliability::alpha::{
+    alpha_from_matrix, alpha_if_deleted, cronbach_alpha, feldt_interval, item_total,
+    standardized_alpha,
+};
+use codecbench::metric::reliability::bench::{
+    DIFFERENT_ALPHA, InstrumentOptions, REDUNDANT_ALPHA, Rule, decile_kappa_quadratic, deciles,
+    instrument, topk_kappa, validity_icc,
+};
+use codecbench::metric::reliability::factor::{
+    ParallelOptions, first_factor_loadings, parallel_analysis, symmetric_eigen,
+};
+use codecbench::metric::reliability::icc::{IccForm, IccTable, icc};
+use codecbench::metric::reliability::kappa::{
+    Confusion, KappaWeights, LabelOrder, code_labels, cohen_kappa,
+};
+use codecbench::metric::reliability::{Moments, SquareMatrix, Table};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+fn close(got: f64, want: f64, tol: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got}, want {want} (tol {tol})"
+    );
+}
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    StandardNormal.sample(rng)
+}
+
+fn some(v: Option<f64>, what: &str) -> f64 {
+    v.unwrap_or_else(|| panic!("{what}: undefined"))
+}
+
+/// Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges.
+fn shrout_fleiss() -> Table {
+    Table::from_rows(&[
+        vec![9.0, 2.0, 5.0, 8.0],
+        vec![6.0, 1.0, 3.0, 2.0],
+        vec![8.0, 4.0, 6.0, 8.0],
+        vec![7.0, 1.0, 2.0, 6.0],
+        vec![10.0, 5.0, 6.0, 9.0],
+        vec![6.0, 2.0, 4.0, 7.0],
+    ])
+}
+
+/// 10 subjects × 3 raters with decimals (made up for the cross-check).
+fn table_t2() -> Table {
+    Table::from_rows(&[
+        vec![3.1, 2.8, 4.0],
+        vec![5.2, 4.9, 5.5],
+        vec![1.0, 1.7, 2.2],
+        vec![4.4, 3.9, 4.1],
+        vec![2.5, 3.0, 3.6],
+        vec![6.1, 5.2, 6.3],
+        vec![3.3, 3.8, 3.0],
+        vec![4.9, 4.2, 5.6],
+        vec![2.2, 1.9, 2.9],
+        vec![5.5, 5.9, 6.4],
+    ])
+}
+
+/// 8 subjects × 5 Likert items; item 4 runs against the others (a noisy item).
+fn table_t3() -> Table {
+    Table::from_rows(&[
+        vec![4.0, 5.0, 4.0, 2.0, 3.0],
+        vec![2.0, 2.0, 3.0, 4.0, 2.0],
+        vec![5.0, 4.0, 5.0, 3.0, 5.0],
+        vec![3.0, 3.0, 2.0, 1.0, 3.0],
+        vec![1.0, 2.0, 1.0, 5.0, 2.0],
+        vec![4.0, 4.0, 5.0, 2.0, 4.0],
+        vec![2.0, 3.0, 2.0, 3.0, 1.0],
+        vec![5.0, 5.0, 4.0, 4.0, 5.0],
+    ])
+}
+
+/// (value, ci_lo, ci_hi) per form in `IccForm::ALL` order, from pingouin (see the module doc).
+type IccRef = [(f64, f64, f64); 6];
+
+const SF_ICC: IccRef = [
+    (0.1657417684054755, -0.13293232487475096, 0.722560062328121),
+    (
+        0.28976377952755916,
+        0.018786513374712058,
+        0.7610843696489527,
+    ),
+    (0.7148407148407154, 0.34246476503392614, 0.9458582599553597),
+    (0.44279713367926876, -0.8844421552381196, 0.9124154203407755),
+    (0.6200505475989893, 0.07113681530250353, 0.9272320401677219),
+    (0.9093155423770697, 0.6756747138163055, 0.9858916781690623),
+];
+
+const T2_ICC: IccRef = [
+    (0.8869862477492758, 0.7183967222331632, 0.9673933657157734),
+    (0.8885457521385998, 0.6502048461852945, 0.9702292853505929),
+    (0.9269180586652921, 0.8043259527337363, 0.9795280723702788),
+    (0.9592592383543397, 0.8844369520090736, 0.9888896068886336),
+    (0.9598665554628856, 0.8479422361265401, 0.9898754857674095),
+    (0.9743916825178219, 0.9249903573350854, 0.9930816021635452),
+];
+
+const T3_ICC: IccRef = [
+    (0.41824507151140305, 0.12162959904168712, 0.7915167913553911),
+    (0.41095890410958885, 0.10063321110132738, 0.7913304869174624),
+    (0.38674033149171255, 0.08973205047049346, 0.7745766358724528),
+    (0.7823571945046999, 0.40910896008865627, 0.9499568296989969),
+    (0.7772020725388601, 0.358755274440639, 0.9499031489752501),
+    (0.7592190889370931, 0.3301574371119237, 0.9449959729133406),
+];
+
+fn check_icc(t: &IccTable, want: &IccRef, name: &str) {
+    for (v, &(value, lo, hi)) in t.values.iter().zip(want) {
+        let what = format!("{name} {}", v.form.label());
+        close(some(v.value, &what), value, 1e-6, &what);
+        close(some(v.ci_lo, &what), lo, 1e-6, &format!("{what} ci_lo"));
+        close(some(v.ci_hi, &what), hi, 1e-6, &format!("{what} ci_hi"));
+    }
+}
+
+// ---------------------------------------------------------------- ICC
+
+#[test]
+fn icc_reproduces_shrout_fleiss_published_values() {
+    // Shrout & Fleiss (1979), Table 4: ICC(1,1)=.17, ICC(2,1)=.29, ICC(3,1)=.71,
+    // ICC(1,4)=.44, ICC(2,4)=.62, ICC(3,4)=.91.
+    let t = icc(&shrout_fleiss()).expect("defined");
+    let published = [0.17, 0.29, 0.71, 0.44, 0.62, 0.91];
+    for (v, want) in t.values.iter().zip(published) {
+        let got = some(v.value, v.form.label());
+        assert_eq!(
+            format!("{got:.2}"),
+            format!("{want:.2}"),
+            "{} rounds to the published value",
+            v.form.label()
+        );
+    }
+}
+
+#[test]
+fn icc_matches_pingouin_on_three_tables() {
+    check_icc(&icc(&shrout_fleiss()).unwrap(), &SF_ICC, "Shrout-Fleiss");
+    check_icc(&icc(&table_t2()).unwrap(), &T2_ICC, "T2");
+    check_icc(&icc(&table_t3()).unwrap(), &T3_ICC, "T3");
+}
+
+#[test]
+fn icc_anova_of_shrout_fleiss() {
+    // Shrout & Fleiss (1979), Table 3: BMS = 11.24, WMS = 6.26, JMS = 32.49, EMS = 1.02.
+    let a = icc(&shrout_fleiss()).unwrap().anova;
+    close(a.msr, 11.24, 0.005, "BMS");
+    close(a.msw, 6.26, 0.005, "WMS");
+    close(a.msc, 32.49, 0.005, "JMS");
+    close(a.mse, 1.02, 0.005, "EMS");
+}
+
+#[test]
+fn icc3_ignores_a_rater_offset_and_icc2_does_not() {
+    let base = table_t2();
+    let shifted_col: Vec<f64> = base.column(1).iter().map(|v| v + 2.0).collect();
+    let shifted = Table::from_columns(
+        base.names().to_vec(),
+        vec![
+            base.column(0).to_vec(),
+            shifted_col,
+            base.column(2).to_vec(),
+        ],
+    );
+    let (a, b) = (icc(&base).unwrap(), icc(&shifted).unwrap());
+    for form in [IccForm::Icc3, IccForm::Icc3k] {
+        close(
+            b.get(form).value.unwrap(),
+            a.get(form).value.unwrap(),
+            1e-12,
+            form.label(),
+        );
+    }
+    for form in [IccForm::Icc1, IccForm::Icc2] {
+        assert!(
+            b.get(form).value.unwrap() < a.get(form).value.unwrap() - 0.1,
+            "{} must drop when one rater is biased",
+            form.label()
+        );
+    }
+    // The interval brackets the value.
+    for v in &a.values {
+        assert!(v.ci_lo.unwrap() <= v.value.unwrap() && v.value.unwrap() <= v.ci_hi.unwrap());
+    }
+}
+
+#[test]
+fn icc_of_identical_raters_is_one_and_undefined_cases_are_none() {
+    let t = Table::from_rows(&[vec![1.0, 1.0], vec![2.0, 2.0], vec![4.0, 4.0]]);
+    let r = icc(&t).unwrap();
+    for v in &r.values {
+        close(v.value.unwrap(), 1.0, 1e-12, v.form.label());
+    }
+    // ICC1/ICC3 bounds stay defined (F = ∞ maps to 1); ICC2's Satterthwaite df does not.
+    close(r.get(IccForm::Icc3).ci_hi.unwrap(), 1.0, 1e-12, "ICC3 hi");
+    assert!(r.get(IccForm::Icc2).ci_lo.is_none());
+    // One subject, or one rater: no ICC.
+    assert!(icc(&Table::from_rows(&[vec![1.0, 2.0]])).is_none());
+    assert!(icc(&Table::from_rows(&[vec![1.0], vec![2.0]])).is_none());
+    // Every value equal: 0/0.
+    let flat = icc(&Table::from_rows(&[vec![3.0, 3.0], vec![3.0, 3.0]])).unwrap();
+    assert!(flat.values.iter().all(|v| v.value.is_none()));
+}
+
+// ---------------------------------------------------------------- moments
+
+#[test]
+fn merged_moments_equal_moments_of_the_whole() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let cols: Vec<Vec<f64>> = (0..3)
+        .map(|j| {
+            (0..101)
+                .map(|_| 1e3 * f64::from(j) + normal(&mut rng))
+                .collect()
+        })
+        .collect();
+    let whole = Moments::from_columns(&[&cols[0], &cols[1], &cols[2]]);
+    let mut merged = Moments::empty(3);
+    for (lo, hi) in [(0, 7), (7, 8), (8, 60), (60, 101)] {
+        merged.merge(&Moments::from_columns(&[
+            &cols[0][lo..hi],
+            &cols[1][lo..hi],
+            &cols[2][lo..hi],
+        ]));
+    }
+    assert_eq!(merged.n(), 101);
+    for (a, b) in whole.mean().iter().zip(merged.mean()) {
+        close(*b, *a, 1e-9, "mean");
+    }
+    for (a, b) in whole
+        .cross()
+        .as_slice()
+        .iter()
+        .zip(merged.cross().as_slice())
+    {
+        close(*b, *a, 1e-9 * a.abs().max(1.0), "cross");
+    }
+    assert!(whole.constant_items().is_empty());
+    let c = Moments::from_columns(&[&[0.1, 0.1, 0.1], &[1.0, 2.0, 3.0]]);
+    assert_eq!(c.constant_items(), vec![0]);
+    assert!(c.correlation().is_none());
+}
+
+// ---------------------------------------------------------------- alpha
+
+/// (alpha, lo, hi, alpha_std, std_lo, std_hi) from pingouin (see the module doc).
+const SF_ALPHA: [f64; 6] = [
+    0.9093155423770694,
+    0.6756747138163043,
+    0.9858916781690623,
+    0.9269436462587374,
+    0.7387201351173875,
+    0.9886341874077005,
+];
+const T2_ALPHA: [f64; 6] = [
+    0.9743916825178219,
+    0.9249903573350853,
+    0.9930816021635452,
+    0.9765770619868599,
+    0.9313915796400595,
+    0.993672008956219,
+];
+const T3_ALPHA: [f64; 6] = [
+    0.7592190889370933,
+    0.33015743711192425,
+    0.9449959729133406,
+    0.7442506176801267,
+    0.28851576749192887,
+    0.941576573116116,
+];
+
+#[test]
+fn alpha_and_feldt_interval_match_pingouin() {
+    for (t, want, name) in [
+        (shrout_fleiss(), SF_ALPHA, "SF"),
+        (table_t2(), T2_ALPHA, "T2"),
+        (table_t3(), T3_ALPHA, "T3"),
+    ] {
+        let m = t.moments();
+        let (n, k) = (m.n(), m.k());
+        let a = cronbach_alpha(&m).unwrap();
+        let (lo, hi) = feldt_interval(a, n, k).unwrap();
+        close(a, want[0], 1e-6, &format!("{name} alpha"));
+        close(lo, want[1], 1e-6, &format!("{name} alpha lo"));
+        close(hi, want[2], 1e-6, &format!("{name} alpha hi"));
+        let s = standardized_alpha(&m).unwrap();
+        let (slo, shi) = feldt_interval(s, n, k).unwrap();
+        close(s, want[3], 1e-6, &format!("{name} alpha_std"));
+        close(slo, want[4], 1e-6, &format!("{name} alpha_std lo"));
+        close(shi, want[5], 1e-6, &format!("{name} alpha_std hi"));
+    }
+    // Raw alpha equals ICC(3,k) (Shrout & Fleiss's note; pingouin agrees above too).
+    let t = shrout_fleiss();
+    close(
+        cronbach_alpha(&t.moments()).unwrap(),
+        icc(&t).unwrap().get(IccForm::Icc3k).value.unwrap(),
+        1e-12,
+        "alpha = ICC(3,k)",
+    );
+}
+
+/// A table with its raw and standardized alpha-if-deleted and item–total references.
+type ItemCase = (Table, Vec<f64>, Vec<f64>, Vec<f64>);
+
+#[test]
+fn alpha_if_deleted_and_item_total_match_reference() {
+    // alpha_if_deleted: pg.cronbach_alpha(df.drop(columns=i)) (raw) and on the z-scored frame
+    // (standardized); item_total: scipy.stats.pearsonr(a[:, i], a.sum(1) - a[:, i]).statistic.
+    let cases: [ItemCase; 2] = [
+        (
+            shrout_fleiss(),
+            vec![
+                0.8833922261484098,
+                0.866504854368932,
+                0.8715486194477791,
+                0.9178743961352654,
+            ],
+            vec![
+                0.9142627838183064,
+                0.8906960364237706,
+                0.8959501654420603,
+                0.9178198638396943,
+            ],
+            vec![
+                0.80578737035218,
+                0.8593040509596616,
+                0.8444792822226258,
+                0.7902036646570129,
+            ],
+        ),
+        (
+            table_t3(),
+            vec![
+                0.564878496102705,
+                0.6556897182583242,
+                0.6124731182795699,
+                0.9430255402750491,
+                0.5815602836879432,
+            ],
+            vec![
+                0.5456643669398719,
+                0.620459498706206,
+                0.5935281224451401,
+                0.944249451568939,
+                0.5609117224704285,
+            ],
+            vec![
+                0.8859385275449163,
+                0.7260255247362903,
+                0.7806451612903225,
+                -0.3134195704036114,
+                0.8557709982409776,
+            ],
+        ),
+    ];
+    for (t, raw, std, it) in cases {
+        let m = t.moments();
+        let cov = m.covariance().unwrap();
+        let r = m.correlation().unwrap();
+        for (j, ((got_raw, got_std), got_it)) in alpha_if_deleted(&cov)
+            .iter()
+            .zip(alpha_if_deleted(&r))
+            .zip(item_total(&cov))
+            .enumerate()
+        {
+            close(got_raw.unwrap(), raw[j], 1e-6, "alpha if deleted (raw)");
+            close(got_std.unwrap(), std[j], 1e-6, "alpha if deleted (std)");
+            close(got_it.unwrap(), it[j], 1e-6, "item-total");
+        }
+    }
+    // T2: scipy item-total values, 3 items.
+    let cov = table_t2().moments().covariance().unwrap();
+    let want = [0.9676125748237719, 0.9404311921740726, 0.9413458414951579];
+    for (g, w) in item_total(&cov).iter().zip(want) {
+        close(g.unwrap(), w, 1e-6, "T2 item-total");
+    }
+    // Two items: alpha without one is undefined.
+    let two = Table::from_rows(&[vec![1.0, 2.0], vec![2.0, 2.5], vec![3.0, 4.0]]);
+    assert!(
+        alpha_if_deleted(&two.moments().covariance().unwrap())
+            .iter()
+            .all(Option::is_none)
+    );
+}
+
+#[test]
+fn standardized_alpha_is_the_spearman_brown_of_the_mean_correlation() {
+    let m = table_t3().moments();
+    let r = m.correlation().unwrap();
+    let k = r.k() as f64;
+    let mean_r = (r.sum() - k) / (k * (k - 1.0));
+    close(
+        standardized_alpha(&m).unwrap(),
+        k * mean_r / (1.0 + (k - 1.0) * mean_r),
+        1e-12,
+        "k r̄ / (1 + (k-1) r̄)",
+    );
+    // alpha_from_matrix refuses a non-positive total.
+    assert!(
+        alpha_from_matrix(&SquareMatrix::from_row_major(2, vec![1.0, -1.0, -1.0, 1.0])).is_none()
+    );
+}
+
+// ---------------------------------------------------------------- factor
+
+#[test]
+fn eigenvalues_and_loadings_match_numpy() {
+    // np.linalg.eigh(np.corrcoef(a, rowvar=False)), descending; loadings sqrt(λ1)·v1 with the
+    // sign that makes v1 sum to a non-negative number.
+    let cases = [
+        (
+            shrout_fleiss(),
+            vec![
+                3.2827677517283202,
+                0.36297635251905874,
+                0.24939648587224023,
+                0.10485940988038207,
+            ],
+            vec![
+                0.886860692549054,
+                0.9324761266017525,
+                0.9235369845255736,
+                0.8796667410280643,
+            ],
+        ),
+        (
+            table_t2(),
+            vec![2.865858702964038, 0.09174328410603068, 0.042398012929930375],
+            vec![0.9858910120586314, 0.9730441851172964, 0.9731714284315292],
+        ),
+        (
+            table_t3(),
+            vec![
+                3.568023217955267,
+                0.9080228328372528,
+                0.28673774556289816,
+                0.21702185530550838,
+                0.020194348339075248,
+            ],
+            vec![
+                0.988890394627266,
+                0.8962005299092881,
+                0.9039440513917973,
+                -0.4236696491706593,
+                0.8890066343309841,
+            ],
+        ),
+    ];
+    for (t, eig, load) in cases {
+        let e = symmetric_eigen(&t.moments().correlation().unwrap());
+        for (g, w) in e.values.iter().zip(&eig) {
+            close(*g, *w, 1e-9, "eigenvalue");
+        }
+        for (g, w) in first_factor_loadings(&e).iter().zip(&load) {
+            close(*g, *w, 1e-9, "loading");
+        }
+    }
+}
+
+#[test]
+fn jacobi_decomposes_a_random_symmetric_matrix() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let k = 17;
+    let mut a = SquareMatrix::zeros(k);
+    for i in 0..k {
+        for j in i..k {
+            let v = normal(&mut rng);
+            a.set(i, j, v);
+            a.set(j, i, v);
+        }
+    }
+    let e = symmetric_eigen(&a);
+    assert!(e.values.windows(2).all(|w| w[0] >= w[1]), "descending");
+    close(e.values.iter().sum(), a.trace(), 1e-10, "trace");
+    for c in 0..k {
+        for i in 0..k {
+            let av: f64 = (0..k).map(|j| a.get(i, j) * e.vectors.get(j, c)).sum();
+            close(av, e.values[c] * e.vectors.get(i, c), 1e-10, "A v = λ v");
+        }
+        for d in 0..k {
+            let dot: f64 = (0..k)
+                .map(|i| e.vectors.get(i, c) * e.vectors.get(i, d))
+                .sum();
+            close(dot, f64::from(u8::from(c == d)), 1e-10, "orthonormal");
+        }
+    }
+}
+
+/// `n` rows of `k_per` noisy copies of each of `factors` independent latent variables.
+fn planted(n: usize, factors: usize, k_per: usize, noise: f64, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let latent: Vec<Vec<f64>> = (0..factors)
+        .map(|_| (0..n).map(|_| normal(&mut rng)).collect())
+        .collect();
+    let mut cols = Vec::new();
+    for l in &latent {
+        for _ in 0..k_per {
+            cols.push(l.iter().map(|x| x + noise * normal(&mut rng)).collect());
+        }
+    }
+    cols
+}
+
+fn eigenvalues_of(cols: &[Vec<f64>]) -> Vec<f64> {
+    let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    symmetric_eigen(&Moments::from_columns(&refs).correlation().unwrap()).values
+}
+
+#[test]
+fn parallel_analysis_finds_planted_factors_and_none_in_noise() {
+    let opts = ParallelOptions {
+        matrices: 100,
+        ..ParallelOptions::default()
+    };
+    let two = planted(300, 2, 3, 0.7, 1);
+    let pa = parallel_analysis(&eigenvalues_of(&two), 300, opts).unwrap();
+    assert_eq!(pa.factors, 2, "thresholds {:?}", pa.thresholds);
+    let one = planted(300, 1, 5, 0.7, 2);
+    assert_eq!(
+        parallel_analysis(&eigenvalues_of(&one), 300, opts)
+            .unwrap()
+            .factors,
+        1
+    );
+    let noise = planted(300, 6, 1, 0.0, 3);
+    assert_eq!(
+        parallel_analysis(&eigenvalues_of(&noise), 300, opts)
+            .unwrap()
+            .factors,
+        0
+    );
+    // Thresholds: first above 1, last below 1, reproducible from the seed alone.
+    assert!(pa.thresholds[0] > 1.0 && pa.thresholds[5] < 1.0);
+    let again = parallel_analysis(&eigenvalues_of(&two), 300, opts).unwrap();
+    assert_eq!(pa, again);
+    let other = parallel_analysis(
+        &eigenvalues_of(&two),
+        300,
+        ParallelOptions { seed: 9, ..opts },
+    );
+    assert_ne!(pa.thresholds, other.unwrap().thresholds);
+    assert!(parallel_analysis(&[2.0, 1.0], 2, opts).is_none());
+}
+
+// ---------------------------------------------------------------- kappa
+
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn kappas(a: &[&str], b: &[&str]) -> (LabelOrder, [f64; 3]) {
+    let c = code_labels(a, b);
+    let conf = Confusion::from_labels(&c.a, &c.b, c.categories.len());
+    let k = [
+        KappaWeights::Nominal,
+        KappaWeights::Linear,
+        KappaWeights::Quadratic,
+    ]
+    .map(|w| conf.kappa(w).unwrap());
+    (c.order, k)
+}
+
+#[test]
+fn kappa_matches_scikit_learn() {
+    // sklearn.metrics.cohen_kappa_score(a, b, weights=None / 'linear' / 'quadratic').
+    let strs = |v: &[i32]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let a1 = strs(&[1, 2, 3, 5, 2, 1, 3, 3, 5, 2, 1, 2, 5, 3, 2, 1, 3, 5, 2, 3]);
+    let b1 = strs(&[1, 2, 2, 5, 3, 1, 3, 5, 5, 2, 2, 2, 3, 3, 1, 1, 3, 5, 2, 2]);
+    let (order, k) = kappas(&as_strs(&a1), &as_strs(&b1));
+    assert_eq!(order, LabelOrder::Numeric);
+    for (g, w) in k
+        .iter()
+        .zip([0.527027027027027, 0.6929824561403508, 0.8333333333333334])
+    {
+        close(*g, w, 1e-6, "K1 (labels 1,2,3,5: weights use positions)");
+    }
+    let a2 = [
+        "cat", "dog", "bird", "cat", "dog", "dog", "bird", "cat", "cat", "bird", "dog", "cat",
+    ];
+    let b2 = [
+        "cat", "dog", "cat", "cat", "bird", "dog", "bird", "dog", "cat", "bird", "dog", "bird",
+    ];
+    let (order, k) = kappas(&a2, &b2);
+    assert_eq!(order, LabelOrder::Text);
+    for (g, w) in k.iter().zip([0.5, 0.5161290322580645, 0.5333333333333333]) {
+        close(*g, w, 1e-6, "K2 (text labels, sorted as text)");
+    }
+    // Numeric order, not text order: 2 < 9 < 10.
+    let a3 = strs(&[2, 10, 9, 2, 10, 9, 2, 10]);
+    let b3 = strs(&[2, 9, 9, 10, 10, 2, 2, 10]);
+    let (_, k) = kappas(&as_strs(&a3), &as_strs(&b3));
+    for (g, w) in k.iter().zip([0.4285714285714286, 0.4666666666666667, 0.5]) {
+        close(*g, w, 1e-6, "K3 (numeric order)");
+    }
+}
+
+#[test]
+fn kappa_edge_cases() {
+    // Perfect agreement is 1 for every weighting; "1" and "1.0" are one category.
+    let c = code_labels(&["1", "2.0", "3"], &["1.0", "2", "3"]);
+    assert_eq!(c.categories.len(), 3);
+    for w in [
+        KappaWeights::Nominal,
+        KappaWeights::Linear,
+        KappaWeights::Quadratic,
+    ] {
+        close(
+            cohen_kappa(&c.a, &c.b, 3, w).unwrap(),
+            1.0,
+            1e-15,
+            "perfect",
+        );
+    }
+    // One shared label everywhere: p_e = 1, undefined. No subjects: undefined.
+    assert!(cohen_kappa(&[0, 0, 0], &[0, 0, 0], 1, KappaWeights::Nominal).is_none());
+    assert!(Confusion::new(3).kappa(KappaWeights::Quadratic).is_none());
+    // Systematic disagreement is negative.
+    assert!(cohen_kappa(&[0, 1, 0, 1], &[1, 0, 1, 0], 2, KappaWeights::Nominal).unwrap() < 0.0);
+}
+
+// ---------------------------------------------------------------- in-bench helpers
+
+const Q1T: [f64; 8] = [0.9, 0.1, 0.5, 0.7, 0.3, 0.2, 0.8, 0.4];
+const Q1E: [f64; 8] = [0.85, 0.2, 0.75, 0.6, 0.1, 0.3, 0.7, 0.5];
+const Q2T: [f64; 10] = [1.0, 5.0, 3.0, 2.0, 4.0, 6.0, 0.5, 2.5, 3.5, 4.5];
+const Q2E: [f64; 10] = [1.2, 4.1, 3.3, 2.4, 5.2, 5.9, 0.1, 2.0, 3.0, 4.4];
+const Q3T: [f64; 5] = [0.3, -0.2, 0.1, 0.0, 0.4];
+const Q3E: [f64; 5] = [0.5, -0.1, 0.3, 0.1, 0.45];
+
+fn assert_ci_brackets(e: &Estimate, what: &str) {
+    let (v, lo, hi) = (e.value.unwrap(), e.ci_lo.unwrap(), e.ci_hi.unwrap());
+    assert!(
+        lo <= v + 1e-12 && v <= hi + 1e-12,
+        "{what}: {lo} <= {v} <= {hi}"
+    );
+}
+
+#[test]
+fn topk_kappa_matches_scikit_learn_on_membership() {
+    // Membership m[argsort(-x)[:3]] = 1 per query, concatenated;
+    // sklearn cohen_kappa_score(m_truth, m_est): pooled 0.5, query 1 alone 0.4666666666666667.
+    let t: [&[f64]; 2] = [&Q1T, &Q2T];
+    let e: [&[f64]; 2] = [&Q1E, &Q2E];
+    let k = topk_kappa(&t, &e, 3, 200, 7);
+    close(k.value.unwrap(), 0.5, 1e-12, "pooled top-3 kappa");
+    assert_eq!(k.n, 2);
+    assert_ci_brackets(&k, "top-k kappa");
+    let one = topk_kappa(&t[..1], &e[..1], 3, 0, 7).value.unwrap();
+    close(one, 0.4666666666666667, 1e-12, "query 1");
+    // = (recall − k/n) / (1 − k/n) with recall 2/3, k/n = 3/8.
+    close(
+        one,
+        (2.0 / 3.0 - 3.0 / 8.0) / (1.0 - 3.0 / 8.0),
+        1e-12,
+        "chance-corrected recall",
+    );
+    // Everything in the top-k: undefined.
+    assert!(topk_kappa(&t, &e, 10, 10, 7).value.is_none());
+}
+
+#[test]
+fn decile_kappa_matches_scikit_learn() {
+    // Deciles floor(10 (scipy.stats.rankdata(x) − 0.5) / n), then sklearn
+    // cohen_kappa_score(d_truth, d_est, weights='quadratic') on the concatenated queries.
+    let q1t: Vec<f64> = (0..30).map(|i| (1.3 * f64::from(i)).sin()).collect();
+    let q1e: Vec<f64> = (0..30)
+        .map(|i| (1.3 * f64::from(i)).sin() + 0.3 * (2.1 * f64::from(i)).cos())
+        .collect();
+    let q2t: Vec<f64> = (0..20).map(|i| (0.7 * f64::from(i)).cos()).collect();
+    let q2e: Vec<f64> = (0..20)
+        .map(|i| (0.7 * f64::from(i)).cos() + 0.5 * (3.3 * f64::from(i)).sin())
+        .collect();
+    let one = decile_kappa_quadratic(&[&q1t], &[&q1e], 0, 1);
+    close(one.value.unwrap(), 0.9393939393939393, 1e-12, "query 1");
+    let both = decile_kappa_quadratic(&[&q1t, &q2t], &[&q1e, &q2e], 200, 1);
+    close(both.value.unwrap(), 0.9030303030303031, 1e-12, "pooled");
+    assert_ci_brackets(&both, "decile kappa");
+    // Deciles: ranks spread evenly; ties share one.
+    assert_eq!(deciles(&[5.0, 1.0, 3.0, 2.0, 4.0]), vec![9, 1, 5, 3, 7]);
+    // All tied: average rank 2.5 of 4, decile ⌊10 · 2 / 4⌋ = 5.
+    assert_eq!(deciles(&[1.0, 1.0, 1.0, 1.0]), vec![5, 5, 5, 5]);
+}
+
+#[test]
+fn validity_icc_matches_pingouin_on_pooled_pairs() {
+    // pg.intraclass_corr on the 23 pooled (truth, estimate) pairs of the three queries:
+    // ICC(A,1) = 0.9775078900986797, ICC(C,1) = 0.9765446711525303.
+    let t: [&[f64]; 3] = [&Q1T, &Q2T, &Q3T];
+    let e: [&[f64]; 3] = [&Q1E, &Q2E, &Q3E];
+    let v = validity_icc(&t, &e, 300, 3);
+    close(
+        v.agreement.value.unwrap(),
+        0.9775078900986797,
+        1e-9,
+        "ICC(2,1)",
+    );
+    close(
+        v.consistency.value.unwrap(),
+        0.9765446711525303,
+        1e-9,
+        "ICC(3,1)",
+    );
+    assert_eq!(v.agreement.n, 3);
+    assert_ci_brackets(&v.agreement, "ICC(2,1)");
+    assert_ci_brackets(&v.consistency, "ICC(3,1)");
+    assert_eq!(v, validity_icc(&t, &e, 300, 3), "deterministic");
+}
+
+#[test]
+fn validity_icc_agreement_punishes_scale_and_consistency_does_not() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let truth: Vec<Vec<f64>> = (0..40)
+        .map(|_| (0..50).map(|_| normal(&mut rng)).collect())
+        .collect();
+    // A biased, shrunk estimate that keeps the order and spacing exactly.
+    let est: Vec<Vec<f64>> = truth
+        .iter()
+        .map(|q| q.iter().map(|x| 0.5 * x + 0.3).collect())
+        .collect();
+    let t: Vec<&[f64]> = truth.iter().map(Vec::as_slice).collect();
+    let e: Vec<&[f64]> = est.iter().map(Vec::as_slice).collect();
+    let v = validity_icc(&t, &e, 100, 1);
+    let (agree, cons) = (v.agreement.value.unwrap(), v.consistency.value.unwrap());
+    assert!(agree < 0.8, "absolute agreement {agree} must suffer");
+    // ICC(3,1) of y = a x + b with k = 2: 2a / (1 + a²) = 0.8 for a = 0.5.
+    close(cons, 0.8, 1e-9, "consistency");
+    let same = validity_icc(&t, &t, 100, 1);
+    close(
+        same.agreement.value.unwrap(),
+        1.0,
+        1e-12,
+        "perfect estimate",
+    );
+}
+
+/// Per-query blocks of `n_base` units: codec scores = truth + noise of the given level.
+fn instrument_data(
+    queries: usize,
+    n_base: usize,
+    noise: &[f64],
+    seed: u64,
+) -> (Vec<f64>, Vec<Vec<f64>>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let truth: Vec<f64> = (0..queries * n_base).map(|_| normal(&mut rng)).collect();
+    let items = noise
+        .iter()
+        .map(|&s| truth.iter().map(|t| t + s * normal(&mut rng)).collect())
+        .collect();
+    (truth, items)
+}
+
+#[test]
+fn instrument_evaluates_the_decision_rules() {
+    // Three good codecs, one very noisy, one unrelated to the truth, one constant.
+    let (truth, mut items) = instrument_data(30, 40, &[0.1, 0.12, 0.15, 3.0], 8);
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    items.push((0..truth.len()).map(|_| normal(&mut rng)).collect());
+    items.push(vec![0.5; truth.len()]);
+    let names: Vec<String> = ["a", "b", "c", "noisy", "unrelated", "flat"]
+        .map(String::from)
+        .to_vec();
+    let opts = InstrumentOptions {
+        resamples: 200,
+        pa_matrices: 50,
+        ..InstrumentOptions::new(40, 4)
+    };
+    let rep = instrument(&items, &names, Some(&truth), &opts);
+    assert_eq!((rep.n_units, rep.n_groups), (1200, 30));
+    assert_eq!(rep.excluded, vec!["flat".to_owned()]);
+    let w = rep.without_truth.as_ref().unwrap();
+    assert_eq!(w.names, ["a", "b", "c", "noisy", "unrelated"]);
+    assert_eq!(w.alpha_std.n, 30);
+    assert_ci_brackets(&w.alpha_std, "alpha_std");
+    let alpha = w.alpha_std.value.unwrap();
+    // Standardized alpha from the correlation matrix, recomputed by hand.
+    let r = &w.correlation;
+    let mean_r = (r.sum() - 5.0) / 20.0;
+    close(
+        alpha,
+        5.0 * mean_r / (1.0 + 4.0 * mean_r),
+        1e-12,
+        "alpha_std",
+    );
+    let fired = |rule: Rule, items: &[&str]| {
+        rep.rules
+            .iter()
+            .any(|f| f.rule == rule && f.items.iter().map(String::as_str).eq(items.iter().copied()))
+    };
+    assert!(fired(Rule::Redundant, &["a", "b"]));
+    assert!(fired(Rule::Redundant, &["b", "c"]));
+    assert!(fired(Rule::DifferentConstructs, &["a", "unrelated"]));
+    assert!(fired(Rule::DifferentConstructs, &["a", "noisy"]));
+    assert!(fired(Rule::Noisy, &["unrelated"]));
+    assert!(!fired(Rule::Noisy, &["a"]));
+    for f in &rep.rules {
+        match f.rule {
+            Rule::Redundant => assert!(f.value >= REDUNDANT_ALPHA),
+            Rule::DifferentConstructs => assert!(f.value < DIFFERENT_ALPHA),
+            Rule::Noisy => assert!(f.value > f.threshold),
+        }
+        assert!(!f.statement.is_empty());
+    }
+    // Parallel analysis: the good codecs share one factor; the unrelated one is alone.
+    assert_eq!(w.parallel.as_ref().unwrap().factors, 1);
+    // With the truth as a criterion item: it is last and correlates best with the rest.
+    let t = rep.with_truth.as_ref().unwrap();
+    assert_eq!(t.names.last().unwrap(), "truth");
+    let it: Vec<f64> = t.item_total.iter().map(|v| v.unwrap()).collect();
+    assert!(it[5] > it[3] && it[5] > it[4]);
+    // Deterministic.
+    assert_eq!(rep, instrument(&items, &names, Some(&truth), &opts));
+}
+
+#[test]
+fn instrument_without_truth_and_with_non_finite_units() {
+    let (_, mut items) = instrument_data(10, 20, &[0.2, 0.3], 3);
+    items[1][5] = f64::NAN;
+    let names = vec!["x".to_owned(), "y".to_owned()];
+    let rep = instrument(&items, &names, None, &InstrumentOptions::new(20, 1));
+    assert_eq!(rep.n_units, 199);
+    assert!(rep.with_truth.is_none());
+    let w = rep.without_truth.unwrap();
+    // Two items: the set-level rule only, no pair rules; no alpha-if-deleted.
+    assert!(w.alpha_if_deleted.iter().all(Option::is_none));
+    assert_eq!(rep.rules.len(), 1);
+    assert_eq!(rep.rules[0].items, names);
+}
+
+#[test]
+fn instrument_of_nothing_is_empty() {
+    let rep = instrument(&[], &[], None, &InstrumentOptions::new(1, 0));
+    assert_eq!(rep.n_units, 0);
+    assert!(rep.without_truth.is_none() && rep.with_truth.is_none() && rep.rules.is_empty());
+}
+
+#[test]
+fn in_bench_helpers_are_fast_enough_for_the_default_run() {
+    // 200 queries × 2000 base rows × 8 codecs in well under a few seconds (release build).
+    let (queries, n_base) = (200, 2000);
+    let (truth, items) = instrument_data(
+        queries,
+        n_base,
+        &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+        2,
+    );
+    let names: Vec<String> = (0..items.len()).map(|i| format!("c{i}")).collect();
+    let start = std::time::Instant::now();
+    let rep = instrument(
+        &items,
+        &names,
+        Some(&truth),
+        &InstrumentOptions::new(n_base, 0),
+    );
+    assert!(rep.without_truth.is_some());
+    let t: Vec<&[f64]> = truth.chunks(n_base).collect();
+    let e: Vec<&[f64]> = items[0].chunks(n_base).collect();
+    let _ = validity_icc(&t, &e, 1000, 0);
+    let _ = topk_kappa(&t, &e, 10, 1000, 0);
+    let _ = decile_kappa_quadratic(&t, &e, 1000, 0);
+    let secs = start.elapsed().as_secs_f64();
+    assert!(secs < 20.0, "took {secs:.1} s");
+}

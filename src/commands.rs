@@ -49,12 +49,12 @@ pub fn list(what: ListWhat, json: bool) -> Result<()> {
                 return Ok(());
             }
             println!(
-                "{:<18} {:<11} {:<8} {:<13} {:<6} {:<22} role",
+                "{:<18} {:<13} {:<8} {:<6} {:<8} {:<26} role",
                 "name", "shape", "regime", "dtype", "split", "availability"
             );
             for e in &cat {
                 println!(
-                    "{:<18} {:<11} {:<8} {:<13} {:<6} {:<22} {}",
+                    "{:<18} {:<13} {:<8} {:<6} {:<8} {:<26} {}",
                     e.name, e.shape, e.regime, e.dtype, e.split, e.availability, e.role
                 );
                 if !e.params.is_empty() {
@@ -148,4 +148,51 @@ pub fn compare(a: &Path, b: &Path, all: bool, json: bool) -> Result<bool> {
         print!("{}", report::compare::render(&changes, &unmatched, all));
     }
     Ok(changes.iter().any(|c| c.regression))
+}
+
+pub fn fetch(names: &[String], force: bool, list: bool) -> Result<()> {
+    if list {
+        print!("{}", codecbench::fetch::list_sources());
+        return Ok(());
+    }
+    Ok(codecbench::fetch::fetch_command(names, force)?)
+}
+
+pub fn stats(file: &Path, agreement: bool, correlation: bool, json: bool) -> Result<()> {
+    use codecbench::stats::{StatsMode, stats_command};
+    let mode = if agreement {
+        StatsMode::Agreement
+    } else if correlation {
+        StatsMode::Correlation
+    } else {
+        StatsMode::Table
+    };
+    println!("{}", stats_command(file, mode, json)?);
+    Ok(())
+}
+
+pub fn embed(texts: &Path, out: &Path, model: Option<&Path>) -> Result<()> {
+    let dir = model.map_or_else(codecbench::model::minilm_dir, Path::to_path_buf);
+    if !dir.join("model.safetensors").is_file() {
+        return Err(codecbench::Error::NotFetched {
+            what: "codecbench embed".to_string(),
+            source_name: "minilm".to_string(),
+            path: dir,
+        }
+        .into());
+    }
+    let (tok, bert) = codecbench::model::load_dir(&dir)?;
+    let lines: Vec<String> = std::fs::read_to_string(texts)
+        .map_err(|e| codecbench::Error::io(texts, e))?
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(format!("embedding {} texts", lines.len()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let rows = bert.embed(&tok, &lines)?;
+    bar.finish_and_clear();
+    codecbench::data::npy::write_f32(out, &rows)?;
+    println!("wrote {} ({} × {})", out.display(), rows.len(), rows.dim());
+    Ok(())
 }

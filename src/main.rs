@@ -9,11 +9,24 @@ use std::process::ExitCode;
 mod commands;
 
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => commands::run(args),
         Command::List { what, json } => commands::list(what, json),
         Command::Inspect { file, rows, json } => commands::inspect(&file, rows, json),
+        Command::Fetch { names, force, list } => commands::fetch(&names, force, list),
+        Command::Stats {
+            file,
+            agreement,
+            correlation,
+            json,
+        } => commands::stats(&file, agreement, correlation, json),
+        Command::Embed { texts, out, model } => commands::embed(&texts, &out, model.as_deref()),
         Command::Compare {
             run_a,
             run_b,

@@ -92,7 +92,10 @@ pub fn catalog() -> Vec<CatalogEntry> {
         dtype: r.dtype.to_string(),
         availability: match r.location {
             Location::Embedded(_) => "embedded".to_string(),
-            Location::OnDemand { source, .. } => format!("on demand (`codecbench fetch {source}`)"),
+            Location::OnDemand { source, .. } if crate::fetch::is_fetched(source) => {
+                format!("fetched ({source})")
+            }
+            Location::OnDemand { source, .. } => format!("on demand: fetch {source}"),
         },
         split: match r.kind {
             PopulationKind::Weight => "self".to_string(),

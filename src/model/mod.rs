@@ -14,27 +14,10 @@ pub use tokenizer::{MAX_SEQ_LEN, WordPiece};
 
 use crate::error::Result;
 
-/// Environment variable that overrides the cache directory.
-pub const CACHE_ENV: &str = "CODECBENCH_CACHE";
-
-/// Where fetched sources live: `$CODECBENCH_CACHE` when set and non-empty, else
-/// `$HOME/.cache/codecbench` (`.cache/codecbench` under the working directory without `HOME`).
-pub fn default_cache_dir() -> PathBuf {
-    match std::env::var_os(CACHE_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        Some(_) | None => std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map_or_else(
-                || PathBuf::from(".cache"),
-                |h| PathBuf::from(h).join(".cache"),
-            )
-            .join("codecbench"),
-    }
-}
-
-/// The all-MiniLM-L6-v2 directory: `model.safetensors`, `vocab.txt` and `config.json`, flat.
+/// The all-MiniLM-L6-v2 directory of the fetched `minilm` source (`codecbench fetch minilm`):
+/// `model.safetensors`, `vocab.txt` and `config.json`, flat.
 pub fn minilm_dir() -> PathBuf {
-    default_cache_dir().join("minilm")
+    crate::fetch::source_dir("minilm")
 }
 
 /// The tokenizer (`dir/vocab.txt`) and model (`dir/config.json`, `dir/model.safetensors`).

@@ -118,7 +118,7 @@ fn vocabulary_sample_token_ids_are_valid_and_sorted() {
 /// moves unit-norm outputs by ~1e-7; 1e-5 leaves 100× margin and still catches any real change.
 #[test]
 fn sentence_population_is_reproduced_by_the_forward_pass() {
-    let dir = codecbench::model::minilm_dir();
+    let dir = crate::util::minilm_dir();
     let (tok, model) = codecbench::model::load_dir(&dir)
         .unwrap_or_else(|e| panic!("{e}; run `codecbench fetch minilm` first"));
     let texts: Vec<String> =

@@ -1,14 +1,15 @@
 //! The real-model path against outside references: all-MiniLM-L6-v2's published embedding of
 //! "This is an example sentence", paraphrase ranking, WordPiece ids derived from `vocab.txt` by
-//! hand reasoning, and weight swapping for the chain probe. Needs the fetched model; when it is
-//! missing every test here fails and says how to fetch it.
+//! hand reasoning, and weight swapping for the chain probe. Needs the fetched model (fetched on
+//! first use by `util::minilm_dir`); when it cannot be had every test here fails and says why.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use crate::util::minilm_dir;
 use codecbench::data::Rows;
-use codecbench::model::{BertModel, MAX_SEQ_LEN, WordPiece, load_dir, minilm_dir};
+use codecbench::model::{BertModel, MAX_SEQ_LEN, WordPiece, load_dir};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

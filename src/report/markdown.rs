@@ -4,6 +4,8 @@
 
 use super::fmt_ci;
 use super::summary::unique;
+use crate::metric::reliability::bench::RELIABILITY_IS_NOT_VALIDITY;
+use crate::run::runner::{INSTRUMENT, is_instrument_row};
 use crate::run::{ResultRow, RunMeta};
 use std::fmt::Write;
 
@@ -20,6 +22,9 @@ const ASYM: &[&str] = &[
     "recon_mse",
 ];
 /// Metric columns of the symmetric table.
+/// Validity and agreement with the truth.
+const VALIDITY: &[&str] = &["icc2_1", "icc3_1", "kappa@", "kappa.decile_q"];
+/// Symmetric table.
 const SYM: &[&str] = &[
     "pearson.sym",
     "spearman.sym",
@@ -30,6 +35,9 @@ const SYM: &[&str] = &[
 ];
 
 fn matches(metric: &str, col: &str) -> bool {
+    if col == "kappa@" {
+        return metric.starts_with("kappa@");
+    }
     match col.strip_prefix("recall@") {
         Some(rest) => {
             metric.starts_with("recall@") && (metric.ends_with(".sym") == rest.ends_with(".sym"))
@@ -102,8 +110,14 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
             pr.sha256.as_deref().map_or("—", |h| &h[..h.len().min(16)]),
         );
     }
+    cross_population(&mut s, rows);
     for pop in unique(rows.iter().map(|r| r.population.as_str())) {
-        let prow: Vec<&ResultRow> = rows.iter().filter(|r| r.population == pop).collect();
+        let all: Vec<&ResultRow> = rows.iter().filter(|r| r.population == pop).collect();
+        let prow: Vec<&ResultRow> = all
+            .iter()
+            .copied()
+            .filter(|r| !is_instrument_row(r))
+            .collect();
         let _ = writeln!(s, "\n## {}\n", esc(pop));
         if let Some(r) = prow.iter().find(|r| r.metric.starts_with("recall@")) {
             let _ = writeln!(
@@ -118,10 +132,18 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
             );
         }
         table(&mut s, &prow, ASYM);
+        let _ = writeln!(
+            s,
+            "\nValidity (agreement with the truth): ICC(2,1) absolute agreement — punished by bias \
+             and scale —, ICC(3,1) consistency, kappa of top-k membership (recall corrected for \
+             chance; chance = 0), quadratic-weighted kappa of score deciles:\n"
+        );
+        table(&mut s, &prow, VALIDITY);
         if prow.iter().any(|r| r.metric.ends_with(".sym")) {
             let _ = writeln!(s, "\nSymmetric (both sides encoded):\n");
             table(&mut s, &prow, SYM);
         }
+        instrument_section(&mut s, &all);
         let notes: Vec<String> = prow
             .iter()
             .filter_map(|r| {
@@ -182,4 +204,163 @@ fn table(s: &mut String, prow: &[&ResultRow], cols: &[&str]) {
 
 fn esc(s: &str) -> String {
     s.replace('|', "\\|")
+}
+
+fn get<'a>(rows: &[&'a ResultRow], codec: &str, metric: &str) -> Option<&'a ResultRow> {
+    rows.iter()
+        .copied()
+        .find(|r| r.codec == codec && r.metric == metric)
+}
+
+/// Reliability of the codecs as an instrument, kept apart from validity.
+fn instrument_section(s: &mut String, all: &[&ResultRow]) {
+    let Some(alpha) = get(all, INSTRUMENT, "alpha_std") else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "\nReliability of the codecs as an instrument (agreement among codecs):\n"
+    );
+    let _ = writeln!(s, "> {RELIABILITY_IS_NOT_VALIDITY}\n");
+    let v = |m: &str| {
+        get(all, INSTRUMENT, m).map_or("—".to_string(), |r| fmt_ci(r.value, r.ci_lo, r.ci_hi))
+    };
+    let _ = writeln!(
+        s,
+        "- standardized alpha over the codecs (truth left out): {} ({})",
+        v("alpha_std"),
+        alpha.note.as_deref().unwrap_or("")
+    );
+    let _ = writeln!(
+        s,
+        "- standardized alpha with the truth as a criterion item: {}",
+        v("alpha_std.with_truth")
+    );
+    let _ = writeln!(
+        s,
+        "- item–total correlation of the truth: {}",
+        v("truth_item_total")
+    );
+    if let Some(f) = get(all, INSTRUMENT, "factors") {
+        let _ = writeln!(
+            s,
+            "- factors the codecs measure: {} ({})",
+            f.value.map_or("—".to_string(), |v| format!("{v}")),
+            f.note.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(e) = get(all, INSTRUMENT, "excluded_items") {
+        let _ = writeln!(s, "- {}", e.note.as_deref().unwrap_or(""));
+    }
+    let items: Vec<&&ResultRow> = all
+        .iter()
+        .filter(|r| r.metric == "instrument.alpha_if_deleted")
+        .collect();
+    if !items.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n| codec | alpha if deleted | item–total r |\n|---|---:|---:|"
+        );
+        for r in items {
+            let it = get(all, &r.codec, "instrument.item_total");
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} |",
+                r.codec,
+                fmt_ci(r.value, None, None),
+                fmt_ci(it.and_then(|x| x.value), None, None)
+            );
+        }
+    }
+    // The origin's decision rules, with the numbers behind each firing.
+    let rules: Vec<&&ResultRow> = all
+        .iter()
+        .filter(|r| r.metric.starts_with("rule."))
+        .collect();
+    if !rules.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nThe origin's decision rules (alpha ≥ 0.85 → redundant, keep the cheapest; < 0.70 → different constructs; removal raises alpha → noisy):\n"
+        );
+        // Pairwise "redundant" firings are many (k(k−1)/2): summarise them in one line.
+        let is_pair = |r: &ResultRow| {
+            r.metric == "rule.redundant"
+                && r.note.as_deref().is_some_and(|n| {
+                    n.split(" — ")
+                        .next()
+                        .is_some_and(|items| items.matches(" + ").count() == 1)
+                })
+        };
+        let pairs: Vec<String> = rules
+            .iter()
+            .filter(|r| is_pair(r))
+            .filter_map(|r| {
+                let items = r.note.as_deref()?.split(" — ").next()?;
+                Some(format!(
+                    "{items} ({})",
+                    r.value.map_or("—".to_string(), super::fmt_num)
+                ))
+            })
+            .collect();
+        if !pairs.is_empty() {
+            let _ = writeln!(
+                s,
+                "- **redundant pairs** (two-item alpha ≥ 0.85): {} — {}",
+                pairs.len(),
+                pairs.join("; ")
+            );
+        }
+        for r in rules.iter().filter(|r| !is_pair(r)) {
+            let _ = writeln!(
+                s,
+                "- **{}** (value {}): {}",
+                r.metric.trim_start_matches("rule.").replace('_', " "),
+                r.value.map_or("—".to_string(), super::fmt_num),
+                r.note.as_deref().unwrap_or("")
+            );
+        }
+    }
+}
+
+/// Codec × population validity (ICC(2,1)) and each population's alpha.
+fn cross_population(s: &mut String, rows: &[ResultRow]) {
+    let pops = unique(rows.iter().map(|r| r.population.as_str()));
+    let codecs = unique(
+        rows.iter()
+            .filter(|r| !is_instrument_row(r))
+            .map(|r| r.codec.as_str()),
+    );
+    if !rows.iter().any(|r| r.metric == "icc2_1") {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\n## Across populations: validity ICC(2,1) and reliability\n"
+    );
+    let _ = writeln!(
+        s,
+        "| codec | {} |",
+        pops.iter().map(|p| esc(p)).collect::<Vec<_>>().join(" | ")
+    );
+    let _ = writeln!(s, "|---|{}", "---:|".repeat(pops.len()));
+    for c in &codecs {
+        let cells: Vec<String> = pops
+            .iter()
+            .map(|p| {
+                rows.iter()
+                    .find(|r| r.population == *p && r.codec == *c && r.metric == "icc2_1")
+                    .map_or("—".to_string(), |r| fmt_ci(r.value, r.ci_lo, r.ci_hi))
+            })
+            .collect();
+        let _ = writeln!(s, "| `{c}` | {} |", cells.join(" | "));
+    }
+    let cells: Vec<String> = pops
+        .iter()
+        .map(|p| {
+            rows.iter()
+                .find(|r| r.population == *p && r.codec == INSTRUMENT && r.metric == "alpha_std")
+                .map_or("—".to_string(), |r| fmt_ci(r.value, r.ci_lo, r.ci_hi))
+        })
+        .collect();
+    let _ = writeln!(s, "| *alpha among codecs* | {} |", cells.join(" | "));
 }

@@ -12,7 +12,10 @@ const COLUMNS: &[&str] = &["pearson", "spearman", "recall@", "recon_mse"];
 pub fn render(rows: &[ResultRow]) -> String {
     let mut out = String::new();
     for pop in unique(rows.iter().map(|r| r.population.as_str())) {
-        let prow: Vec<&ResultRow> = rows.iter().filter(|r| r.population == pop).collect();
+        let prow: Vec<&ResultRow> = rows
+            .iter()
+            .filter(|r| r.population == pop && !crate::run::runner::is_instrument_row(r))
+            .collect();
         let recall_name = prow
             .iter()
             .find(|r| r.metric.starts_with("recall@") && !r.metric.ends_with(".sym"))

@@ -10,7 +10,10 @@ use crate::data::catalog::{LoadOptions, stable_hash};
 use crate::data::population::PopulationKind;
 use crate::data::{Population, Provenance, Rows};
 use crate::error::{Error, Result};
-use crate::metric::suite::{MetricValue, PairInputs, SYM_SUFFIX, pair_metrics, recon_metric};
+use crate::metric::reliability::bench::{InstrumentOptions, Rule, instrument};
+use crate::metric::suite::{
+    MetricValue, PairInputs, SYM_SUFFIX, pair_metrics, recon_metric, validity_metrics,
+};
 use crate::probe::pairs::{run_pairs, run_recon};
 use crate::probe::{Split, Truth};
 use crate::report;
@@ -206,15 +209,17 @@ fn run_in_pool(plan: &Plan, resume: Option<Target>) -> Result<RunOutcome> {
             target
                 .prior
                 .iter()
-                .filter(|r| r.population == p.pop.name && r.codec == codec)
+                .filter(|r| r.population == p.pop.name && r.codec == codec && !is_instrument_row(r))
                 .cloned()
                 .collect()
         };
         let mut truth: Option<Truth> = None;
+        let mut items: Vec<Option<Vec<f64>>> = Vec::new();
         for spec in &plan.codecs {
             let finished = done(spec);
             if !finished.is_empty() {
                 rows.extend(finished);
+                items.push(None);
                 bar.inc(1);
                 continue;
             }
@@ -224,9 +229,37 @@ fn run_in_pool(plan: &Plan, resume: Option<Target>) -> Result<RunOutcome> {
             }
             let Some(t) = truth.as_ref() else { continue };
             bar.set_message(format!("{} × {spec}", p.pop.name));
-            rows.extend(measure_cell(plan, p, t, spec)?);
+            let (cell_rows, cell_items) = measure_cell(plan, p, t, spec)?;
+            rows.extend(cell_rows);
+            items.push(Some(cell_items));
             write_results(&dir, &rows)?;
             bar.inc(1);
+        }
+        // The instrument block: reliability of the codecs as items, after all codec cells.
+        let prior_block: Vec<ResultRow> = target
+            .prior
+            .iter()
+            .filter(|r| r.population == p.pop.name && is_instrument_row(r))
+            .cloned()
+            .collect();
+        if !prior_block.is_empty() {
+            rows.extend(prior_block);
+        } else if plan.codecs.len() >= 2 {
+            bar.set_message(format!("{}: reliability of the codecs", p.pop.name));
+            let t = match truth.take() {
+                Some(t) => t,
+                None => Truth::compute(&p.split),
+            };
+            let mut full: Vec<Vec<f64>> = Vec::with_capacity(plan.codecs.len());
+            for (spec, it) in plan.codecs.iter().zip(items) {
+                full.push(match it {
+                    Some(v) => v,
+                    None => measure_cell(plan, p, &t, spec)?.1,
+                });
+            }
+            let block = instrument_rows(plan, p, &t, &full, &rows);
+            rows.extend(block);
+            write_results(&dir, &rows)?;
         }
     }
     write_results(&dir, &rows)?;
@@ -338,7 +371,7 @@ fn measure_cell(
     p: &Prepared,
     truth: &Truth,
     spec: &CodecSpec,
-) -> Result<Vec<ResultRow>> {
+) -> Result<(Vec<ResultRow>, Vec<f64>)> {
     let cell_seed = p.seed ^ stable_hash(&spec.to_string()).rotate_left(17);
     let codec: Box<dyn Codec> = spec.fit(&p.split.train, cell_seed)?;
     let codes = codec.encode_all(&p.split.base);
@@ -366,6 +399,16 @@ fn measure_cell(
             suffix: SYM_SUFFIX,
         }));
     }
+    metrics.extend(validity_metrics(&PairInputs {
+        truth: &truth.scores,
+        estimate: &outcome.asym,
+        n_base: outcome.n_base,
+        skip: &p.split.query_self,
+        k: plan.k,
+        resamples: plan.resamples,
+        seed: cell_seed,
+        suffix: "",
+    }));
     if let Some(r) = run_recon(codec.as_ref(), &p.split, &codes)? {
         metrics.push(recon_metric(
             &r.err,
@@ -375,10 +418,14 @@ fn measure_cell(
         ));
     }
 
+    let items: Vec<f64> = instrument_units(p)
+        .iter()
+        .map(|&(q, j)| outcome.asym[q * outcome.n_base + j])
+        .collect();
     let base_rows = p.split.base.len();
     let dim = codec.dim();
     let spec_text = codec.spec().to_string();
-    Ok(metrics
+    let rows = metrics
         .into_iter()
         .map(|m| ResultRow {
             population: p.pop.name.clone(),
@@ -402,5 +449,214 @@ fn measure_cell(
             codecbench_version: VERSION.to_string(),
             note: m.note,
         })
-        .collect())
+        .collect();
+    Ok((rows, items))
+}
+
+/// Name of the population-level rows of the instrument analysis.
+pub const INSTRUMENT: &str = "(instrument)";
+
+/// Rows of the instrument block (population level, or per-codec `instrument.*` metrics).
+pub fn is_instrument_row(r: &ResultRow) -> bool {
+    r.codec == INSTRUMENT || r.metric.starts_with("instrument.")
+}
+
+/// Queries used by the instrument analysis (the first of the split's queries).
+const INSTRUMENT_QUERIES: usize = 100;
+/// Base rows per query used by the instrument analysis (an even stride over the candidates).
+const INSTRUMENT_ROWS: usize = 1000;
+
+/// The (query, base row) units every codec is scored on for the instrument analysis: fixed by
+/// the split, so all codecs are items over the same units; query-major, equal count per query.
+fn instrument_units(p: &Prepared) -> Vec<(usize, usize)> {
+    let nq = p.split.queries.len().min(INSTRUMENT_QUERIES);
+    let n = p.split.base.len();
+    let mut out = Vec::new();
+    for q in 0..nq {
+        let cands: Vec<usize> = (0..n)
+            .filter(|&j| Some(j) != p.split.query_self[q])
+            .collect();
+        let m = cands.len().min(INSTRUMENT_ROWS);
+        for t in 0..m {
+            out.push((q, cands[t * cands.len() / m]));
+        }
+    }
+    out
+}
+
+/// Reliability of the codecs as an instrument for one population, as result rows.
+fn instrument_rows(
+    plan: &Plan,
+    p: &Prepared,
+    truth: &Truth,
+    items: &[Vec<f64>],
+    done: &[ResultRow],
+) -> Vec<ResultRow> {
+    let units = instrument_units(p);
+    let n_queries = units.last().map_or(0, |u| u.0 + 1);
+    let group_len = units.len() / n_queries.max(1);
+    let truth_items: Vec<f64> = units.iter().map(|&(q, j)| truth.row(q)[j]).collect();
+    let names: Vec<String> = plan.codecs.iter().map(|c| c.to_string()).collect();
+    let seed = p.seed ^ 0x494e_5354;
+    let mut opts = InstrumentOptions::new(group_len.max(1), seed);
+    opts.resamples = plan.resamples;
+    let rep = instrument(items, &names, Some(&truth_items), &opts);
+    let row = |codec: &str,
+               metric: &str,
+               value: Option<f64>,
+               lo: Option<f64>,
+               hi: Option<f64>,
+               n: usize,
+               note: Option<String>| ResultRow {
+        population: p.pop.name.clone(),
+        codec: codec.to_string(),
+        metric: metric.to_string(),
+        value,
+        ci_lo: lo,
+        ci_hi: hi,
+        n,
+        chance: None,
+        bytes_per_row: 0,
+        model_bytes: 0,
+        bits_per_dim: 0.0,
+        grade: String::new(),
+        family: String::new(),
+        dim: p.pop.rows.dim(),
+        base_rows: p.split.base.len(),
+        queries: p.split.queries.len(),
+        split: info(p).split,
+        seed: plan.seed,
+        codecbench_version: VERSION.to_string(),
+        note,
+    };
+    let mut out = Vec::new();
+    let units_note = format!(
+        "{} (query, row) pairs: {} queries × {} rows; CI by bootstrap over queries",
+        rep.n_units, rep.n_groups, group_len
+    );
+    if !rep.excluded.is_empty() {
+        out.push(row(
+            INSTRUMENT,
+            "excluded_items",
+            None,
+            None,
+            None,
+            rep.n_groups,
+            Some(format!(
+                "constant scores, left out: {}",
+                rep.excluded.join(", ")
+            )),
+        ));
+    }
+    if let Some(a) = &rep.without_truth {
+        out.push(row(
+            INSTRUMENT,
+            "alpha_std",
+            a.alpha_std.value,
+            a.alpha_std.ci_lo,
+            a.alpha_std.ci_hi,
+            a.alpha_std.n,
+            Some(units_note.clone()),
+        ));
+        out.push(row(
+            INSTRUMENT,
+            "alpha_raw",
+            a.alpha_raw,
+            None,
+            None,
+            rep.n_groups,
+            None,
+        ));
+        if let Some(pa) = &a.parallel {
+            out.push(row(INSTRUMENT, "factors", Some(pa.factors as f64), None, None, rep.n_groups, Some(format!(
+                "parallel analysis (95th percentile of {} random data sets of {} rows); eigenvalues {}",
+                pa.options.matrices, pa.n,
+                a.eigenvalues.iter().take(4).map(|v| format!("{v:.3}")).collect::<Vec<_>>().join(", ")
+            ))));
+        }
+        out.push(row(
+            INSTRUMENT,
+            "eigenvalue_1_share",
+            a.eigenvalues.first().map(|e| e / a.names.len() as f64),
+            None,
+            None,
+            rep.n_groups,
+            None,
+        ));
+        for (i, name) in a.names.iter().enumerate() {
+            out.push(row(
+                name,
+                "instrument.alpha_if_deleted",
+                a.alpha_if_deleted[i],
+                None,
+                None,
+                rep.n_groups,
+                None,
+            ));
+            out.push(row(
+                name,
+                "instrument.item_total",
+                a.item_total[i],
+                None,
+                None,
+                rep.n_groups,
+                None,
+            ));
+        }
+    }
+    if let Some(a) = &rep.with_truth {
+        out.push(row(
+            INSTRUMENT,
+            "alpha_std.with_truth",
+            a.alpha_std.value,
+            a.alpha_std.ci_lo,
+            a.alpha_std.ci_hi,
+            a.alpha_std.n,
+            None,
+        ));
+        if let Some(i) = a.names.iter().position(|n| n == "truth") {
+            out.push(row(
+                INSTRUMENT,
+                "truth_item_total",
+                a.item_total[i],
+                None,
+                None,
+                rep.n_groups,
+                Some("correlation of the truth with the sum of the codecs".to_string()),
+            ));
+        }
+    }
+    for f in &rep.rules {
+        let metric = match f.rule {
+            Rule::Redundant => "rule.redundant",
+            Rule::DifferentConstructs => "rule.different_constructs",
+            Rule::Noisy => "rule.noisy",
+        };
+        let mut statement = f.statement.clone();
+        if f.rule == Rule::Redundant && f.items.len() >= 2 {
+            // "Keep the cheapest": name it, by bytes per row on this population.
+            let cheapest = f
+                .items
+                .iter()
+                .filter_map(|it| {
+                    done.iter()
+                        .find(|r| r.population == p.pop.name && r.codec == *it)
+                        .map(|r| (r.bytes_per_row, it.clone()))
+                })
+                .min();
+            if let Some((b, name)) = cheapest {
+                statement.push_str(&format!(". Cheapest: {name} ({b} B/row)."));
+            }
+        }
+        out.push(row(
+            INSTRUMENT,
+            metric,
+            Some(f.value),
+            None,
+            None,
+            rep.n_groups,
+            Some(format!("{} — {}", f.items.join(" + "), statement)),
+        ));
+    }
+    out
 }

@@ -71,8 +71,8 @@ fn html_report_has_well_formed_plots_with_every_series() {
         "must be self-contained"
     );
     let plots = svgs(&html);
-    // 2 heat maps + 3 rate–distortion plots per population.
-    assert_eq!(plots.len(), 2 + 3 * 2, "{} svgs", plots.len());
+    // 3 heat maps + 3 rate–distortion plots per population.
+    assert_eq!(plots.len(), 3 + 3 * 2, "{} svgs", plots.len());
     for p in &plots {
         well_formed(p).unwrap_or_else(|e| panic!("{e}: {p}"));
     }

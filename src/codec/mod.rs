@@ -8,13 +8,23 @@ mod exact;
 mod half;
 mod int4;
 mod int8;
+pub mod polar;
+pub mod qjl;
+pub mod rabitq;
+pub mod sign;
 pub mod spec;
+pub mod turbo;
 
 pub use exact::ExactCodec;
 pub use half::{HalfCodec, HalfKind};
 pub use int4::{Int4Codec, Int4Group, Int4Params};
 pub use int8::Int8Codec;
+pub use polar::{PolarCodec, PolarParams};
+pub use qjl::{Projection, QjlCodec, QjlParams, SketchLen};
+pub use rabitq::{Centroid, Encoder, RabitqCodec, RabitqParams};
+pub use sign::{SignCodec, SignParams};
 pub use spec::{CodecInfo, CodecSpec, ParamInfo};
+pub use turbo::{TqMseCodec, TqParams, TqProdCodec};
 
 use crate::data::Rows;
 use crate::error::{Error, Result};

@@ -4,9 +4,12 @@
 
 use super::{
     Codec, ExactCodec, Family, Grade, HalfCodec, HalfKind, Int4Codec, Int4Params, Int8Codec,
+    PolarCodec, PolarParams, QjlCodec, QjlParams, RabitqCodec, RabitqParams, SignCodec, SignParams,
+    TqMseCodec, TqParams, TqProdCodec,
 };
 use crate::data::Rows;
 use crate::error::{Error, Result};
+use crate::linalg::RotationKind;
 use std::fmt;
 use std::str::FromStr;
 
@@ -87,7 +90,132 @@ pub static CODECS: &[CodecInfo] = &[
             doc: "coordinates sharing one scale; `row` = one scale for the whole row",
         }],
     },
+    CodecInfo {
+        name: "tq-mse",
+        summary: "TurboQuant_mse: rotate x/‖x‖, b-bit Lloyd–Max codebook of the exact rotated-coordinate law per coordinate; 4-byte f32 norm + ⌈b·p/8⌉ bytes (p = d, or the next power of two with rot=hadamard)",
+        reference: "Zandieh, Daliri, Hadian, Mirrokni, TurboQuant, arXiv:2504.19874, Alg. 1",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[
+            ParamInfo {
+                key: "bits",
+                values: "1..=8",
+                default: "2",
+                doc: "bits per rotated coordinate",
+            },
+            ROT_PARAM,
+        ],
+    },
+    CodecInfo {
+        name: "tq-prod",
+        summary: "TurboQuant_prod: tq-mse at b−1 bits + 1-bit QJL (iid Gaussian d×d) of the residual, unbiased inner products; 4-byte norm + 4-byte residual norm (b ≥ 2) + ⌈(b−1)·p/8⌉ + ⌈d/8⌉ bytes",
+        reference: "Zandieh, Daliri, Hadian, Mirrokni, TurboQuant, arXiv:2504.19874, Alg. 2",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[
+            ParamInfo {
+                key: "bits",
+                values: "1..=9",
+                default: "2",
+                doc: "total bits per coordinate (b−1 for the MSE stage, 1 for QJL)",
+            },
+            ROT_PARAM,
+        ],
+    },
+    CodecInfo {
+        name: "qjl",
+        summary: "QJL sign sketch sign(S·x) plus norm, unbiased asymmetric estimator √(π/2)/m·‖x‖·⟨Sq, sign(Sx)⟩; 4-byte norm + ⌈m/8⌉ bytes; no decode",
+        reference: "Zandieh, Daliri, Han, QJL, arXiv:2406.03482",
+        grade: Grade::Signature,
+        family: Family::Signature,
+        params: &[
+            ParamInfo {
+                key: "m",
+                values: "dim | 1..=65536",
+                default: "dim",
+                doc: "sketch length (bits per row); `dim` = the row dimension",
+            },
+            ParamInfo {
+                key: "proj",
+                values: "gauss | orth",
+                default: "gauss",
+                doc: "iid Gaussian S (scale √(π/2)/m) or rows from Haar orthogonal blocks ×√d (exact unbiased scale)",
+            },
+        ],
+    },
+    CodecInfo {
+        name: "polar",
+        summary: "PolarQuant: rotate, recursive polar transform per 2^L-coordinate block, per-level angle codebooks from the analytic angle laws, fp16 block radius; default 3.875 bits/coordinate",
+        reference: "Han, Kacham, Karbasi, Mirrokni, Zandieh, PolarQuant, arXiv:2502.02617",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[
+            ParamInfo {
+                key: "levels",
+                values: "1..=8",
+                default: "4",
+                doc: "recursion levels L per block of 2^L coordinates",
+            },
+            ParamInfo {
+                key: "bits1",
+                values: "1..=8",
+                default: "4",
+                doc: "bits per level-1 angle (uniform on [0, 2π))",
+            },
+            ParamInfo {
+                key: "bits2",
+                values: "1..=8",
+                default: "2",
+                doc: "bits per angle at levels ≥ 2 (Lloyd–Max for sin^(2^(ℓ−1)−1)(2ψ))",
+            },
+            ROT_PARAM,
+        ],
+    },
+    CodecInfo {
+        name: "rabitq",
+        summary: "RaBitQ (1 bit) / Extended RaBitQ (2..9 bits): centred, rotated, nearest grid direction, unbiased ⟨ō,q⟩/⟨ō,o⟩ estimator; ⌈B·p/8⌉ bytes + 8 bytes of factors (+4 for f_add with centroid=mean)",
+        reference: "Gao & Long, RaBitQ, arXiv:2405.12497; Gao et al., Extended RaBitQ, arXiv:2409.09913",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[
+            ParamInfo {
+                key: "bits",
+                values: "1..=9",
+                default: "1",
+                doc: "bits per rotated coordinate (1 sign bit + B−1 ex-bits)",
+            },
+            ParamInfo {
+                key: "enc",
+                values: "fast | optimal",
+                default: "fast",
+                doc: "one precomputed rescaling factor, or the exhaustive critical-point scan per row",
+            },
+            ParamInfo {
+                key: "centroid",
+                values: "mean | zero",
+                default: "mean",
+                doc: "normalisation centre: mean of the training rows (4·d model bytes) or the origin",
+            },
+            ROT_PARAM,
+        ],
+    },
+    CodecInfo {
+        name: "sign",
+        summary: "plain sign / binary quantization of the rotated row plus norm; symmetric Hamming angle estimate ‖a‖‖b‖·cos(π·h/p) (the query is binarised too); 4-byte norm + ⌈p/8⌉ bytes",
+        reference: "Charikar, SimHash (STOC 2002); binary quantization",
+        grade: Grade::Signature,
+        family: Family::Signature,
+        params: &[ROT_PARAM],
+    },
 ];
+
+/// The shared `rot` parameter.
+const ROT_PARAM: ParamInfo = ParamInfo {
+    key: "rot",
+    values: "haar | hadamard | none",
+    default: "haar",
+    doc: "random rotation before quantizing: Haar QR (seed-regenerated, 8 model bytes), randomized Hadamard (3 rounds, zero-padded to a power of two; padded coordinates are coded and counted), or none",
+};
 
 /// A codec and its parameters, as a user names it. `Display` prints the canonical form, which
 /// always parses back to an equal spec.
@@ -103,6 +231,18 @@ pub enum CodecSpec {
     Int8,
     /// Per-row or per-group absmax int4.
     Int4(Int4Params),
+    /// TurboQuant_mse.
+    TqMse(TqParams),
+    /// TurboQuant_prod.
+    TqProd(TqParams),
+    /// QJL sign sketch.
+    Qjl(QjlParams),
+    /// PolarQuant.
+    Polar(PolarParams),
+    /// RaBitQ / Extended RaBitQ.
+    Rabitq(RabitqParams),
+    /// Rotated sign bits.
+    Sign(SignParams),
 }
 
 impl CodecSpec {
@@ -114,6 +254,12 @@ impl CodecSpec {
             CodecSpec::Bf16 => "bf16",
             CodecSpec::Int8 => "int8",
             CodecSpec::Int4(_) => "int4",
+            CodecSpec::TqMse(_) => "tq-mse",
+            CodecSpec::TqProd(_) => "tq-prod",
+            CodecSpec::Qjl(_) => "qjl",
+            CodecSpec::Polar(_) => "polar",
+            CodecSpec::Rabitq(_) => "rabitq",
+            CodecSpec::Sign(_) => "sign",
         }
     }
 
@@ -128,9 +274,26 @@ impl CodecSpec {
         ]
     }
 
+    /// The rotation-family codecs at 1, 2 and 4 bits where defined (plus QJL, sign and
+    /// PolarQuant at their papers' budgets), meant to join [`CodecSpec::defaults`].
+    pub fn rotation_defaults() -> Vec<CodecSpec> {
+        vec![
+            CodecSpec::TqMse(TqParams::new(1)),
+            CodecSpec::TqMse(TqParams::new(2)),
+            CodecSpec::TqMse(TqParams::new(4)),
+            CodecSpec::TqProd(TqParams::new(2)),
+            CodecSpec::TqProd(TqParams::new(4)),
+            CodecSpec::Qjl(QjlParams::default()),
+            CodecSpec::Rabitq(RabitqParams::new(1)),
+            CodecSpec::Rabitq(RabitqParams::new(2)),
+            CodecSpec::Rabitq(RabitqParams::new(4)),
+            CodecSpec::Polar(PolarParams::default()),
+            CodecSpec::Sign(SignParams::default()),
+        ]
+    }
+
     /// Fit the codec on `train` (all randomness from `seed`). The one registry `match`.
     pub fn fit(&self, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
-        let _ = seed; // none of the codecs so far is randomized
         let dim = train.dim();
         Ok(match self {
             CodecSpec::Exact => Box::new(ExactCodec::new(dim)),
@@ -138,6 +301,12 @@ impl CodecSpec {
             CodecSpec::Bf16 => Box::new(HalfCodec::new(HalfKind::Bf16, dim)),
             CodecSpec::Int8 => Box::new(Int8Codec::new(dim)),
             CodecSpec::Int4(p) => Box::new(Int4Codec::new(*p, dim)),
+            CodecSpec::TqMse(p) => Box::new(TqMseCodec::fit(p, dim, seed)),
+            CodecSpec::TqProd(p) => Box::new(TqProdCodec::fit(p, dim, seed)),
+            CodecSpec::Qjl(p) => Box::new(QjlCodec::fit(p, dim, seed)),
+            CodecSpec::Polar(p) => Box::new(PolarCodec::fit(p, dim, seed)),
+            CodecSpec::Rabitq(p) => Box::new(RabitqCodec::fit(p, train, seed)),
+            CodecSpec::Sign(p) => Box::new(SignCodec::fit(p, dim, seed)),
         })
     }
 }
@@ -149,6 +318,11 @@ impl fmt::Display for CodecSpec {
                 f.write_str(self.name())
             }
             CodecSpec::Int4(p) => write!(f, "int4:group={}", p.group),
+            CodecSpec::TqMse(p) | CodecSpec::TqProd(p) => write!(f, "{}:{p}", self.name()),
+            CodecSpec::Qjl(p) => write!(f, "qjl:{p}"),
+            CodecSpec::Polar(p) => write!(f, "polar:{p}"),
+            CodecSpec::Rabitq(p) => write!(f, "rabitq:{p}"),
+            CodecSpec::Sign(p) => write!(f, "sign:{p}"),
         }
     }
 }
@@ -164,6 +338,12 @@ impl FromStr for CodecSpec {
             "bf16" => CodecSpec::Bf16,
             "int8" => CodecSpec::Int8,
             "int4" => CodecSpec::Int4(Int4Params::from_raw(&mut raw)?),
+            "tq-mse" => CodecSpec::TqMse(TqParams::from_raw(&mut raw, 8)?),
+            "tq-prod" => CodecSpec::TqProd(TqParams::from_raw(&mut raw, 9)?),
+            "qjl" => CodecSpec::Qjl(QjlParams::from_raw(&mut raw)?),
+            "polar" => CodecSpec::Polar(PolarParams::from_raw(&mut raw)?),
+            "rabitq" => CodecSpec::Rabitq(RabitqParams::from_raw(&mut raw)?),
+            "sign" => CodecSpec::Sign(SignParams::from_raw(&mut raw)?),
             _ => {
                 return Err(Error::UnknownCodec {
                     name: raw.codec.clone(),
@@ -255,6 +435,16 @@ impl RawParams {
             });
         }
         Ok(())
+    }
+
+    /// Take `rot` (default `haar`).
+    pub fn take_rotation(&mut self) -> Result<RotationKind> {
+        match self.take("rot") {
+            None => Ok(RotationKind::default()),
+            Some(v) => {
+                RotationKind::parse(&v).ok_or_else(|| self.bad("rot", &v, RotationKind::VALUES))
+            }
+        }
     }
 
     /// The error for a bad value of `key`.

@@ -397,3 +397,54 @@ fn list_and_inspect_describe_what_is_there() {
         "{s}"
     );
 }
+
+#[test]
+fn stats_fetch_and_embed_commands_report_bad_input_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Shrout & Fleiss (1979) table through the binary.
+    std::fs::write(
+        d.join("sf.csv"),
+        "j1,j2,j3,j4\n9,2,5,8\n6,1,3,2\n8,4,6,8\n7,1,2,6\n10,5,6,9\n6,2,4,7\n",
+    )
+    .unwrap();
+    let o = run_bin(d, &["stats", "sf.csv", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let icc = |k: &str| v["icc"][k]["value"].as_f64().unwrap();
+    assert!((icc("ICC1") - 0.17).abs() < 0.005 && (icc("ICC3k") - 0.91).abs() < 0.005);
+    std::fs::write(d.join("bad.csv"), "a,b\n1,2\n3,x\n").unwrap();
+    expect_exit2(d, &["stats", "bad.csv"], &["bad.csv", "row", "column"]);
+    expect_exit2(
+        d,
+        &["fetch", "nosuchsource"],
+        &["unknown source 'nosuchsource'", "minilm"],
+    );
+    // Without a fetched model, embed says how to fetch it.
+    std::fs::write(d.join("t.txt"), "hello world\n").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
+        .args(["embed", "t.txt", "out.npy"])
+        .current_dir(d)
+        .env("CODECBENCH_CACHE", d.join("empty-cache"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("codecbench fetch minilm"),
+        "{}",
+        stderr(&o)
+    );
+    // A catalog population whose source is not fetched names the fetch command.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
+        .args(["run", "--quick", "-p", "gemma-k", "-c", "int8"])
+        .current_dir(d)
+        .env("CODECBENCH_CACHE", d.join("empty-cache"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("codecbench fetch embeddinggemma"),
+        "{}",
+        stderr(&o)
+    );
+}

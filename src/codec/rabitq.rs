@@ -1,0 +1,475 @@
+// Papers: Jianyang Gao, Cheng Long, "RaBitQ: Quantizing High-Dimensional Vectors with a
+// Theoretical Error Bound for Approximate Nearest Neighbor Search", arXiv:2405.12497 (SIGMOD 2024);
+// Jianyang Gao, Yutong Gou, Yuexuan Xu, Yongyi Yang, Cheng Long, Raymond Chi-Wing Wong, "Practical
+// and Asymptotically Optimal Quantization of High-Dimensional Vectors in Euclidean Space for
+// Approximate Nearest Neighbor Search", arXiv:2409.09913 (SIGMOD 2025; Extended RaBitQ).
+
+//! `rabitq`: RaBitQ (1 bit) and Extended RaBitQ (`bits=2..9`)
+//! (`../shared/reference/algorithms.md` §1.5).
+//!
+//! Normalise against a centroid c (`centroid=mean`: the mean of the training rows, the default;
+//! `centroid=zero`): o = (x − c)/ν with ν = ‖x − c‖, rotate o' = P·o (`rot=`). The codebook is
+//! the B-bit grid of half-integers ±(k + ½), k ∈ 0..2^(B−1), on every rotated axis, projected to
+//! the unit sphere, and the code is the grid point x̂ whose direction is closest to o':
+//! sign bits sign(o'_i) (the 1-bit RaBitQ code, stored first, so the code refines
+//! incrementally) plus B−1 "ex-bits" k_i. For B = 1 all k_i = 0 and x̂ = sign(o')/2, i.e. the
+//! rotated-hypercube vertex of the RaBitQ paper. Encoders (`enc=`):
+//! - `optimal`: scan every critical rescaling factor t at which some k_i = ⌊t·|o'_i|⌋ (clipped
+//!   to 2^(B−1) − 1) changes, and keep the code maximising cos(x̂, o') (O(2^B·p·log p)).
+//! - `fast` (default): one rescaling factor per (p, B), the mean optimal t over 64 random unit
+//!   vectors (a fixed internal seed: it is a constant of (p, B), like a table, not fit
+//!   randomness), then k_i = min(⌊t·|o'_i|⌋, 2^(B−1) − 1) in O(p).
+//!
+//! Estimator (asymmetric, query exact): with ō = Pᵀx̂/‖x̂‖ and ⟨ō, o⟩ = cos(x̂, o'),
+//! ⟨x, q⟩ = ⟨c, q⟩ + ⟨x − c, c⟩ + ν·⟨o, q − c⟩ ≈ ⟨c, q⟩ + f_add + ν·⟨ō, q − c⟩/⟨ō, o⟩,
+//! unbiased for any deterministic grid rule because P is random (the RaBitQ paper's estimator;
+//! proof idea: for fixed o, ō's law is invariant under rotations fixing o); the
+//! error is ∝ ‖q − c‖·√(1 − ⟨ō,o⟩²)/⟨ō,o⟩/√(p−1). Decode is the MSE reconstruction
+//! c + ν·⟨ō, o⟩·ō (the least-squares rescaling of Extended RaBitQ), so the estimate is *not* ⟨q, decode⟩ (it rescales by
+//! 1/⟨ō,o⟩ instead of ⟨ō,o⟩). The query is not quantized (FAISS `qb=0`); there is no error-bound
+//! factor and no `pair`.
+//!
+//! Bytes (p = d for haar/none, next power of two for hadamard):
+//! code = 4 (ν·⟨ō,o⟩/‖x̂‖, decode scale) + 4 (ν/(⟨ō,o⟩·‖x̂‖), estimate scale) + 4 (f_add =
+//! ⟨x − c, c⟩; only with `centroid=mean`) + ⌈p/8⌉ (signs) + ⌈(B−1)·p/8⌉ (ex-bits);
+//! model = 8 (rotation seed; 0 for none) + 4·d (f32 centroid, `mean` only) + 4 (fast t, B ≥ 2).
+
+use super::spec::RawParams;
+use super::turbo::f32_at;
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
+use crate::error::Result;
+use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, dot, seeded_rng};
+use rand_distr::{Distribution, StandardNormal};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::sync::{Mutex, OnceLock};
+
+/// Extended-RaBitQ encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Encoder {
+    /// One precomputed rescaling factor per (p, B).
+    #[default]
+    Fast,
+    /// Exhaustive scan of the critical rescaling factors per row.
+    Optimal,
+}
+
+impl fmt::Display for Encoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Encoder::Fast => "fast",
+            Encoder::Optimal => "optimal",
+        })
+    }
+}
+
+/// Normalisation centre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Centroid {
+    /// Mean of the training rows.
+    #[default]
+    Mean,
+    /// The origin.
+    Zero,
+}
+
+impl fmt::Display for Centroid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Centroid::Mean => "mean",
+            Centroid::Zero => "zero",
+        })
+    }
+}
+
+/// Parameters of [`RabitqCodec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RabitqParams {
+    /// Total bits per rotated coordinate B, 1..=9.
+    pub bits: u8,
+    /// Encoder for B ≥ 2.
+    pub enc: Encoder,
+    /// Normalisation centre.
+    pub centroid: Centroid,
+    /// Random rotation P.
+    pub rot: RotationKind,
+}
+
+impl RabitqParams {
+    /// Defaults at `bits`.
+    pub fn new(bits: u8) -> Self {
+        RabitqParams {
+            bits,
+            enc: Encoder::Fast,
+            centroid: Centroid::Mean,
+            rot: RotationKind::Haar,
+        }
+    }
+
+    pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
+        let mut p = RabitqParams::new(1);
+        if let Some(v) = raw.take("bits") {
+            p.bits = match v.parse::<u8>() {
+                Ok(b) if (1..=9).contains(&b) => b,
+                _ => return Err(raw.bad("bits", &v, "an integer in 1..=9")),
+            };
+        }
+        if let Some(v) = raw.take("enc") {
+            p.enc = match v.as_str() {
+                "fast" => Encoder::Fast,
+                "optimal" => Encoder::Optimal,
+                _ => return Err(raw.bad("enc", &v, "fast | optimal")),
+            };
+        }
+        if let Some(v) = raw.take("centroid") {
+            p.centroid = match v.as_str() {
+                "mean" => Centroid::Mean,
+                "zero" => Centroid::Zero,
+                _ => return Err(raw.bad("centroid", &v, "mean | zero")),
+            };
+        }
+        p.rot = raw.take_rotation()?;
+        Ok(p)
+    }
+}
+
+impl fmt::Display for RabitqParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "bits={},enc={},centroid={},rot={}",
+            self.bits, self.enc, self.centroid, self.rot
+        )
+    }
+}
+
+/// f64 ordered by `total_cmp`, for the event heap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ord64(f64);
+impl Eq for Ord64 {}
+impl PartialOrd for Ord64 {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ord64 {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// cos(x̂, a) for magnitudes `a ≥ 0` and levels k (x̂_i = k_i + ½).
+pub fn grid_cosine(a: &[f64], k: &[u8]) -> f64 {
+    let ip: f64 = a
+        .iter()
+        .zip(k)
+        .map(|(&ai, &ki)| ai * (ki as f64 + 0.5))
+        .sum();
+    let sq: f64 = k.iter().map(|&ki| (ki as f64 + 0.5).powi(2)).sum();
+    ip / sq.sqrt()
+}
+
+/// The optimal levels k ∈ 0..=kmax for magnitudes `a` (Extended RaBitQ's critical-point scan):
+/// returns the levels and the midpoint of the rescaling interval that produces them.
+pub fn optimal_levels(a: &[f64], kmax: u32) -> (Vec<u8>, f64) {
+    let n = a.len();
+    let mut k = vec![0u8; n];
+    if kmax == 0 {
+        return (k, 0.0);
+    }
+    let mut ip: f64 = 0.5 * a.iter().sum::<f64>();
+    let mut sq = 0.25 * n as f64;
+    let mut best = ip / sq.sqrt();
+    let mut best_n = 0usize;
+    let mut heap: BinaryHeap<Reverse<(Ord64, usize)>> = a
+        .iter()
+        .enumerate()
+        .filter(|(_, ai)| **ai > 0.0)
+        .map(|(i, &ai)| Reverse((Ord64(1.0 / ai), i)))
+        .collect();
+    let mut order: Vec<(u32, f64)> = Vec::new();
+    let mut cur = vec![0u32; n];
+    while let Some(Reverse((Ord64(t), i))) = heap.pop() {
+        cur[i] += 1;
+        ip += a[i];
+        sq += 2.0 * cur[i] as f64;
+        order.push((i as u32, t));
+        let c = ip / sq.sqrt();
+        if c > best {
+            best = c;
+            best_n = order.len();
+        }
+        if cur[i] < kmax {
+            heap.push(Reverse((Ord64((cur[i] + 1) as f64 / a[i]), i)));
+        }
+    }
+    for &(i, _) in &order[..best_n] {
+        k[i as usize] += 1;
+    }
+    let t_lo = if best_n == 0 {
+        0.0
+    } else {
+        order[best_n - 1].1
+    };
+    let t = match order.get(best_n) {
+        Some(&(_, t_hi)) => 0.5 * (t_lo + t_hi),
+        None => t_lo,
+    };
+    (k, t)
+}
+
+/// Levels from one rescaling factor: k_i = min(⌊t·a_i⌋, kmax).
+pub fn levels_at(a: &[f64], t: f64, kmax: u32) -> Vec<u8> {
+    a.iter()
+        .map(|&ai| ((t * ai).floor().max(0.0) as u32).min(kmax) as u8)
+        .collect()
+}
+
+/// Samples behind the fast encoder's constant.
+const FAST_SAMPLES: usize = 64;
+
+/// The fast encoder's rescaling factor for unit vectors in R^p at B bits: the mean of the
+/// optimal factor over [`FAST_SAMPLES`] Gaussian directions (fixed seed), cached.
+pub fn fast_rescale(p: usize, bits: u8) -> f64 {
+    static CACHE: OnceLock<Mutex<HashMap<(usize, u8), f64>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(&t) = cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(p, bits))
+    {
+        return t;
+    }
+    let kmax = (1u32 << (bits - 1)) - 1;
+    let mut rng = seeded_rng(0x5241_4249_5451, ((p as u64) << 4) | bits as u64);
+    let mut total = 0f64;
+    for _ in 0..FAST_SAMPLES {
+        let g: Vec<f64> = (0..p).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let n = dot(&g, &g).sqrt().max(f64::MIN_POSITIVE);
+        let a: Vec<f64> = g.iter().map(|v| v.abs() / n).collect();
+        total += optimal_levels(&a, kmax).1;
+    }
+    let t = total / FAST_SAMPLES as f64;
+    *cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry((p, bits))
+        .or_insert(t)
+}
+
+/// RaBitQ / Extended RaBitQ.
+#[derive(Debug, Clone)]
+pub struct RabitqCodec {
+    params: RabitqParams,
+    dim: usize,
+    rot: Rotation,
+    centroid: Vec<f64>,
+    t_fast: f64,
+}
+
+impl RabitqCodec {
+    /// Centroid from `train`, rotation from `seed` (ChaCha8 stream [`STREAM_ROTATION`]).
+    pub fn fit(params: &RabitqParams, train: &Rows, seed: u64) -> Self {
+        let dim = train.dim();
+        let mut centroid = vec![0f64; dim];
+        if params.centroid == Centroid::Mean && !train.is_empty() {
+            for row in train.iter() {
+                for (c, &v) in centroid.iter_mut().zip(row) {
+                    *c += v as f64;
+                }
+            }
+            let n = train.len() as f64;
+            // Stored as f32 (counted in model_bytes): round now so encode and score agree.
+            centroid
+                .iter_mut()
+                .for_each(|c| *c = (*c / n) as f32 as f64);
+        }
+        let rot = Rotation::new(params.rot, dim, 1, &mut seeded_rng(seed, STREAM_ROTATION));
+        let t_fast = if params.bits >= 2 && params.enc == Encoder::Fast {
+            fast_rescale(rot.out_dim(), params.bits)
+        } else {
+            0.0
+        };
+        RabitqCodec {
+            params: *params,
+            dim,
+            rot,
+            centroid,
+            t_fast,
+        }
+    }
+
+    /// The rotation P.
+    pub fn rotation(&self) -> &Rotation {
+        &self.rot
+    }
+    /// The centroid c.
+    pub fn centroid(&self) -> &[f64] {
+        &self.centroid
+    }
+    /// The fast encoder's rescaling factor (0 when unused).
+    pub fn fast_factor(&self) -> f64 {
+        self.t_fast
+    }
+    fn kmax(&self) -> u32 {
+        (1u32 << (self.params.bits - 1)) - 1
+    }
+    fn header(&self) -> usize {
+        match self.params.centroid {
+            Centroid::Mean => 12,
+            Centroid::Zero => 8,
+        }
+    }
+    fn sign_bytes(&self) -> usize {
+        self.rot.out_dim().div_ceil(8)
+    }
+    fn ex_bits(&self) -> u32 {
+        self.params.bits as u32 - 1
+    }
+
+    /// Signed grid coordinates x̂_i = ±(k_i + ½) of a code.
+    fn grid(&self, code: &[u8]) -> Vec<f64> {
+        let p = self.rot.out_dim();
+        let body = &code[self.header()..];
+        let (signs, ex) = body.split_at(self.sign_bytes());
+        let mut s = vec![0u8; p];
+        bits::unpack(signs, 1, &mut s);
+        let mut k = vec![0u8; p];
+        if self.ex_bits() > 0 {
+            bits::unpack(ex, self.ex_bits(), &mut k);
+        }
+        s.iter()
+            .zip(&k)
+            .map(|(&si, &ki)| {
+                let m = ki as f64 + 0.5;
+                if si == 1 { m } else { -m }
+            })
+            .collect()
+    }
+
+    fn f_add(&self, code: &[u8]) -> f64 {
+        match self.params.centroid {
+            Centroid::Mean => f32_at(code, 8) as f64,
+            Centroid::Zero => 0.0,
+        }
+    }
+}
+
+struct RabitqScorer<'a> {
+    codec: &'a RabitqCodec,
+    /// P·(q − c).
+    qrot: Vec<f64>,
+    /// ⟨c, q⟩.
+    cq: f64,
+}
+
+impl Scorer for RabitqScorer<'_> {
+    fn estimate(&self, code: &[u8]) -> f64 {
+        let c = self.codec;
+        let s_ip = f32_at(code, 4) as f64;
+        self.cq + c.f_add(code) + s_ip * dot(&self.qrot, &c.grid(code))
+    }
+}
+
+impl Codec for RabitqCodec {
+    fn spec(&self) -> CodecSpec {
+        CodecSpec::Rabitq(self.params)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn grade(&self) -> Grade {
+        Grade::Reconstruction
+    }
+    fn family(&self) -> Family {
+        Family::Rotation
+    }
+    fn code_bytes(&self) -> usize {
+        self.header() + self.sign_bytes() + bits::packed_len(self.rot.out_dim(), self.ex_bits())
+    }
+    fn model_bytes(&self) -> usize {
+        let centroid = match self.params.centroid {
+            Centroid::Mean => 4 * self.dim,
+            Centroid::Zero => 0,
+        };
+        let fast = if self.t_fast > 0.0 { 4 } else { 0 };
+        self.rot.model_bytes() + centroid + fast
+    }
+    fn encode(&self, row: &[f32], out: &mut [u8]) {
+        out.fill(0);
+        let diff: Vec<f64> = row
+            .iter()
+            .zip(&self.centroid)
+            .map(|(&x, &c)| x as f64 - c)
+            .collect();
+        let nu = dot(&diff, &diff).sqrt();
+        if nu == 0.0 {
+            return; // scales 0, f_add 0: the estimate is ⟨c, q⟩ and the decode is c.
+        }
+        let f_add = dot(&diff, &self.centroid);
+        let unit: Vec<f64> = diff.iter().map(|v| v / nu).collect();
+        let mut o = vec![0f64; self.rot.out_dim()];
+        self.rot.apply_f64(&unit, &mut o);
+        let a: Vec<f64> = o.iter().map(|v| v.abs()).collect();
+        let k = match (self.kmax(), self.params.enc) {
+            (0, _) => vec![0u8; a.len()],
+            (kmax, Encoder::Fast) => levels_at(&a, self.t_fast, kmax),
+            (kmax, Encoder::Optimal) => optimal_levels(&a, kmax).0,
+        };
+        let norm_xhat = k
+            .iter()
+            .map(|&ki| (ki as f64 + 0.5).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let cos = grid_cosine(&a, &k);
+        let (s_dec, s_ip) = if cos > 0.0 {
+            (nu * cos / norm_xhat, nu / (cos * norm_xhat))
+        } else {
+            (0.0, 0.0)
+        };
+        out[..4].copy_from_slice(&(s_dec as f32).to_le_bytes());
+        out[4..8].copy_from_slice(&(s_ip as f32).to_le_bytes());
+        if self.params.centroid == Centroid::Mean {
+            out[8..12].copy_from_slice(&(f_add as f32).to_le_bytes());
+        }
+        let header = self.header();
+        let (signs, ex) = out[header..].split_at_mut(self.sign_bytes());
+        bits::pack_signs(o.iter().map(|&v| v > 0.0), signs);
+        if self.ex_bits() > 0 {
+            bits::pack(&k, self.ex_bits(), ex);
+        }
+    }
+    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        let s_dec = f32_at(code, 0) as f64;
+        let mut x = vec![0f64; self.dim];
+        self.rot.apply_transpose(&self.grid(code), &mut x);
+        for ((o, v), c) in out.iter_mut().zip(&x).zip(&self.centroid) {
+            *o = (c + s_dec * v) as f32;
+        }
+        Ok(())
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        let qc: Vec<f64> = query
+            .iter()
+            .zip(&self.centroid)
+            .map(|(&q, &c)| q as f64 - c)
+            .collect();
+        let cq: f64 = query
+            .iter()
+            .zip(&self.centroid)
+            .map(|(&q, &c)| q as f64 * c)
+            .sum();
+        let mut qrot = vec![0f64; self.rot.out_dim()];
+        self.rot.apply_f64(&qc, &mut qrot);
+        Box::new(RabitqScorer {
+            codec: self,
+            qrot,
+            cq,
+        })
+    }
+}

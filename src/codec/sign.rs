@@ -1,0 +1,132 @@
+// Method: Moses S. Charikar, "Similarity Estimation Techniques from Rounding Algorithms",
+// STOC 2002 (SimHash: random-hyperplane signs, P[bits differ] = θ/π; after Goemans and
+// Williamson 1995). Plain binary quantization (BQ) is its axis-aligned form without rotation.
+
+//! `sign`: plain sign / binary quantization after an optional random rotation
+//! (`../shared/reference/algorithms.md` §1.8).
+//!
+//! A row x is stored as the p bits [ (Π x)_j > 0 ] plus ν = ‖x‖. Both sides binarised, the
+//! Hamming distance h estimates the angle θ ≈ π·h/p, and ⟨a, b⟩ ≈ ν_a ν_b cos(π h/p) (`pair`).
+//! The asymmetric scorer binarises the query the same way (this codec is the symmetric-Hamming
+//! baseline; the asymmetric sign estimators are `qjl` and `rabitq:bits=1`). The estimate is
+//! unbiased for the angle under a Haar rotation, not for the inner product; with `rot=none` it
+//! assumes centred, isotropic coordinates and is only a baseline.
+//!
+//! Bytes: code = 4 (ν f32) + ⌈p/8⌉ with p = d (haar/none) or the next power of two (hadamard,
+//! zero padding); model = 8 (rotation seed; 0 for none). No decode: a sign code is a signature.
+
+use super::spec::RawParams;
+use super::turbo::f32_at;
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::error::Result;
+use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, norm_f32, seeded_rng};
+use std::fmt;
+
+/// Parameters of [`SignCodec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SignParams {
+    /// Rotation applied before taking signs.
+    pub rot: RotationKind,
+}
+
+impl SignParams {
+    pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
+        Ok(SignParams {
+            rot: raw.take_rotation()?,
+        })
+    }
+}
+
+impl fmt::Display for SignParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rot={}", self.rot)
+    }
+}
+
+/// Rotated sign bits plus norm.
+#[derive(Debug, Clone)]
+pub struct SignCodec {
+    params: SignParams,
+    dim: usize,
+    rot: Rotation,
+}
+
+impl SignCodec {
+    /// Rotation from `seed` (ChaCha8 stream [`STREAM_ROTATION`]).
+    pub fn fit(params: &SignParams, dim: usize, seed: u64) -> Self {
+        SignCodec {
+            params: *params,
+            dim,
+            rot: Rotation::new(params.rot, dim, 1, &mut seeded_rng(seed, STREAM_ROTATION)),
+        }
+    }
+
+    /// The rotation Π.
+    pub fn rotation(&self) -> &Rotation {
+        &self.rot
+    }
+
+    fn signs_of(&self, row: &[f32], out: &mut [u8]) {
+        let mut y = vec![0f64; self.rot.out_dim()];
+        self.rot.apply(row, &mut y);
+        bits::pack_signs(y.iter().map(|&v| v > 0.0), out);
+    }
+
+    fn estimate_from(&self, na: f64, a: &[u8], nb: f64, b: &[u8]) -> f64 {
+        let h = bits::hamming(a, b) as f64;
+        na * nb * (std::f64::consts::PI * h / self.rot.out_dim() as f64).cos()
+    }
+}
+
+struct SignScorer<'a> {
+    codec: &'a SignCodec,
+    norm: f64,
+    signs: Vec<u8>,
+}
+
+impl Scorer for SignScorer<'_> {
+    fn estimate(&self, code: &[u8]) -> f64 {
+        self.codec
+            .estimate_from(self.norm, &self.signs, f32_at(code, 0) as f64, &code[4..])
+    }
+}
+
+impl Codec for SignCodec {
+    fn spec(&self) -> CodecSpec {
+        CodecSpec::Sign(self.params)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn grade(&self) -> Grade {
+        Grade::Signature
+    }
+    fn family(&self) -> Family {
+        Family::Signature
+    }
+    fn code_bytes(&self) -> usize {
+        4 + self.rot.out_dim().div_ceil(8)
+    }
+    fn model_bytes(&self) -> usize {
+        self.rot.model_bytes()
+    }
+    fn encode(&self, row: &[f32], out: &mut [u8]) {
+        out[..4].copy_from_slice(&(norm_f32(row) as f32).to_le_bytes());
+        self.signs_of(row, &mut out[4..]);
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        let mut signs = vec![0u8; self.rot.out_dim().div_ceil(8)];
+        self.signs_of(query, &mut signs);
+        Box::new(SignScorer {
+            codec: self,
+            norm: norm_f32(query),
+            signs,
+        })
+    }
+    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
+        Ok(self.estimate_from(f32_at(a, 0) as f64, &a[4..], f32_at(b, 0) as f64, &b[4..]))
+    }
+    fn can_pair(&self) -> bool {
+        true
+    }
+}

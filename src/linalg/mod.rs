@@ -1,0 +1,104 @@
+//! Linear-algebra building blocks shared by the rotation-family codecs; no codec knowledge here.
+//!
+//! - [`rotation`]: random rotations (Haar-orthogonal by QR with the sign fix, randomized Hadamard
+//!   with three rounds and zero padding to a power of two, or none).
+//! - [`lloyd_max`]: continuous 1-D Lloyd–Max codebooks for the exact coordinate law of a rotated
+//!   unit vector and for PolarQuant's angle laws, solved once per parameter set and cached.
+//! - [`bits`]: bit packing of b-bit indices, sign bits, popcount.
+//!
+//! All randomness comes from [`seeded_rng`]: ChaCha8 seeded with the codec's `seed`, one stream
+//! per purpose ([`STREAM_ROTATION`], [`STREAM_SKETCH`]), so that two codecs fitted with the same
+//! seed share their rotation (tq-prod's MSE stage is exactly tq-mse at b−1 bits).
+
+pub mod bits;
+pub mod lloyd_max;
+pub mod rotation;
+
+pub use rotation::{Rotation, RotationKind};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// ChaCha8 stream of the random rotation Π (or RaBitQ's P).
+pub const STREAM_ROTATION: u64 = 1;
+/// ChaCha8 stream of the QJL sketch matrix S.
+pub const STREAM_SKETCH: u64 = 2;
+
+/// The generator for one purpose (`stream`) of a codec fitted with `seed`.
+pub fn seeded_rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// `Σ a_i b_i` in f64 with four independent accumulators (lets the compiler vectorise; the
+/// result differs from a sequential sum only by rounding).
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0f64; 4];
+    let (ca, ra) = a.split_at(a.len() - a.len() % 4);
+    let (cb, rb) = b.split_at(ca.len());
+    for (x, y) in ca.chunks_exact(4).zip(cb.chunks_exact(4)) {
+        acc[0] += x[0] * y[0];
+        acc[1] += x[1] * y[1];
+        acc[2] += x[2] * y[2];
+        acc[3] += x[3] * y[3];
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// `y += alpha · x`.
+pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
+    debug_assert_eq!(x.len(), y.len());
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
+    }
+}
+
+/// Euclidean norm of an f32 row, accumulated in f64.
+pub fn norm_f32(x: &[f32]) -> f64 {
+    x.iter().map(|&v| v as f64 * v as f64).sum::<f64>().sqrt()
+}
+
+/// `E|θ_1|` for θ uniform on the unit sphere S^{d−1}: Γ(d/2) / (√π · Γ((d+1)/2)).
+///
+/// Computed by the recurrence r(d+2) = r(d)·d/(d+1) from r(1) = 1 and r(2) = 2/π, exact to
+/// rounding for every d ≥ 1 (no log-gamma needed). Tends to √(2/(π d)).
+pub fn sphere_abs_mean(d: usize) -> f64 {
+    let d = d.max(1);
+    let (mut r, mut k) = if d % 2 == 1 {
+        (1.0, 1usize)
+    } else {
+        (2.0 / std::f64::consts::PI, 2usize)
+    };
+    while k < d {
+        r *= k as f64 / (k as f64 + 1.0);
+        k += 2;
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sphere_abs_mean_matches_small_cases_and_the_limit() {
+        // d = 3: θ_1 is uniform on [−1, 1] (Archimedes), E|θ_1| = 1/2.
+        assert!((sphere_abs_mean(3) - 0.5).abs() < 1e-15);
+        // d = 4: density ∝ √(1−t²), E|t| = (2/3)/(π/4)/… = 4/(3π).
+        assert!((sphere_abs_mean(4) - 4.0 / (3.0 * std::f64::consts::PI)).abs() < 1e-15);
+        let d = 100_000;
+        let lim = (2.0 / (std::f64::consts::PI * d as f64)).sqrt();
+        assert!((sphere_abs_mean(d) / lim - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn dot_matches_a_plain_sum() {
+        let a: Vec<f64> = (0..13).map(|i| i as f64 * 0.5 - 2.0).collect();
+        let b: Vec<f64> = (0..13).map(|i| (i * i) as f64 * 0.1).collect();
+        let plain: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - plain).abs() < 1e-12);
+    }
+}

@@ -121,7 +121,7 @@ pub struct RunArgs {
     /// Codec: name[:key=value,...], e.g. int8, int4:group=32, bf16. Repeatable.
     #[arg(long = "codec", short = 'c', value_name = "SPEC")]
     pub codecs: Vec<String>,
-    /// Queries per population [default: 200; 50 with --quick].
+    /// Queries per population [default: 100; 50 with --quick].
     #[arg(long)]
     pub queries: Option<usize>,
     /// k of recall@k.
@@ -154,7 +154,7 @@ pub struct RunArgs {
     /// or `holdout`.
     #[arg(long, value_enum, default_value_t = SplitChoice::Auto)]
     pub split: SplitChoice,
-    /// Bootstrap resamples per confidence interval [default: 1000; 200 with --quick].
+    /// Bootstrap resamples per confidence interval [default: 500; 200 with --quick].
     #[arg(long)]
     pub resamples: Option<usize>,
     /// Never draw the progress bar.

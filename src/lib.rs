@@ -10,6 +10,7 @@ pub mod codec;
 pub mod data;
 pub mod error;
 pub mod fetch;
+pub mod linalg;
 pub mod metric;
 pub mod model;
 pub mod probe;

@@ -265,6 +265,13 @@ impl CodecSpec {
 
     /// The codecs `codecbench run` uses when none are named.
     pub fn defaults() -> Vec<CodecSpec> {
+        let mut v = Self::scalar_defaults();
+        v.extend(Self::rotation_defaults());
+        v
+    }
+
+    /// The float ladder and the absmax scalar codecs.
+    pub fn scalar_defaults() -> Vec<CodecSpec> {
         vec![
             CodecSpec::Exact,
             CodecSpec::F16,

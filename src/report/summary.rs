@@ -23,7 +23,7 @@ pub fn render(rows: &[ResultRow]) -> String {
         let _ = writeln!(out, "\n{pop}");
         let _ = writeln!(
             out,
-            "  {:<22} {:>7} {:>8} {:>14} {:>14} {:>10} {:>10}",
+            "  {:<44} {:>7} {:>8} {:>14} {:>14} {:>10} {:>10}",
             "codec", "B/row", "bits/dim", "pearson", "spearman", recall_name, "recon_mse"
         );
         let mut codecs: Vec<(&str, usize, f64)> = Vec::new();
@@ -50,7 +50,7 @@ pub fn render(rows: &[ResultRow]) -> String {
             let vals: Vec<String> = COLUMNS.iter().map(|m| get(m)).collect();
             let _ = writeln!(
                 out,
-                "  {:<22} {:>7} {:>8.3} {:>14} {:>14} {:>10} {:>10}",
+                "  {:<44} {:>7} {:>8.3} {:>14} {:>14} {:>10} {:>10}",
                 codec, bytes, bits, vals[0], vals[1], vals[2], vals[3]
             );
         }

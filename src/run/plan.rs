@@ -72,7 +72,7 @@ pub struct Plan {
 }
 
 /// Defaults of a full run.
-pub const DEFAULT_QUERIES: usize = 200;
+pub const DEFAULT_QUERIES: usize = 100;
 /// Default recall@k.
 pub const DEFAULT_K: usize = 10;
 /// Default seed.
@@ -80,7 +80,7 @@ pub const DEFAULT_SEED: u64 = 42;
 /// Default row cap.
 pub const DEFAULT_MAX_ROWS: usize = 20_000;
 /// Default bootstrap resamples.
-pub const DEFAULT_RESAMPLES: usize = 1000;
+pub const DEFAULT_RESAMPLES: usize = 500;
 /// `--quick`: queries.
 pub const QUICK_QUERIES: usize = 50;
 /// `--quick`: row cap.

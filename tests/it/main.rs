@@ -2,6 +2,7 @@
 
 mod cli;
 mod codec_contract;
+mod codec_rotation;
 mod embedded;
 mod fetch;
 mod loaders;

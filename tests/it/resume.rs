@@ -19,6 +19,16 @@ const ARGS: &[&str] = &[
     "80",
     "--resamples",
     "200",
+    "-c",
+    "exact",
+    "-c",
+    "int8",
+    "-c",
+    "int4",
+    "-c",
+    "tq-mse:bits=2",
+    "-c",
+    "rabitq:bits=1",
 ];
 
 #[test]

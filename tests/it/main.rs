@@ -12,5 +12,6 @@ mod probe;
 mod reliability;
 mod report;
 mod resume;
+mod robust;
 mod stats_cli;
 mod util;

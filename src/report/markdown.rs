@@ -143,6 +143,7 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
             let _ = writeln!(s, "\nSymmetric (both sides encoded):\n");
             table(&mut s, &prow, SYM);
         }
+        rate_distortion(&mut s, pop, &prow);
         instrument_section(&mut s, &all);
         let notes: Vec<String> = prow
             .iter()
@@ -363,4 +364,63 @@ fn cross_population(s: &mut String, rows: &[ResultRow]) {
         })
         .collect();
     let _ = writeln!(s, "| *alpha among codecs* | {} |", cells.join(" | "));
+}
+
+/// Rate–distortion view: codecs by honest bits/dim with recon_mse and recall@k; for Gaussian
+/// controls also the Shannon lower bound 4^-b and TurboQuant's upper bound (√3π/2)·4^-b
+/// (arXiv 2504.19874, Thm 1) at b = the codec's bits/dim.
+fn rate_distortion(s: &mut String, pop: &str, prow: &[&ResultRow]) {
+    let gaussian = pop.starts_with("gaussian") || pop.starts_with("unit");
+    let recall = prow
+        .iter()
+        .find(|r| r.metric.starts_with("recall@") && !r.metric.ends_with(".sym"))
+        .map(|r| r.metric.clone());
+    let mut codecs: Vec<(&str, f64)> = Vec::new();
+    for r in prow {
+        if !codecs.iter().any(|c| c.0 == r.codec) {
+            codecs.push((&r.codec, r.bits_per_dim));
+        }
+    }
+    codecs.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(b.0)));
+    let _ = writeln!(
+        s,
+        "\nRate–distortion (bits/dim include side scalars and shared state):\n"
+    );
+    let rec = recall.clone().unwrap_or_else(|| "recall@k".to_string());
+    if gaussian {
+        let _ = writeln!(
+            s,
+            "| codec | bits/dim | recon_mse | {rec} | Shannon 4^-b | TurboQuant bound |\n|---|---:|---:|---:|---:|---:|"
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "| codec | bits/dim | recon_mse | {rec} |\n|---|---:|---:|---:|"
+        );
+    }
+    for (codec, bits) in codecs {
+        let cell = |m: &str| {
+            prow.iter()
+                .find(|r| r.codec == codec && r.metric == m)
+                .map_or("n/a".to_string(), |r| fmt_ci(r.value, r.ci_lo, r.ci_hi))
+        };
+        let rc = recall.as_deref().map_or("n/a".to_string(), cell);
+        if gaussian {
+            let shannon = 4f64.powf(-bits);
+            let tq = 3f64.sqrt() * std::f64::consts::PI / 2.0 * shannon;
+            let _ = writeln!(
+                s,
+                "| `{codec}` | {bits:.3} | {} | {rc} | {} | {} |",
+                cell("recon_mse"),
+                super::fmt_num(shannon),
+                super::fmt_num(tq)
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "| `{codec}` | {bits:.3} | {} | {rc} |",
+                cell("recon_mse")
+            );
+        }
+    }
 }

@@ -377,7 +377,7 @@ fn measure_cell(
     let codes = codec.encode_all(&p.split.base);
     let outcome = run_pairs(codec.as_ref(), &p.split, &codes)?;
 
-    let mut metrics: Vec<MetricValue> = pair_metrics(&PairInputs {
+    let asym = PairInputs {
         truth: &truth.scores,
         estimate: &outcome.asym,
         n_base: outcome.n_base,
@@ -386,29 +386,17 @@ fn measure_cell(
         resamples: plan.resamples,
         seed: cell_seed,
         suffix: "",
-    });
+    };
+    let mut metrics: Vec<MetricValue> = pair_metrics(&asym);
     if let Some(sym) = &outcome.sym {
         metrics.extend(pair_metrics(&PairInputs {
-            truth: &truth.scores,
             estimate: sym,
-            n_base: outcome.n_base,
-            skip: &p.split.query_self,
-            k: plan.k,
-            resamples: plan.resamples,
             seed: cell_seed ^ 0x5359_4d4d,
             suffix: SYM_SUFFIX,
+            ..asym
         }));
     }
-    metrics.extend(validity_metrics(&PairInputs {
-        truth: &truth.scores,
-        estimate: &outcome.asym,
-        n_base: outcome.n_base,
-        skip: &p.split.query_self,
-        k: plan.k,
-        resamples: plan.resamples,
-        seed: cell_seed,
-        suffix: "",
-    }));
+    metrics.extend(validity_metrics(&asym));
     if let Some(r) = run_recon(codec.as_ref(), &p.split, &codes)? {
         metrics.push(recon_metric(
             &r.err,

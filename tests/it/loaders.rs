@@ -970,7 +970,7 @@ fn mutated_files_never_panic() {
     ];
     let mut rng = ChaCha8Rng::seed_from_u64(13);
     for (name, original) in &originals {
-        for round in 0..150 {
+        for round in 0..150 * crate::util::fuzz_scale() {
             let mut bytes = original.clone();
             match round % 3 {
                 0 => bytes.truncate(rng.random_range(0..=bytes.len())),
@@ -1000,7 +1000,7 @@ fn mutated_files_never_panic() {
                 RowSelection::All,
                 RowSelection::Sample {
                     count: 3,
-                    seed: round,
+                    seed: round as u64,
                 },
             ] {
                 if let Err(err) = file::load(&spec, &sel) {

@@ -5,6 +5,7 @@ mod codec_contract;
 mod codec_rotation;
 mod embedded;
 mod fetch;
+mod hostile;
 mod loaders;
 mod metric;
 mod model;

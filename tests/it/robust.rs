@@ -116,7 +116,7 @@ fn spec_parsers_survive_random_mutations() {
     ];
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut parsed = 0;
-    for i in 0..20_000 {
+    for i in 0..20_000 * crate::util::fuzz_scale() {
         let base = if i % 2 == 0 {
             &seeds[rng.random_range(0..seeds.len())]
         } else {
@@ -143,7 +143,7 @@ fn plan_parser_survives_random_mutations() {
     let dir = tempfile::tempdir().unwrap();
     let plan = "seed = 9\nquick = true\npopulations = [\"gaussian:n=300,d=9\"]\ncodecs = [\"int8\"]\n[[sweep]]\ncodec = \"int4\"\nparams = { group = [4, \"row\"] }\n";
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    for i in 0..3000 {
+    for i in 0..3000 * crate::util::fuzz_scale() {
         let m = mutate(&mut rng, plan);
         let path = dir.path().join(format!("p{}.toml", i % 8));
         std::fs::write(&path, &m).unwrap();

@@ -55,3 +55,12 @@ pub fn minilm_dir() -> std::path::PathBuf {
     }
     codecbench::model::minilm_dir()
 }
+
+/// Multiplier of the mutation ("fuzz") tests' iteration counts: `CODECBENCH_FUZZ_SCALE=50
+/// cargo test --release mutat` runs them 50× longer than CI does.
+pub fn fuzz_scale() -> usize {
+    std::env::var("CODECBENCH_FUZZ_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}

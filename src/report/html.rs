@@ -243,6 +243,51 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
             s.push_str(&svg);
         }
         s.push_str("</div>");
+        // Codec × codec agreement from the instrument block.
+        let agree: Vec<&ResultRow> = rows
+            .iter()
+            .filter(|r| r.population == *pop && r.metric.starts_with("instrument.r:"))
+            .collect();
+        if !agree.is_empty() {
+            let names: Vec<String> = unique(agree.iter().map(|r| r.codec.as_str()))
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            let values: Vec<Vec<Option<f64>>> = names
+                .iter()
+                .map(|a| {
+                    names
+                        .iter()
+                        .map(|b| {
+                            if a == b {
+                                Some(1.0)
+                            } else {
+                                agree
+                                    .iter()
+                                    .find(|r| {
+                                        r.codec == *a && r.metric == format!("instrument.r:{b}")
+                                    })
+                                    .and_then(|r| r.value)
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let lo = values
+                .iter()
+                .flatten()
+                .flatten()
+                .copied()
+                .fold(1.0f64, f64::min);
+            s.push_str(&svg::heatmap(
+                &format!("{pop}: codec × codec agreement (Pearson r of estimates)"),
+                &names,
+                &names,
+                &values,
+                lo.min(0.999),
+                1.0,
+            ));
+        }
         s.push_str("<table class=\"sortable\"><thead><tr><th>codec</th><th>metric</th><th>value ± CI</th><th>ci_lo</th><th>ci_hi</th><th>n</th><th>chance</th><th>B/row</th><th>bits/dim</th><th>grade</th><th>note</th></tr></thead><tbody>");
         for r in &prow {
             let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));

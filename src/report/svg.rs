@@ -58,10 +58,10 @@ pub struct Plot {
     pub frontier: Vec<(f64, f64)>,
 }
 
-const W: f64 = 640.0;
+const W: f64 = 760.0;
 const H: f64 = 360.0;
 const ML: f64 = 64.0;
-const MR: f64 = 190.0;
+const MR: f64 = 310.0;
 const MT: f64 = 30.0;
 const MB: f64 = 44.0;
 
@@ -358,7 +358,7 @@ pub fn heatmap(
 ) -> String {
     let cell_w = 84.0;
     let cell_h = 22.0;
-    let left = 200.0;
+    let left = 310.0;
     let top = 110.0;
     let w = left + cell_w * cols.len() as f64 + 90.0;
     let h = top + cell_h * rows.len() as f64 + 20.0;

@@ -571,6 +571,22 @@ fn instrument_rows(
             rep.n_groups,
             None,
         ));
+        // Codec × codec agreement (Pearson r of the estimates over the instrument units).
+        for (i, name) in a.names.iter().enumerate() {
+            for (j, other) in a.names.iter().enumerate() {
+                if i != j {
+                    out.push(row(
+                        name,
+                        &format!("instrument.r:{other}"),
+                        Some(a.correlation.get(i, j)),
+                        None,
+                        None,
+                        rep.n_groups,
+                        None,
+                    ));
+                }
+            }
+        }
         for (i, name) in a.names.iter().enumerate() {
             out.push(row(
                 name,

@@ -71,8 +71,14 @@ fn html_report_has_well_formed_plots_with_every_series() {
         "must be self-contained"
     );
     let plots = svgs(&html);
-    // 3 heat maps + 3 rate–distortion plots per population.
-    assert_eq!(plots.len(), 3 + 3 * 2, "{} svgs", plots.len());
+    // 3 heat maps across populations + per population 3 rate–distortion plots and the codec ×
+    // codec agreement map.
+    assert_eq!(plots.len(), 3 + 4 * 2, "{} svgs", plots.len());
+    let agreement = plots
+        .iter()
+        .find(|p| p.contains("gaussian:n=400,d=32: codec × codec agreement"))
+        .unwrap();
+    assert!(agreement.contains("int4:group=row"));
     for p in &plots {
         well_formed(p).unwrap_or_else(|e| panic!("{e}: {p}"));
     }

@@ -70,6 +70,18 @@ pub enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// Run a probe (chain P5, family P7, spiral P1, identity, all) into
+    /// reports/probes/<stamp>-<probe>/.
+    Probe(crate::probe::command::ProbeArgs),
+    /// Fill the hypothesis × population matrix and codec viability from one or more runs.
+    Hypotheses {
+        /// Run directories or results.jsonl files (e.g. a `run` dir and a `probe all` dir).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Also write hypotheses.md and hypotheses.jsonl here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Compare two runs: per cell, the change of each metric and whether it lies beyond both
     /// 95% CIs. Exits 1 with --fail-on-regression when a metric got worse beyond its CIs.
     Compare {
@@ -87,6 +99,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure encode, scan (estimate) and decode speed per codec on seeded Gaussian rows, with
+    /// the machine's memory bandwidth so scan speed reads as a fraction of it.
+    Speed(SpeedArgs),
+    /// Write a population's pair-probe split (exactly what `run` measures with the same flags) as
+    /// base.npy, queries.npy, train.npy and split.json, for the peers in `peers/`.
+    Export(ExportArgs),
     /// List the tensors of a file (name, dtype, shape, size) with simple row statistics.
     Inspect {
         /// A .safetensors, .npy, .fvecs or .bvecs file.
@@ -232,5 +250,113 @@ impl RunArgs {
         };
         plan.validate()?;
         Ok(plan)
+    }
+}
+
+/// Flags of `codecbench speed`.
+#[derive(Debug, clap::Args)]
+pub struct SpeedArgs {
+    /// Codec spec, repeatable [default: int8, int4, tq-mse:bits=4, rabitq:bits=1].
+    #[arg(long = "codec", short = 'c', value_name = "SPEC")]
+    pub codecs: Vec<String>,
+    /// Row dimension, repeatable [default: 384 and 768].
+    #[arg(long = "dim", value_name = "D")]
+    pub dims: Vec<usize>,
+    /// Rows encoded, scanned per query and decoded.
+    #[arg(long, default_value_t = crate::speed::DEFAULT_ROWS)]
+    pub rows: usize,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Timed repetitions (median, min and max over them).
+    #[arg(long, default_value_t = crate::speed::DEFAULT_REPEATS)]
+    pub repeats: usize,
+    /// Seed of the rows and of codec fitting.
+    #[arg(long, default_value_t = plan::DEFAULT_SEED)]
+    pub seed: u64,
+    /// MiB of the bandwidth kernel's buffer.
+    #[arg(long, default_value_t = crate::speed::DEFAULT_BANDWIDTH_BYTES >> 20)]
+    pub bandwidth_mib: usize,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl SpeedArgs {
+    /// Parse the codec specs into options.
+    pub fn into_options(self) -> Result<crate::speed::SpeedOptions> {
+        let mut opts = crate::speed::SpeedOptions::default();
+        if !self.codecs.is_empty() {
+            opts.codecs = self
+                .codecs
+                .iter()
+                .map(|s| s.parse::<CodecSpec>())
+                .collect::<Result<_>>()?;
+        }
+        if !self.dims.is_empty() {
+            opts.dims = self.dims;
+        }
+        opts.rows = self.rows;
+        opts.threads = self.threads;
+        opts.repeats = self.repeats.max(1);
+        opts.seed = self.seed;
+        opts.bandwidth_bytes = self.bandwidth_mib.max(1) << 20;
+        Ok(opts)
+    }
+}
+
+/// Flags of `codecbench export`: the population and the split-relevant flags of `run`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Population spec, as for `run --population`.
+    pub population: String,
+    /// Directory that receives base.npy, queries.npy, train.npy and split.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Queries [default: 100; 50 with --quick].
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// Seed, as for `run`.
+    #[arg(long, default_value_t = plan::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Same as `run --quick` (changes the default queries and row cap).
+    #[arg(long)]
+    pub quick: bool,
+    /// Query file spec, as for `run --query-file`.
+    #[arg(long, value_name = "SPEC")]
+    pub query_file: Option<String>,
+    /// Non-finite rows, as for `run`.
+    #[arg(long, value_enum, default_value_t = NonFinitePolicy::Error)]
+    pub nonfinite: NonFinitePolicy,
+    /// Row cap, as for `run` [default: 20000; 1000 with --quick].
+    #[arg(long)]
+    pub max_rows: Option<usize>,
+    /// Split, as for `run`.
+    #[arg(long, value_enum, default_value_t = SplitChoice::Auto)]
+    pub split: SplitChoice,
+}
+
+impl ExportArgs {
+    /// The plan `run` would build from the same flags (so the split is the one it measures).
+    pub fn into_plan(self) -> Result<Plan> {
+        RunArgs {
+            populations: vec![self.population],
+            codecs: Vec::new(),
+            queries: self.queries,
+            k: plan::DEFAULT_K,
+            seed: self.seed,
+            out: PathBuf::from("reports"),
+            threads: None,
+            quick: self.quick,
+            query_file: self.query_file,
+            nonfinite: self.nonfinite,
+            max_rows: self.max_rows,
+            split: self.split,
+            resamples: None,
+            no_progress: true,
+            plan: None,
+            resume: None,
+        }
+        .into_plan()
     }
 }

@@ -1,7 +1,7 @@
 //! The binary's subcommands: thin wrappers that call the library and print.
 
 use anyhow::Result;
-use codecbench::cli::{ListWhat, RunArgs};
+use codecbench::cli::{ExportArgs, ListWhat, RunArgs, SpeedArgs};
 use codecbench::codec::spec::CODECS;
 use codecbench::data::catalog::catalog;
 use codecbench::data::inspect::inspect_file;
@@ -194,5 +194,53 @@ pub fn embed(texts: &Path, out: &Path, model: Option<&Path>) -> Result<()> {
     bar.finish_and_clear();
     codecbench::data::npy::write_f32(out, &rows)?;
     println!("wrote {} ({} × {})", out.display(), rows.len(), rows.dim());
+    Ok(())
+}
+
+pub fn probe(args: codecbench::probe::command::ProbeArgs) -> Result<()> {
+    let (kind, opts) = args.into_options()?;
+    let out = codecbench::probe::command::probe_command(kind, &opts)?;
+    print!("{}", out.markdown);
+    println!(
+        "\nreport: {}\nresults: {} ({} rows)",
+        out.dir.join("report.md").display(),
+        out.dir.join("results.jsonl").display(),
+        out.rows.len()
+    );
+    Ok(())
+}
+
+pub fn hypotheses(inputs: &[std::path::PathBuf], out: Option<&Path>) -> Result<()> {
+    print!(
+        "{}",
+        codecbench::hypothesis::hypotheses_command(inputs, out)?
+    );
+    Ok(())
+}
+
+pub fn speed(args: SpeedArgs) -> Result<()> {
+    let json = args.json;
+    let report = codecbench::speed::run(&args.into_options()?)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", codecbench::speed::render(&report));
+    }
+    Ok(())
+}
+
+pub fn export(args: ExportArgs) -> Result<()> {
+    let out = args.out.clone();
+    let info = codecbench::export::export(&args.into_plan()?, &out)?;
+    println!(
+        "{}: {} split, {} base × {} queries × d={} (train {}) → {}",
+        info.population,
+        info.split,
+        info.base_rows,
+        info.queries,
+        info.dim,
+        info.train_rows,
+        out.display()
+    );
     Ok(())
 }

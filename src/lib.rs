@@ -9,13 +9,16 @@ pub mod cli;
 pub mod codec;
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod fetch;
+pub mod hypothesis;
 pub mod linalg;
 pub mod metric;
 pub mod model;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod speed;
 pub mod stats;
 
 pub use error::{Error, Result};

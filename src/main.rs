@@ -19,6 +19,8 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run(args),
         Command::List { what, json } => commands::list(what, json),
         Command::Inspect { file, rows, json } => commands::inspect(&file, rows, json),
+        Command::Probe(args) => commands::probe(args),
+        Command::Hypotheses { inputs, out } => commands::hypotheses(&inputs, out.as_deref()),
         Command::Fetch { names, force, list } => commands::fetch(&names, force, list),
         Command::Stats {
             file,
@@ -26,6 +28,8 @@ fn main() -> ExitCode {
             correlation,
             json,
         } => commands::stats(&file, agreement, correlation, json),
+        Command::Speed(args) => commands::speed(args),
+        Command::Export(args) => commands::export(args),
         Command::Embed { texts, out, model } => commands::embed(&texts, &out, model.as_deref()),
         Command::Compare {
             run_a,

@@ -4,26 +4,38 @@
 //! Built only through [`CodecSpec::fit`] (the one registry `match`, in `spec.rs`); each codec
 //! lives in its own file named after it.
 
+pub mod base17;
 mod exact;
+pub mod fp8;
 mod half;
 mod int4;
 mod int8;
+pub mod itq;
 pub mod polar;
+pub mod pq;
 pub mod qjl;
 pub mod rabitq;
 pub mod sign;
 pub mod spec;
+pub mod spiral;
+pub mod sq;
 pub mod turbo;
 
+pub use base17::{Base17Codec, Base17Params};
 pub use exact::ExactCodec;
+pub use fp8::{Fp8Codec, Fp8Params};
 pub use half::{HalfCodec, HalfKind};
 pub use int4::{Int4Codec, Int4Group, Int4Params};
 pub use int8::Int8Codec;
+pub use itq::{ItqBits, ItqCodec, ItqParams};
 pub use polar::{PolarCodec, PolarParams};
+pub use pq::{PqCodec, PqM, PqParams};
 pub use qjl::{Projection, QjlCodec, QjlParams, SketchLen};
 pub use rabitq::{Centroid, Encoder, RabitqCodec, RabitqParams};
 pub use sign::{SignCodec, SignParams};
 pub use spec::{CodecInfo, CodecSpec, ParamInfo};
+pub use spiral::{SpiralCodec, SpiralParams};
+pub use sq::{SqCodec, SqParams};
 pub use turbo::{TqMseCodec, TqParams, TqProdCodec};
 
 use crate::data::Rows;

@@ -3,9 +3,10 @@
 //! `codecbench list codecs` prints, and the one registry `match` that fits a codec.
 
 use super::{
-    Codec, ExactCodec, Family, Grade, HalfCodec, HalfKind, Int4Codec, Int4Params, Int8Codec,
-    PolarCodec, PolarParams, QjlCodec, QjlParams, RabitqCodec, RabitqParams, SignCodec, SignParams,
-    TqMseCodec, TqParams, TqProdCodec,
+    Base17Codec, Base17Params, Codec, ExactCodec, Family, Fp8Codec, Fp8Params, Grade, HalfCodec,
+    HalfKind, Int4Codec, Int4Params, Int8Codec, ItqCodec, ItqParams, PolarCodec, PolarParams,
+    PqCodec, PqParams, QjlCodec, QjlParams, RabitqCodec, RabitqParams, SignCodec, SignParams,
+    SpiralCodec, SpiralParams, SqCodec, SqParams, TqMseCodec, TqParams, TqProdCodec,
 };
 use crate::data::Rows;
 use crate::error::{Error, Result};
@@ -207,6 +208,128 @@ pub static CODECS: &[CodecInfo] = &[
         family: Family::Signature,
         params: &[ROT_PARAM],
     },
+    CodecInfo {
+        name: "sq",
+        summary: "trained per-dimension affine scalar quantizer (FAISS SQ8/SQ4): lo/step per dimension from the training rows' min/max or a central quantile range; ⌈b·d/8⌉ bytes, no per-row scalar; model 8·d bytes",
+        reference: "FAISS ScalarQuantizer QT_8bit/QT_4bit; qdrant scalar quantization quantile (algorithms.md §1.6)",
+        grade: Grade::Reconstruction,
+        family: Family::Scalar,
+        params: &[
+            ParamInfo {
+                key: "bits",
+                values: "1..=8",
+                default: "8",
+                doc: "bits per dimension",
+            },
+            ParamInfo {
+                key: "clip",
+                values: "none | fraction in [0.5, 1]",
+                default: "none",
+                doc: "per-dimension range: min/max, or the central quantile range keeping this fraction (values outside clamp)",
+            },
+        ],
+    },
+    CodecInfo {
+        name: "pq",
+        summary: "product quantization: m sub-vectors (uneven split when m ∤ d), k-means++ codebook of 2^nbits per subspace, ADC lookup tables; ⌈m·nbits/8⌉ bytes; model 4·2^nbits·d bytes; error if training rows < 2^nbits",
+        reference: "Jégou, Douze, Schmid, Product quantization, TPAMI 2011; FAISS IndexPQ (algorithms.md §1.7)",
+        grade: Grade::Reconstruction,
+        family: Family::PaletteLeaf,
+        params: &[
+            ParamInfo {
+                key: "m",
+                values: "integer ≥ 1 | d/N",
+                default: "d/2",
+                doc: "number of sub-vectors, or d/N for ⌈d/N⌉ sub-vectors of about N dims",
+            },
+            ParamInfo {
+                key: "nbits",
+                values: "1..=8",
+                default: "4",
+                doc: "bits per sub-vector code (2^nbits centroids)",
+            },
+        ],
+    },
+    CodecInfo {
+        name: "itq",
+        summary: "ITQ: centre, PCA to c dims, learned orthogonal rotation (Procrustes, 50 iterations), sign bits + f32 scale; 4 + ⌈c/8⌉ bytes; model 4·d·(c+1) bytes",
+        reference: "Gong, Lazebnik, Gordo, Perronnin, Iterative Quantization, TPAMI 2013 (algorithms.md §1.8)",
+        grade: Grade::Reconstruction,
+        family: Family::Signature,
+        params: &[ParamInfo {
+            key: "bits",
+            values: "dim | 1..=4096 (≤ d)",
+            default: "dim",
+            doc: "code bits c (PCA components)",
+        }],
+    },
+    CodecInfo {
+        name: "fp8",
+        summary: "OCP FP8 E4M3 per coordinate (round to nearest even, saturating ±448); d bytes, +4 for the f32 per-row absmax scale with scale=row",
+        reference: "Micikevicius et al., FP8 Formats for Deep Learning, arXiv:2209.05433; OCP OFP8 spec",
+        grade: Grade::Reconstruction,
+        family: Family::Passthrough,
+        params: &[ParamInfo {
+            key: "scale",
+            values: "row | none",
+            default: "row",
+            doc: "per-row absmax scale to ±448 before the cast, or raw values",
+        }],
+    },
+    CodecInfo {
+        name: "base17",
+        summary: "the origin's golden-step fold to 17 bucket means; scale=fixed: i16 of ×256 (faithful, 34 bytes), scale=row: per-row f32 scale + i16 (repaired, 38 bytes); L1 or 17-d cosine of two codes; no decode",
+        reference: "origin lance-graph PR #189 crates/bgz-tensor/src/projection.rs (origin.md §1.1)",
+        grade: Grade::Signature,
+        family: Family::Signature,
+        params: &[
+            ParamInfo {
+                key: "scale",
+                values: "fixed | row",
+                default: "fixed",
+                doc: "fixed FP_SCALE 256 (the origin) or a per-row adaptive scale",
+            },
+            ParamInfo {
+                key: "score",
+                values: "l1 | cos",
+                default: "l1",
+                doc: "negated L1 between codes, or their 17-d cosine (rank metrics only)",
+            },
+        ],
+    },
+    CodecInfo {
+        name: "spiral",
+        summary: "the origin's spiral walk: 17·K coordinates sampled along a golden-ratio walk, BF16 by truncation, 6-byte address; controls at equal bytes: random subset, Gaussian JL sketch; cosine score; 6 + 34·K bytes",
+        reference: "origin lance-graph PR #189 crates/highheelbgz/src/lib.rs (origin.md §1.8); Johnson–Lindenstrauss 1984",
+        grade: Grade::Signature,
+        family: Family::Signature,
+        params: &[
+            ParamInfo {
+                key: "k",
+                values: "1..=65535",
+                default: "8",
+                doc: "samples per base dim K",
+            },
+            ParamInfo {
+                key: "stride",
+                values: "1..=65535",
+                default: "3",
+                doc: "octave stride of the walk",
+            },
+            ParamInfo {
+                key: "start",
+                values: "0..=65535",
+                default: "0",
+                doc: "first octave of the walk",
+            },
+            ParamInfo {
+                key: "mode",
+                values: "walk | subset | jl",
+                default: "walk",
+                doc: "the origin's walk, or an equal-byte control (random coordinates, Gaussian sketch)",
+            },
+        ],
+    },
 ];
 
 /// The shared `rot` parameter.
@@ -243,6 +366,18 @@ pub enum CodecSpec {
     Rabitq(RabitqParams),
     /// Rotated sign bits.
     Sign(SignParams),
+    /// Trained per-dimension affine scalar quantizer.
+    Sq(SqParams),
+    /// Product quantization.
+    Pq(PqParams),
+    /// ITQ sign codes.
+    Itq(ItqParams),
+    /// FP8 E4M3.
+    Fp8(Fp8Params),
+    /// The origin's Base17 fold.
+    Base17(Base17Params),
+    /// The origin's spiral walk and its controls.
+    Spiral(SpiralParams),
 }
 
 impl CodecSpec {
@@ -260,6 +395,12 @@ impl CodecSpec {
             CodecSpec::Polar(_) => "polar",
             CodecSpec::Rabitq(_) => "rabitq",
             CodecSpec::Sign(_) => "sign",
+            CodecSpec::Sq(_) => "sq",
+            CodecSpec::Pq(_) => "pq",
+            CodecSpec::Itq(_) => "itq",
+            CodecSpec::Fp8(_) => "fp8",
+            CodecSpec::Base17(_) => "base17",
+            CodecSpec::Spiral(_) => "spiral",
         }
     }
 
@@ -267,7 +408,18 @@ impl CodecSpec {
     pub fn defaults() -> Vec<CodecSpec> {
         let mut v = Self::scalar_defaults();
         v.extend(Self::rotation_defaults());
+        v.extend(Self::baseline_defaults());
         v
+    }
+
+    /// The cheap trained baselines (FAISS SQ8 / SQ4, PQ at 2 bits per dimension with 16
+    /// centroids per 2-dim subspace), meant to join [`CodecSpec::defaults`].
+    pub fn baseline_defaults() -> Vec<CodecSpec> {
+        vec![
+            CodecSpec::Sq(SqParams::new(8)),
+            CodecSpec::Sq(SqParams::new(4)),
+            CodecSpec::Pq(PqParams::default()),
+        ]
     }
 
     /// The float ladder and the absmax scalar codecs.
@@ -314,6 +466,12 @@ impl CodecSpec {
             CodecSpec::Polar(p) => Box::new(PolarCodec::fit(p, dim, seed)),
             CodecSpec::Rabitq(p) => Box::new(RabitqCodec::fit(p, train, seed)),
             CodecSpec::Sign(p) => Box::new(SignCodec::fit(p, dim, seed)),
+            CodecSpec::Sq(p) => Box::new(SqCodec::fit(p, train)),
+            CodecSpec::Pq(p) => Box::new(PqCodec::fit(p, train, seed)?),
+            CodecSpec::Itq(p) => Box::new(ItqCodec::fit(p, train, seed)?),
+            CodecSpec::Fp8(p) => Box::new(Fp8Codec::new(p, dim)),
+            CodecSpec::Base17(p) => Box::new(Base17Codec::new(p, dim)),
+            CodecSpec::Spiral(p) => Box::new(SpiralCodec::fit(p, dim, seed)),
         })
     }
 }
@@ -330,6 +488,12 @@ impl fmt::Display for CodecSpec {
             CodecSpec::Polar(p) => write!(f, "polar:{p}"),
             CodecSpec::Rabitq(p) => write!(f, "rabitq:{p}"),
             CodecSpec::Sign(p) => write!(f, "sign:{p}"),
+            CodecSpec::Sq(p) => write!(f, "sq:{p}"),
+            CodecSpec::Pq(p) => write!(f, "pq:{p}"),
+            CodecSpec::Itq(p) => write!(f, "itq:{p}"),
+            CodecSpec::Fp8(p) => write!(f, "fp8:{p}"),
+            CodecSpec::Base17(p) => write!(f, "base17:{p}"),
+            CodecSpec::Spiral(p) => write!(f, "spiral:{p}"),
         }
     }
 }
@@ -351,6 +515,12 @@ impl FromStr for CodecSpec {
             "polar" => CodecSpec::Polar(PolarParams::from_raw(&mut raw)?),
             "rabitq" => CodecSpec::Rabitq(RabitqParams::from_raw(&mut raw)?),
             "sign" => CodecSpec::Sign(SignParams::from_raw(&mut raw)?),
+            "sq" => CodecSpec::Sq(SqParams::from_raw(&mut raw)?),
+            "pq" => CodecSpec::Pq(PqParams::from_raw(&mut raw)?),
+            "itq" => CodecSpec::Itq(ItqParams::from_raw(&mut raw)?),
+            "fp8" => CodecSpec::Fp8(Fp8Params::from_raw(&mut raw)?),
+            "base17" => CodecSpec::Base17(Base17Params::from_raw(&mut raw)?),
+            "spiral" => CodecSpec::Spiral(SpiralParams::from_raw(&mut raw)?),
             _ => {
                 return Err(Error::UnknownCodec {
                     name: raw.codec.clone(),

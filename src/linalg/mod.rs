@@ -5,14 +5,20 @@
 //! - [`lloyd_max`]: continuous 1-D Lloyd–Max codebooks for the exact coordinate law of a rotated
 //!   unit vector and for PolarQuant's angle laws, solved once per parameter set and cached.
 //! - [`bits`]: bit packing of b-bit indices, sign bits, popcount.
+//! - [`kmeans`]: seeded k-means++ / Lloyd (PQ codebooks, palettes).
+//! - [`eigen`]: cyclic Jacobi symmetric eigen-decomposition, PCA, orthogonal Procrustes.
+//! - [`simd`]: AVX2 popcount and int8 dot kernels with runtime detection and scalar references.
 //!
 //! All randomness comes from [`seeded_rng`]: ChaCha8 seeded with the codec's `seed`, one stream
 //! per purpose ([`STREAM_ROTATION`], [`STREAM_SKETCH`]), so that two codecs fitted with the same
 //! seed share their rotation (tq-prod's MSE stage is exactly tq-mse at b−1 bits).
 
 pub mod bits;
+pub mod eigen;
+pub mod kmeans;
 pub mod lloyd_max;
 pub mod rotation;
+pub mod simd;
 
 pub use rotation::{Rotation, RotationKind};
 

@@ -1,0 +1,237 @@
+// Method: P. Micikevicius et al., "FP8 Formats for Deep Learning", arXiv:2209.05433 (2022);
+// OCP 8-bit Floating Point Specification (OFP8) rev. 1.0, format E4M3 ("e4m3fn": bias 7,
+// no infinities, max normal 448, NaN = S.1111.111).
+
+//! `fp8`: OCP E4M3 per coordinate, round to nearest even, saturating at ±448.
+//!
+//! `scale=none` stores the raw values (the float ladder's next rung after bf16; values below
+//! 2^−9 flush to zero, which for weight rows of std ≈ 0.02 loses most of the resolution).
+//! `scale=row` (default) first divides the row by s = max|x|/448 and stores s as f32, as FP8
+//! inference stacks do per tensor or per channel.
+//!
+//! Bytes: code = d (+4 for the f32 row scale with `scale=row`); model = 0.
+
+use super::spec::RawParams;
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::error::Result;
+use std::fmt;
+use std::sync::OnceLock;
+
+/// Largest finite E4M3 value.
+pub const E4M3_MAX: f32 = 448.0;
+
+/// The value of an E4M3 byte (NaN for S.1111.111).
+pub fn e4m3_to_f32(b: u8) -> f32 {
+    let sign = if b & 0x80 != 0 { -1.0 } else { 1.0 };
+    let e = ((b >> 3) & 0x0F) as i32;
+    let m = (b & 0x07) as f32;
+    if e == 15 && b & 0x07 == 7 {
+        return f32::NAN;
+    }
+    let mag = if e == 0 {
+        m * 2f32.powi(-9)
+    } else {
+        (1.0 + m / 8.0) * 2f32.powi(e - 7)
+    };
+    sign * mag
+}
+
+fn positive_table() -> &'static [f32; 127] {
+    static T: OnceLock<[f32; 127]> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = [0f32; 127];
+        for (i, v) in t.iter_mut().enumerate() {
+            *v = e4m3_to_f32(i as u8);
+        }
+        t
+    })
+}
+
+/// Nearest E4M3 byte to `x` (ties to the even code), saturating at ±448; NaN maps to 0.
+pub fn f32_to_e4m3(x: f32) -> u8 {
+    if x.is_nan() {
+        return 0;
+    }
+    let t = positive_table();
+    let a = x.abs().min(E4M3_MAX);
+    // First code whose value is ≥ a.
+    let hi = t.partition_point(|&v| v < a).min(126);
+    let code = if hi == 0 {
+        0
+    } else {
+        let (lo_v, hi_v) = (t[hi - 1], t[hi]);
+        let (dl, dh) = (a - lo_v, hi_v - a);
+        if dl < dh || (dl == dh && (hi - 1) % 2 == 0) {
+            hi - 1
+        } else {
+            hi
+        }
+    } as u8;
+    if x.is_sign_negative() && code != 0 {
+        code | 0x80
+    } else {
+        code
+    }
+}
+
+/// Parameters of [`Fp8Codec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fp8Params {
+    /// Per-row absmax scale before the cast.
+    pub row_scale: bool,
+}
+
+impl Default for Fp8Params {
+    fn default() -> Self {
+        Fp8Params { row_scale: true }
+    }
+}
+
+impl Fp8Params {
+    pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
+        let mut p = Fp8Params::default();
+        if let Some(v) = raw.take("scale") {
+            p.row_scale = match v.as_str() {
+                "row" => true,
+                "none" => false,
+                _ => return Err(raw.bad("scale", &v, "row | none")),
+            };
+        }
+        Ok(p)
+    }
+}
+
+impl fmt::Display for Fp8Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "scale={}", if self.row_scale { "row" } else { "none" })
+    }
+}
+
+/// E4M3 per coordinate.
+#[derive(Debug, Clone)]
+pub struct Fp8Codec {
+    params: Fp8Params,
+    dim: usize,
+}
+
+impl Fp8Codec {
+    /// An fp8 codec for rows of `dim` values.
+    pub fn new(params: &Fp8Params, dim: usize) -> Self {
+        Fp8Codec {
+            params: *params,
+            dim,
+        }
+    }
+
+    fn head(&self) -> usize {
+        if self.params.row_scale { 4 } else { 0 }
+    }
+
+    fn scale_of(&self, code: &[u8]) -> f32 {
+        if self.params.row_scale {
+            f32::from_le_bytes([code[0], code[1], code[2], code[3]])
+        } else {
+            1.0
+        }
+    }
+}
+
+struct Fp8Scorer<'a> {
+    codec: &'a Fp8Codec,
+    query: Vec<f32>,
+}
+
+impl Scorer for Fp8Scorer<'_> {
+    fn estimate(&self, code: &[u8]) -> f64 {
+        let s = self.codec.scale_of(code);
+        self.query
+            .iter()
+            .zip(&code[self.codec.head()..])
+            .map(|(&q, &c)| q as f64 * (s * e4m3_to_f32(c)) as f64)
+            .sum()
+    }
+}
+
+impl Codec for Fp8Codec {
+    fn spec(&self) -> CodecSpec {
+        CodecSpec::Fp8(self.params)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn grade(&self) -> Grade {
+        Grade::Reconstruction
+    }
+    fn family(&self) -> Family {
+        Family::Passthrough
+    }
+    fn code_bytes(&self) -> usize {
+        self.head() + self.dim
+    }
+    fn model_bytes(&self) -> usize {
+        0
+    }
+    fn encode(&self, row: &[f32], out: &mut [u8]) {
+        let s = if self.params.row_scale {
+            let absmax = row.iter().fold(0f32, |m, &x| m.max(x.abs()));
+            let s = absmax / E4M3_MAX;
+            out[..4].copy_from_slice(&s.to_le_bytes());
+            s
+        } else {
+            1.0
+        };
+        let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
+        for (o, &x) in out[self.head()..].iter_mut().zip(row) {
+            *o = f32_to_e4m3(x * inv);
+        }
+    }
+    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        let s = self.scale_of(code);
+        for (o, &c) in out.iter_mut().zip(&code[self.head()..]) {
+            *o = s * e4m3_to_f32(c);
+        }
+        Ok(())
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        Box::new(Fp8Scorer {
+            codec: self,
+            query: query.to_vec(),
+        })
+    }
+    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
+        let (sa, sb) = (self.scale_of(a), self.scale_of(b));
+        let h = self.head();
+        Ok(a[h..]
+            .iter()
+            .zip(&b[h..])
+            .map(|(&x, &y)| (sa * e4m3_to_f32(x)) as f64 * (sb * e4m3_to_f32(y)) as f64)
+            .sum())
+    }
+    fn can_pair(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e4m3_known_values() {
+        assert_eq!(e4m3_to_f32(0x7E), 448.0);
+        assert_eq!(e4m3_to_f32(0x38), 1.0);
+        assert_eq!(e4m3_to_f32(0x01), 2f32.powi(-9));
+        assert!(e4m3_to_f32(0x7F).is_nan());
+        assert_eq!(f32_to_e4m3(1.0), 0x38);
+        assert_eq!(f32_to_e4m3(-448.0), 0xFE);
+        assert_eq!(f32_to_e4m3(1e9), 0x7E);
+        // 1.0625 is halfway between 1.0 (0x38, even) and 1.125 (0x39): ties to even.
+        assert_eq!(f32_to_e4m3(1.0625), 0x38);
+        for b in 0u8..=0x7E {
+            assert_eq!(f32_to_e4m3(e4m3_to_f32(b)), b, "{b:#x}");
+        }
+    }
+}

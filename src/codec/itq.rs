@@ -1,0 +1,308 @@
+// Method: Y. Gong, S. Lazebnik, A. Gordo, F. Perronnin, "Iterative Quantization: A Procrustean
+// Approach to Learning Binary Codes for Large-Scale Image Retrieval", IEEE TPAMI 35(12), 2013
+// (CVPR 2011); as FAISS `ITQMatrix` / `ITQ{c},LSH`. See `../shared/reference/algorithms.md` §1.8.
+
+//! `itq`: ITQ sign codes — centre, PCA to c dims, learned orthogonal rotation, signs.
+//!
+//! Fit (on at most 4096 training rows, a seeded subsample): mean μ, top-c principal directions
+//! W (d × c, Jacobi eigen-decomposition of the covariance), V = (X − μ)W. R starts as a Haar
+//! random c × c rotation (ChaCha8 from the fit seed) and alternates, for 50 iterations,
+//! B = sign(V R) and the orthogonal Procrustes update R = polar(Vᵀ B). The quantization loss
+//! ‖B − V R‖²_F (recorded per iteration, [`ItqCodec::loss_history`]) never increases.
+//!
+//! Code: the c bits [((x − μ)ᵀ W R)_i > 0] plus one f32 scale s = Σ_i |v_i| / c (the
+//! least-squares length of v along its sign vector). Decode x̂ = μ + s·(W R) b with b ∈ {±1}^c;
+//! the asymmetric estimate is ⟨q, x̂⟩ = ⟨q, μ⟩ + s·⟨(WR)ᵀq, b⟩ (exact query, coded row).
+//!
+//! Bytes: code = 4 + ⌈c/8⌉; model = 4·d (μ) + 4·d·c (W R as f32). `bits=dim` uses c = d.
+//! c > d is a `BadParam` error.
+
+use super::spec::RawParams;
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
+use crate::error::{Error, Result};
+use crate::linalg::eigen::{matmul, matmul_tn, pca, procrustes_warm};
+use crate::linalg::rotation::haar_orthogonal;
+use crate::linalg::{bits, seeded_rng};
+use rand::seq::index::sample;
+use std::fmt;
+
+const STREAM_ITQ_SAMPLE: u64 = 0x4954_0000;
+const STREAM_ITQ_ROT: u64 = 0x4954_0001;
+/// Procrustes iterations.
+pub const ITQ_ITERS: usize = 50;
+/// Training rows used at most.
+pub const ITQ_MAX_TRAIN: usize = 4096;
+
+/// Code length of [`ItqParams`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItqBits {
+    /// c = d.
+    Dim,
+    /// A fixed c ≤ d.
+    Fixed(usize),
+}
+
+impl fmt::Display for ItqBits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ItqBits::Dim => f.write_str("dim"),
+            ItqBits::Fixed(c) => write!(f, "{c}"),
+        }
+    }
+}
+
+/// Parameters of [`ItqCodec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ItqParams {
+    /// Bits (PCA components) per row.
+    pub bits: ItqBits,
+}
+
+impl Default for ItqParams {
+    fn default() -> Self {
+        ItqParams { bits: ItqBits::Dim }
+    }
+}
+
+impl ItqParams {
+    pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
+        let mut p = ItqParams::default();
+        if let Some(v) = raw.take("bits") {
+            p.bits = if v == "dim" {
+                ItqBits::Dim
+            } else {
+                match v.parse::<usize>() {
+                    Ok(c) if (1..=4096).contains(&c) => ItqBits::Fixed(c),
+                    _ => return Err(raw.bad("bits", &v, "`dim` or an integer in 1..=4096")),
+                }
+            };
+        }
+        Ok(p)
+    }
+}
+
+impl fmt::Display for ItqParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bits={}", self.bits)
+    }
+}
+
+/// Fitted ITQ.
+#[derive(Debug, Clone)]
+pub struct ItqCodec {
+    params: ItqParams,
+    dim: usize,
+    c: usize,
+    mean: Vec<f32>,
+    /// Projection P = W R, row-major d × c, f32 (what is stored).
+    proj: Vec<f32>,
+    rotation: Vec<f64>,
+    loss: Vec<f64>,
+}
+
+fn signs(v: &[f64]) -> Vec<f64> {
+    v.iter()
+        .map(|&x| if x > 0.0 { 1.0 } else { -1.0 })
+        .collect()
+}
+
+impl ItqCodec {
+    /// Fit on `train` with randomness from `seed`.
+    pub fn fit(params: &ItqParams, train: &Rows, seed: u64) -> Result<Self> {
+        let d = train.dim();
+        let c = match params.bits {
+            ItqBits::Dim => d,
+            ItqBits::Fixed(c) => c,
+        };
+        if c > d {
+            return Err(Error::BadParam {
+                codec: "itq".to_string(),
+                key: "bits".to_string(),
+                value: c.to_string(),
+                expected: format!("at most d = {d} (PCA components)"),
+            });
+        }
+        let idx: Vec<usize> = if train.len() > ITQ_MAX_TRAIN {
+            let mut v = sample(
+                &mut seeded_rng(seed, STREAM_ITQ_SAMPLE),
+                train.len(),
+                ITQ_MAX_TRAIN,
+            )
+            .into_vec();
+            v.sort_unstable();
+            v
+        } else {
+            (0..train.len()).collect()
+        };
+        let sub = train.select(&idx);
+        let n = sub.len();
+        let (mean, w) = pca(sub.as_slice(), d, c);
+        // V = (X − μ) W, n × c.
+        let mut xc = vec![0f64; n * d];
+        for (i, r) in sub.iter().enumerate() {
+            for j in 0..d {
+                xc[i * d + j] = r[j] as f64 - mean[j];
+            }
+        }
+        let v = matmul(&xc, &w, n, d, c);
+        let mut r = haar_orthogonal(c, &mut seeded_rng(seed, STREAM_ITQ_ROT));
+        let mut loss = Vec::with_capacity(ITQ_ITERS + 1);
+        let loss_of = |vr: &[f64]| -> f64 {
+            vr.iter()
+                .map(|&x| {
+                    let b = if x > 0.0 { 1.0 } else { -1.0 };
+                    (b - x) * (b - x)
+                })
+                .sum()
+        };
+        let mut basis: Option<Vec<f64>> = None;
+        for _ in 0..ITQ_ITERS {
+            let vr = matmul(&v, &r, n, c, c);
+            loss.push(loss_of(&vr));
+            let b = signs(&vr);
+            let m = matmul_tn(&v, &b, n, c, c);
+            let (next, w) = procrustes_warm(&m, c, basis.as_deref());
+            r = next;
+            basis = Some(w);
+        }
+        loss.push(loss_of(&matmul(&v, &r, n, c, c)));
+        let proj = matmul(&w, &r, d, c, c).iter().map(|&x| x as f32).collect();
+        Ok(ItqCodec {
+            params: *params,
+            dim: d,
+            c,
+            mean: mean.iter().map(|&x| x as f32).collect(),
+            proj,
+            rotation: r,
+            loss,
+        })
+    }
+
+    /// Code bits c.
+    pub fn bits(&self) -> usize {
+        self.c
+    }
+
+    /// The learned c × c rotation R (row-major, f64).
+    pub fn rotation(&self) -> &[f64] {
+        &self.rotation
+    }
+
+    /// ‖B − V R‖²_F at each iteration (first entry: the random initial rotation).
+    pub fn loss_history(&self) -> &[f64] {
+        &self.loss
+    }
+
+    /// (x − μ)ᵀ W R in f64.
+    pub fn project(&self, row: &[f32]) -> Vec<f64> {
+        let mut v = vec![0f64; self.c];
+        for (j, &x) in row.iter().enumerate() {
+            let t = x as f64 - self.mean[j] as f64;
+            if t != 0.0 {
+                for (vi, &p) in v.iter_mut().zip(&self.proj[j * self.c..(j + 1) * self.c]) {
+                    *vi += t * p as f64;
+                }
+            }
+        }
+        v
+    }
+
+    fn scale(code: &[u8]) -> f64 {
+        f32::from_le_bytes([code[0], code[1], code[2], code[3]]) as f64
+    }
+
+    fn decode_f64(&self, code: &[u8]) -> Vec<f64> {
+        let s = Self::scale(code);
+        (0..self.dim)
+            .map(|j| {
+                let pb: f64 = self.proj[j * self.c..(j + 1) * self.c]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &p)| {
+                        if bits::bit(&code[4..], i) {
+                            p as f64
+                        } else {
+                            -(p as f64)
+                        }
+                    })
+                    .sum();
+                self.mean[j] as f64 + s * pb
+            })
+            .collect()
+    }
+}
+
+struct ItqScorer {
+    q_mean: f64,
+    qp: Vec<f64>,
+}
+
+impl Scorer for ItqScorer {
+    fn estimate(&self, code: &[u8]) -> f64 {
+        let dotb: f64 = self
+            .qp
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| if bits::bit(&code[4..], i) { x } else { -x })
+            .sum();
+        self.q_mean + ItqCodec::scale(code) * dotb
+    }
+}
+
+impl Codec for ItqCodec {
+    fn spec(&self) -> CodecSpec {
+        CodecSpec::Itq(self.params)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn grade(&self) -> Grade {
+        Grade::Reconstruction
+    }
+    fn family(&self) -> Family {
+        Family::Signature
+    }
+    fn code_bytes(&self) -> usize {
+        4 + self.c.div_ceil(8)
+    }
+    fn model_bytes(&self) -> usize {
+        4 * self.dim + 4 * self.dim * self.c
+    }
+    fn encode(&self, row: &[f32], out: &mut [u8]) {
+        let v = self.project(row);
+        let s = v.iter().map(|x| x.abs()).sum::<f64>() / self.c as f64;
+        out[..4].copy_from_slice(&(s as f32).to_le_bytes());
+        bits::pack_signs(v.iter().map(|&x| x > 0.0), &mut out[4..]);
+    }
+    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        for (o, x) in out.iter_mut().zip(self.decode_f64(code)) {
+            *o = x as f32;
+        }
+        Ok(())
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        let mut qp = vec![0f64; self.c];
+        for (j, &q) in query.iter().enumerate() {
+            for (o, &p) in qp.iter_mut().zip(&self.proj[j * self.c..(j + 1) * self.c]) {
+                *o += q as f64 * p as f64;
+            }
+        }
+        Box::new(ItqScorer {
+            q_mean: super::dot_f64(query, &self.mean),
+            qp,
+        })
+    }
+    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
+        let (mut x, mut y) = (vec![0f32; self.dim], vec![0f32; self.dim]);
+        self.decode(a, &mut x)?;
+        self.decode(b, &mut y)?;
+        Ok(super::dot_f64(&x, &y))
+    }
+    fn can_pair(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,312 @@
+// Method: H. Jégou, M. Douze, C. Schmid, "Product quantization for nearest neighbor search",
+// IEEE TPAMI 33(1), 2011 (asymmetric distance computation, ADC); as FAISS `IndexPQ`
+// (`PQ{M}x{nbits}`). See `../shared/reference/algorithms.md` §1.7.
+
+//! `pq`: product quantization with per-subspace k-means and ADC lookup tables.
+//!
+//! The d coordinates are split into m contiguous sub-vectors; sub-vector j covers
+//! `[⌊j·d/m⌋, ⌊(j+1)·d/m⌋)` (a documented **uneven split** when m does not divide d: sizes
+//! differ by at most one). `m=d/N` asks for ⌈d/N⌉ sub-vectors of about N dims, so one spec
+//! fits every population dimension. m > d is a `BadParam` error.
+//!
+//! Each subspace gets its own k-means (K = 2^nbits centroids, k-means++ seeding, ≤ 25 Lloyd
+//! iterations, ChaCha8 streams from the fit seed) on at most 64·K training rows (a seeded
+//! subsample; FAISS subsamples at 256·K and warns below 39·K). **Fewer training rows than K is
+//! an error** (`BadParam` on `nbits`), never a silently degenerate codebook. (If the training
+//! rows themselves hold fewer than K distinct sub-vectors, k-means++ must repeat points; the
+//! repeated centroids are never the unique nearest one, so they only waste code space.)
+//!
+//! Scoring is ADC: per query an m × K table of ⟨q_j, c_{j,k}⟩ (f64), summed over the m codes;
+//! it equals ⟨q, decode(code)⟩ up to rounding. Decode concatenates the chosen centroids.
+//!
+//! Bytes: code = ⌈m·nbits/8⌉; model = 4·K·d (all centroids as f32).
+
+use super::spec::RawParams;
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
+use crate::error::{Error, Result};
+use crate::linalg::kmeans::{KMeans, nearest};
+use crate::linalg::{bits, seeded_rng};
+use rand::seq::index::sample;
+use rayon::prelude::*;
+use std::fmt;
+
+/// ChaCha8 stream of the training subsample; subspace j uses stream `STREAM_PQ_SUB + j`.
+const STREAM_PQ_SAMPLE: u64 = 0x5051_0000;
+const STREAM_PQ_SUB: u64 = 0x5051_0001;
+/// Lloyd iterations per subspace.
+pub const PQ_ITERS: usize = 25;
+/// Training rows used per centroid at most.
+pub const PQ_MAX_PER_CENTROID: usize = 64;
+
+/// How many sub-vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PqM {
+    /// Exactly m sub-vectors.
+    Fixed(usize),
+    /// ⌈d/N⌉ sub-vectors of about N dims (`m=d/N`).
+    PerDims(usize),
+}
+
+impl PqM {
+    /// m for rows of `dim` values.
+    pub fn resolve(self, dim: usize) -> usize {
+        match self {
+            PqM::Fixed(m) => m,
+            PqM::PerDims(n) => dim.div_ceil(n),
+        }
+    }
+}
+
+impl fmt::Display for PqM {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PqM::Fixed(m) => write!(f, "{m}"),
+            PqM::PerDims(n) => write!(f, "d/{n}"),
+        }
+    }
+}
+
+/// Parameters of [`PqCodec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PqParams {
+    /// Sub-vectors.
+    pub m: PqM,
+    /// Bits per sub-vector code (K = 2^nbits centroids).
+    pub nbits: u32,
+}
+
+impl Default for PqParams {
+    fn default() -> Self {
+        PqParams {
+            m: PqM::PerDims(2),
+            nbits: 4,
+        }
+    }
+}
+
+impl PqParams {
+    pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
+        let mut p = PqParams::default();
+        if let Some(v) = raw.take("m") {
+            let parsed = match v.strip_prefix("d/") {
+                Some(n) => n
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n >= 1)
+                    .map(PqM::PerDims),
+                None => v.parse::<usize>().ok().filter(|&m| m >= 1).map(PqM::Fixed),
+            };
+            p.m = parsed.ok_or_else(|| raw.bad("m", &v, "an integer ≥ 1 or d/N (N ≥ 1)"))?;
+        }
+        if let Some(v) = raw.take("nbits") {
+            p.nbits = match v.parse::<u32>() {
+                Ok(b) if (1..=8).contains(&b) => b,
+                _ => return Err(raw.bad("nbits", &v, "an integer in 1..=8")),
+            };
+        }
+        Ok(p)
+    }
+}
+
+impl fmt::Display for PqParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "m={},nbits={}", self.m, self.nbits)
+    }
+}
+
+/// A fitted product quantizer.
+#[derive(Debug, Clone)]
+pub struct PqCodec {
+    params: PqParams,
+    dim: usize,
+    /// Sub-vector boundaries, m + 1 entries.
+    bounds: Vec<usize>,
+    /// One codebook per subspace (`K × dsub_j`).
+    books: Vec<KMeans>,
+}
+
+impl PqCodec {
+    /// Fit the m codebooks on `train` with randomness from `seed`.
+    pub fn fit(params: &PqParams, train: &Rows, seed: u64) -> Result<Self> {
+        let d = train.dim();
+        let m = params.m.resolve(d);
+        let k = 1usize << params.nbits;
+        let bad = |key: &str, value: String, expected: String| Error::BadParam {
+            codec: "pq".to_string(),
+            key: key.to_string(),
+            value,
+            expected,
+        };
+        if m > d {
+            return Err(bad(
+                "m",
+                params.m.to_string(),
+                format!("at most d = {d} sub-vectors"),
+            ));
+        }
+        if train.len() < k {
+            return Err(bad(
+                "nbits",
+                params.nbits.to_string(),
+                format!(
+                    "2^nbits ≤ the {} training rows (k-means needs at least K points)",
+                    train.len()
+                ),
+            ));
+        }
+        let cap = PQ_MAX_PER_CENTROID * k;
+        let idx: Vec<usize> = if train.len() > cap {
+            let mut v =
+                sample(&mut seeded_rng(seed, STREAM_PQ_SAMPLE), train.len(), cap).into_vec();
+            v.sort_unstable();
+            v
+        } else {
+            (0..train.len()).collect()
+        };
+        let bounds: Vec<usize> = (0..=m).map(|j| j * d / m).collect();
+        let books = (0..m)
+            .into_par_iter()
+            .map(|j| {
+                let (a, b) = (bounds[j], bounds[j + 1]);
+                let mut pts = Vec::with_capacity(idx.len() * (b - a));
+                for &i in &idx {
+                    pts.extend_from_slice(&train.row(i)[a..b]);
+                }
+                KMeans::fit(
+                    &pts,
+                    b - a,
+                    k,
+                    PQ_ITERS,
+                    &mut seeded_rng(seed, STREAM_PQ_SUB + j as u64),
+                )
+            })
+            .collect();
+        Ok(PqCodec {
+            params: *params,
+            dim: d,
+            bounds,
+            books,
+        })
+    }
+
+    /// Number of sub-vectors.
+    pub fn m(&self) -> usize {
+        self.books.len()
+    }
+
+    /// Sub-vector boundaries (m + 1 offsets).
+    pub fn bounds(&self) -> &[usize] {
+        &self.bounds
+    }
+
+    /// The codebook of subspace `j`.
+    pub fn codebook(&self, j: usize) -> &KMeans {
+        &self.books[j]
+    }
+
+    /// The m sub-codes of a code.
+    pub fn sub_codes(&self, code: &[u8]) -> Vec<u8> {
+        let mut c = vec![0u8; self.m()];
+        bits::unpack(code, self.params.nbits, &mut c);
+        c
+    }
+
+    /// The ADC table for `query`: entry `j·K + c` = ⟨q_j, centroid c of subspace j⟩.
+    pub fn adc_table(&self, query: &[f32]) -> Vec<f64> {
+        let k = 1usize << self.params.nbits;
+        let mut t = vec![0f64; self.m() * k];
+        for (j, book) in self.books.iter().enumerate() {
+            let q = &query[self.bounds[j]..self.bounds[j + 1]];
+            for c in 0..k {
+                t[j * k + c] = super::dot_f64(q, book.centroid(c));
+            }
+        }
+        t
+    }
+}
+
+struct PqScorer {
+    k: usize,
+    nbits: u32,
+    m: usize,
+    table: Vec<f64>,
+}
+
+impl Scorer for PqScorer {
+    fn estimate(&self, code: &[u8]) -> f64 {
+        (0..self.m)
+            .map(|j| self.table[j * self.k + bits::get(code, self.nbits, j) as usize])
+            .sum()
+    }
+}
+
+impl Codec for PqCodec {
+    fn spec(&self) -> CodecSpec {
+        CodecSpec::Pq(self.params)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn grade(&self) -> Grade {
+        Grade::Reconstruction
+    }
+    fn family(&self) -> Family {
+        Family::PaletteLeaf
+    }
+    fn code_bytes(&self) -> usize {
+        bits::packed_len(self.m(), self.params.nbits)
+    }
+    fn model_bytes(&self) -> usize {
+        4 * (1usize << self.params.nbits) * self.dim
+    }
+    fn encode(&self, row: &[f32], out: &mut [u8]) {
+        let c: Vec<u8> = self
+            .books
+            .iter()
+            .enumerate()
+            .map(|(j, book)| {
+                nearest(
+                    &row[self.bounds[j]..self.bounds[j + 1]],
+                    &book.centroids,
+                    book.dim,
+                )
+                .0 as u8
+            })
+            .collect();
+        bits::pack(&c, self.params.nbits, out);
+    }
+    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        for (j, &c) in self.sub_codes(code).iter().enumerate() {
+            out[self.bounds[j]..self.bounds[j + 1]]
+                .copy_from_slice(self.books[j].centroid(c as usize));
+        }
+        Ok(())
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        Box::new(PqScorer {
+            k: 1usize << self.params.nbits,
+            nbits: self.params.nbits,
+            m: self.m(),
+            table: self.adc_table(query),
+        })
+    }
+    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
+        let (ca, cb) = (self.sub_codes(a), self.sub_codes(b));
+        Ok((0..self.m())
+            .map(|j| {
+                super::dot_f64(
+                    self.books[j].centroid(ca[j] as usize),
+                    self.books[j].centroid(cb[j] as usize),
+                )
+            })
+            .sum())
+    }
+    fn can_pair(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,243 @@
+// Method: FAISS `ScalarQuantizer` QT_8bit / QT_4bit (per-dimension affine min/max trained on
+// the data; `faiss/impl/ScalarQuantizer.cpp`), and qdrant's scalar quantization with a
+// quantile clip (`quantile: 0.99`). See `../shared/reference/algorithms.md` §1.6.
+
+//! `sq`: trained per-dimension affine scalar quantizer.
+//!
+//! Fit: for every dimension j, `lo_j`/`hi_j` = min/max of the training rows (`clip=none`), or
+//! the `(1−c)/2` and `(1+c)/2` quantiles of that dimension (`clip=c`, both tails cut equally,
+//! values outside are clamped). `step_j = (hi_j − lo_j)/(2^b − 1)`.
+//! Encode: `q_j = clamp(round((x_j − lo_j)/step_j), 0, 2^b − 1)`; decode `x̂_j = lo_j + q_j·step_j`.
+//! For an in-range value the error is at most `step_j/2 = (hi_j − lo_j)/(2·(2^b−1))`, i.e.
+//! range/510 at 8 bits (FAISS's SQ8 bound). A dimension that is constant on the training rows
+//! has step 0 and decodes to that constant.
+//!
+//! Bytes: code = ⌈b·d/8⌉ (no per-row side scalar); model = 8·d (lo and step as f32).
+//! The zero row decodes to the nearest grid point of each dimension, not to exactly zero.
+
+use super::spec::RawParams;
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
+use crate::error::Result;
+use crate::linalg::bits;
+use std::fmt;
+
+/// Quantile clip of [`SqParams`] in units of 1e-4 (`None` = min/max).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SqParams {
+    /// Bits per dimension (1..=8).
+    pub bits: u32,
+    /// Central fraction kept per dimension, in 1e-4 units (e.g. 9900 = 0.99); `None` = min/max.
+    pub clip: Option<u32>,
+}
+
+impl SqParams {
+    /// `bits` per dimension, min/max range.
+    pub fn new(bits: u32) -> Self {
+        SqParams { bits, clip: None }
+    }
+
+    pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
+        let mut p = SqParams::new(8);
+        if let Some(v) = raw.take("bits") {
+            p.bits = match v.parse::<u32>() {
+                Ok(b) if (1..=8).contains(&b) => b,
+                _ => return Err(raw.bad("bits", &v, "an integer in 1..=8")),
+            };
+        }
+        if let Some(v) = raw.take("clip") {
+            p.clip = if v == "none" {
+                None
+            } else {
+                let units = v.parse::<f64>().ok().map(|c| (c * 1e4).round());
+                match units {
+                    Some(u)
+                        if (5000.0..=10000.0).contains(&u)
+                            && (u / 1e4 - v.parse::<f64>().unwrap()).abs() < 1e-9 =>
+                    {
+                        Some(u as u32)
+                    }
+                    _ => {
+                        return Err(raw.bad(
+                            "clip",
+                            &v,
+                            "`none` or a kept fraction in [0.5, 1] with at most 4 decimals",
+                        ));
+                    }
+                }
+            };
+        }
+        Ok(p)
+    }
+}
+
+impl fmt::Display for SqParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bits={},clip=", self.bits)?;
+        match self.clip {
+            None => f.write_str("none"),
+            Some(u) => write!(f, "{}", u as f64 / 1e4),
+        }
+    }
+}
+
+/// Trained per-dimension affine scalar quantizer.
+#[derive(Debug, Clone)]
+pub struct SqCodec {
+    params: SqParams,
+    dim: usize,
+    lo: Vec<f32>,
+    step: Vec<f32>,
+}
+
+/// Value at fraction `t ∈ [0, 1]` of sorted `v` (linear interpolation between order statistics).
+fn quantile(v: &[f32], t: f64) -> f32 {
+    let pos = t * (v.len() - 1) as f64;
+    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+    let j = (i + 1).min(v.len() - 1);
+    (v[i] as f64 * (1.0 - frac) + v[j] as f64 * frac) as f32
+}
+
+impl SqCodec {
+    /// Fit the per-dimension ranges on `train` (an empty training set gives range [0, 0]).
+    pub fn fit(params: &SqParams, train: &Rows) -> Self {
+        let d = train.dim();
+        let levels = ((1u32 << params.bits) - 1) as f64;
+        let mut lo = vec![0f32; d];
+        let mut step = vec![0f32; d];
+        let mut col = Vec::with_capacity(train.len());
+        for j in 0..d {
+            col.clear();
+            col.extend(train.iter().map(|r| r[j]).filter(|v| v.is_finite()));
+            if col.is_empty() {
+                continue;
+            }
+            col.sort_by(f32::total_cmp);
+            let (a, b) = match params.clip {
+                None => (col[0], col[col.len() - 1]),
+                Some(u) => {
+                    let c = u as f64 / 1e4;
+                    (
+                        quantile(&col, (1.0 - c) / 2.0),
+                        quantile(&col, (1.0 + c) / 2.0),
+                    )
+                }
+            };
+            lo[j] = a;
+            step[j] = ((b as f64 - a as f64) / levels) as f32;
+        }
+        SqCodec {
+            params: *params,
+            dim: d,
+            lo,
+            step,
+        }
+    }
+
+    /// Lower end of each dimension's range.
+    pub fn lo(&self) -> &[f32] {
+        &self.lo
+    }
+
+    /// Quantization step of each dimension.
+    pub fn step(&self) -> &[f32] {
+        &self.step
+    }
+
+    #[inline]
+    fn value(&self, j: usize, q: u8) -> f32 {
+        self.lo[j] + q as f32 * self.step[j]
+    }
+
+    fn levels(&self, code: &[u8]) -> Vec<u8> {
+        let mut q = vec![0u8; self.dim];
+        bits::unpack(code, self.params.bits, &mut q);
+        q
+    }
+}
+
+struct SqScorer<'a> {
+    codec: &'a SqCodec,
+    query: Vec<f32>,
+}
+
+impl Scorer for SqScorer<'_> {
+    fn estimate(&self, code: &[u8]) -> f64 {
+        let c = self.codec;
+        if c.params.bits == 8 {
+            self.query
+                .iter()
+                .zip(code)
+                .enumerate()
+                .map(|(j, (&y, &q))| y as f64 * c.value(j, q) as f64)
+                .sum()
+        } else {
+            self.query
+                .iter()
+                .enumerate()
+                .map(|(j, &y)| y as f64 * c.value(j, bits::get(code, c.params.bits, j)) as f64)
+                .sum()
+        }
+    }
+}
+
+impl Codec for SqCodec {
+    fn spec(&self) -> CodecSpec {
+        CodecSpec::Sq(self.params)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn grade(&self) -> Grade {
+        Grade::Reconstruction
+    }
+    fn family(&self) -> Family {
+        Family::Scalar
+    }
+    fn code_bytes(&self) -> usize {
+        bits::packed_len(self.dim, self.params.bits).max(1)
+    }
+    fn model_bytes(&self) -> usize {
+        8 * self.dim
+    }
+    fn encode(&self, row: &[f32], out: &mut [u8]) {
+        let top = ((1u32 << self.params.bits) - 1) as f32;
+        let q: Vec<u8> = row
+            .iter()
+            .enumerate()
+            .map(|(j, &x)| {
+                if self.step[j] > 0.0 {
+                    ((x - self.lo[j]) / self.step[j]).round().clamp(0.0, top) as u8
+                } else {
+                    0
+                }
+            })
+            .collect();
+        bits::pack(&q, self.params.bits, out);
+    }
+    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
+        let q = self.levels(code);
+        for (j, (o, &c)) in out.iter_mut().zip(&q).enumerate() {
+            *o = self.value(j, c);
+        }
+        Ok(())
+    }
+    fn can_decode(&self) -> bool {
+        true
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        Box::new(SqScorer {
+            codec: self,
+            query: query.to_vec(),
+        })
+    }
+    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
+        let (qa, qb) = (self.levels(a), self.levels(b));
+        Ok((0..self.dim)
+            .map(|j| self.value(j, qa[j]) as f64 * self.value(j, qb[j]) as f64)
+            .sum())
+    }
+    fn can_pair(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,254 @@
+// Method: C. G. J. Jacobi (1846), cyclic Jacobi eigenvalue algorithm for symmetric matrices
+// (Golub & Van Loan, "Matrix Computations", 4th ed., §8.5); orthogonal Procrustes by
+// P. H. Schönemann (1966), R = U·Wᵀ from the SVD of M = U·Σ·Wᵀ, computed here as the polar
+// factor M·(MᵀM)^(−1/2).
+
+//! Small dense symmetric eigen-decomposition (cyclic Jacobi), PCA bases and the orthogonal
+//! Procrustes solution, in f64. Sized for d ≤ a few hundred (O(d³) per sweep); no external
+//! linear-algebra crate.
+
+/// Eigen-decomposition of a symmetric `n × n` matrix (row-major): eigenvalues in descending
+/// order and the matching unit eigenvectors as the *columns* of the returned row-major matrix.
+pub fn sym_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+    assert_eq!(a.len(), n * n);
+    let mut a = a.to_vec();
+    let mut v = vec![0f64; n * n];
+    for i in 0..n {
+        v[i * n + i] = 1.0;
+    }
+    let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    for _sweep in 0..60 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * n + j] * a[i * n + j])
+            .sum::<f64>()
+            .sqrt();
+        if off <= 1e-14 * scale || scale == 0.0 {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = a[p * n + q];
+                if apq.abs() <= 1e-300 {
+                    continue;
+                }
+                let app = a[p * n + p];
+                let aqq = a[q * n + q];
+                let theta = (aqq - app) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                // A ← Jᵀ A J on rows/columns p, q.
+                for k in 0..n {
+                    let akp = a[k * n + p];
+                    let akq = a[k * n + q];
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let apk = a[p * n + k];
+                    let aqk = a[q * n + k];
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+                for k in 0..n {
+                    let vkp = v[k * n + p];
+                    let vkq = v[k * n + q];
+                    v[k * n + p] = c * vkp - s * vkq;
+                    v[k * n + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| a[j * n + j].total_cmp(&a[i * n + i]));
+    let vals = order.iter().map(|&i| a[i * n + i]).collect();
+    let mut vecs = vec![0f64; n * n];
+    for (col, &i) in order.iter().enumerate() {
+        for k in 0..n {
+            vecs[k * n + col] = v[k * n + i];
+        }
+    }
+    (vals, vecs)
+}
+
+/// `C = A·B` for row-major `A (r × k)` and `B (k × c)`.
+pub fn matmul(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
+    let mut out = vec![0f64; r * c];
+    if r * k * c == 0 {
+        return out;
+    }
+    // SAFETY-free: matrixmultiply's safe wrapper is unsafe fn; use a plain blocked loop.
+    for i in 0..r {
+        let row = &a[i * k..(i + 1) * k];
+        let o = &mut out[i * c..(i + 1) * c];
+        for (t, &av) in row.iter().enumerate() {
+            if av != 0.0 {
+                super::axpy(av, &b[t * c..(t + 1) * c], o);
+            }
+        }
+    }
+    out
+}
+
+/// `Aᵀ·B` for row-major `A (n × r)` and `B (n × c)`: an `r × c` matrix.
+pub fn matmul_tn(a: &[f64], b: &[f64], n: usize, r: usize, c: usize) -> Vec<f64> {
+    let mut out = vec![0f64; r * c];
+    for i in 0..n {
+        let ar = &a[i * r..(i + 1) * r];
+        let br = &b[i * c..(i + 1) * c];
+        for (j, &av) in ar.iter().enumerate() {
+            if av != 0.0 {
+                super::axpy(av, br, &mut out[j * c..(j + 1) * c]);
+            }
+        }
+    }
+    out
+}
+
+/// The orthogonal `R (n × n)` maximising `trace(Rᵀ M)`, i.e. the polar factor `M (MᵀM)^(−1/2)`
+/// (= U·Wᵀ for M = UΣWᵀ). Directions with a singular value below 1e-12·σ_max are completed
+/// from an eigenbasis so that R stays orthogonal when M is rank-deficient.
+pub fn procrustes(m: &[f64], n: usize) -> Vec<f64> {
+    procrustes_warm(m, n, None).0
+}
+
+/// [`procrustes`] warm-started from the eigenvectors `prev` (columns, row-major `n × n`) of a
+/// previous, similar `MᵀM`: Jacobi then runs on the nearly diagonal `prevᵀ MᵀM prev` and needs
+/// one or two sweeps. Returns R and the new eigenvectors (to pass to the next call).
+pub fn procrustes_warm(m: &[f64], n: usize, prev: Option<&[f64]>) -> (Vec<f64>, Vec<f64>) {
+    let mtm = matmul_tn(m, m, n, n, n);
+    let (vals, w) = match prev {
+        None => sym_eigen(&mtm, n),
+        Some(p) => {
+            let a = matmul(&matmul_tn(p, &mtm, n, n, n), p, n, n, n);
+            // Symmetrise away rounding before Jacobi.
+            let mut a2 = a.clone();
+            for i in 0..n {
+                for j in 0..n {
+                    a2[i * n + j] = 0.5 * (a[i * n + j] + a[j * n + i]);
+                }
+            }
+            let (vals, v) = sym_eigen(&a2, n);
+            (vals, matmul(p, &v, n, n, n))
+        }
+    };
+    let smax = vals.first().copied().unwrap_or(0.0).max(0.0).sqrt();
+    // U_i = M w_i / σ_i for the well-conditioned directions; R = Σ U_i w_iᵀ.
+    let mut u_cols: Vec<Vec<f64>> = Vec::new();
+    let mut w_cols: Vec<Vec<f64>> = Vec::new();
+    for (i, &lam) in vals.iter().enumerate() {
+        let sigma = lam.max(0.0).sqrt();
+        let wi: Vec<f64> = (0..n).map(|k| w[k * n + i]).collect();
+        if sigma > 1e-12 * smax && smax > 0.0 {
+            let mut ui: Vec<f64> = (0..n)
+                .map(|r| (0..n).map(|k| m[r * n + k] * wi[k]).sum::<f64>() / sigma)
+                .collect();
+            // Re-orthogonalise against the previous U columns (rounding).
+            for prev in &u_cols {
+                let d: f64 = prev.iter().zip(&ui).map(|(a, b)| a * b).sum();
+                for (x, p) in ui.iter_mut().zip(prev) {
+                    *x -= d * p;
+                }
+            }
+            let nn = ui.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if nn > 1e-9 {
+                ui.iter_mut().for_each(|x| *x /= nn);
+                u_cols.push(ui);
+                w_cols.push(wi);
+                continue;
+            }
+        }
+        w_cols.push(wi);
+    }
+    // Complete U with unit vectors orthogonal to the ones found (Gram–Schmidt on e_k).
+    let mut k = 0;
+    while u_cols.len() < n {
+        let mut e = vec![0f64; n];
+        e[k % n] = 1.0;
+        k += 1;
+        for prev in &u_cols {
+            let d: f64 = prev.iter().zip(&e).map(|(a, b)| a * b).sum();
+            for (x, p) in e.iter_mut().zip(prev) {
+                *x -= d * p;
+            }
+        }
+        let nn = e.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if nn > 1e-6 {
+            e.iter_mut().for_each(|x| *x /= nn);
+            u_cols.push(e);
+        }
+    }
+    let mut r = vec![0f64; n * n];
+    for (ui, wi) in u_cols.iter().zip(&w_cols) {
+        for a in 0..n {
+            super::axpy(ui[a], wi, &mut r[a * n..(a + 1) * n]);
+        }
+    }
+    (r, w)
+}
+
+/// Mean row and the top `c` principal directions (columns of a row-major `d × c` matrix) of
+/// `rows` (`n × d`, f32), from the Jacobi eigen-decomposition of the covariance.
+pub fn pca(rows: &[f32], d: usize, c: usize) -> (Vec<f64>, Vec<f64>) {
+    let n = rows.len() / d.max(1);
+    let mut mean = vec![0f64; d];
+    for r in rows.chunks_exact(d) {
+        for (m, &v) in mean.iter_mut().zip(r) {
+            *m += v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n.max(1) as f64);
+    let mut cov = vec![0f64; d * d];
+    let mut x = vec![0f64; d];
+    for r in rows.chunks_exact(d) {
+        for ((xi, &v), m) in x.iter_mut().zip(r).zip(&mean) {
+            *xi = v as f64 - m;
+        }
+        for i in 0..d {
+            if x[i] != 0.0 {
+                super::axpy(x[i], &x, &mut cov[i * d..(i + 1) * d]);
+            }
+        }
+    }
+    let (_, vecs) = sym_eigen(&cov, d);
+    let mut w = vec![0f64; d * c];
+    for k in 0..d {
+        w[k * c..(k + 1) * c].copy_from_slice(&vecs[k * d..k * d + c]);
+    }
+    (mean, w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jacobi_reconstructs_a_symmetric_matrix() {
+        let a = [4.0, 1.0, 2.0, 1.0, 3.0, 0.5, 2.0, 0.5, 1.0];
+        let (vals, v) = sym_eigen(&a, 3);
+        assert!(vals[0] >= vals[1] && vals[1] >= vals[2]);
+        // V diag(λ) Vᵀ = A and trace preserved.
+        for i in 0..3 {
+            for j in 0..3 {
+                let s: f64 = (0..3).map(|k| v[i * 3 + k] * vals[k] * v[j * 3 + k]).sum();
+                assert!((s - a[i * 3 + j]).abs() < 1e-12, "{i},{j}");
+            }
+        }
+        assert!((vals.iter().sum::<f64>() - 8.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn procrustes_recovers_a_rotation() {
+        // M = a known rotation times a positive diagonal ⇒ the polar factor is the rotation.
+        let (c, s) = (0.6f64, 0.8f64);
+        let q = [c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0];
+        let dg = [2.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 3.0];
+        let m = matmul(&q, &dg, 3, 3, 3);
+        let r = procrustes(&m, 3);
+        for (x, y) in r.iter().zip(&q) {
+            assert!((x - y).abs() < 1e-10);
+        }
+    }
+}

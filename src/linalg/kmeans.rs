@@ -1,0 +1,177 @@
+// Method: S. Lloyd, "Least squares quantization in PCM" (IEEE Trans. IT 1982); seeding by
+// D. Arthur and S. Vassilvitskii, "k-means++: the advantages of careful seeding" (SODA 2007).
+
+//! Seeded k-means++ followed by Lloyd iterations, on f32 points in f64 arithmetic.
+//!
+//! Used by `pq` (one k-means per subspace). All randomness comes from the caller's ChaCha8
+//! generator. An empty cluster after an assignment step is re-seeded with the point farthest
+//! from its centroid (deterministic), so a codebook never silently keeps duplicate centroids
+//! while distinct points exist. The objective (mean squared distance to the nearest centroid)
+//! is recorded after every assignment; with this update rule it never increases.
+
+use rand::Rng;
+
+/// A fitted k-means codebook.
+#[derive(Debug, Clone)]
+pub struct KMeans {
+    /// Point dimension.
+    pub dim: usize,
+    /// `k × dim` centroids, row-major.
+    pub centroids: Vec<f32>,
+    /// Mean squared distance to the nearest centroid after each assignment step.
+    pub objective: Vec<f64>,
+}
+
+fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let t = x as f64 - y as f64;
+            t * t
+        })
+        .sum()
+}
+
+/// Index of the nearest centroid and its squared distance (ties: lowest index).
+pub fn nearest(point: &[f32], centroids: &[f32], dim: usize) -> (usize, f64) {
+    let mut best = (0usize, f64::INFINITY);
+    for (j, c) in centroids.chunks_exact(dim.max(1)).enumerate() {
+        let d = sq_dist(point, c);
+        if d < best.1 {
+            best = (j, d);
+        }
+    }
+    best
+}
+
+impl KMeans {
+    /// Number of centroids.
+    pub fn k(&self) -> usize {
+        self.centroids.len() / self.dim.max(1)
+    }
+
+    /// Centroid `j`.
+    pub fn centroid(&self, j: usize) -> &[f32] {
+        &self.centroids[j * self.dim..(j + 1) * self.dim]
+    }
+
+    /// Fit `k` centroids to `points` (`n × dim`, row-major, `n ≥ k ≥ 1`) with k-means++
+    /// seeding and up to `iters` Lloyd iterations (stops early when no assignment changes).
+    pub fn fit(points: &[f32], dim: usize, k: usize, iters: usize, rng: &mut impl Rng) -> KMeans {
+        assert!(dim > 0 && k > 0);
+        let n = points.len() / dim;
+        assert!(n >= k, "k-means: {n} points for {k} centroids");
+        let pt = |i: usize| &points[i * dim..(i + 1) * dim];
+
+        // k-means++: first centre uniform, then each next one with probability ∝ D(x)².
+        let mut centroids: Vec<f32> = Vec::with_capacity(k * dim);
+        centroids.extend_from_slice(pt(rng.random_range(0..n)));
+        let mut d2: Vec<f64> = (0..n).map(|i| sq_dist(pt(i), &centroids[..dim])).collect();
+        while centroids.len() < k * dim {
+            let total: f64 = d2.iter().sum();
+            let pick = if total > 0.0 {
+                let mut r = rng.random::<f64>() * total;
+                let mut pick = n - 1;
+                for (i, &w) in d2.iter().enumerate() {
+                    if r < w {
+                        pick = i;
+                        break;
+                    }
+                    r -= w;
+                }
+                // Guard against rounding landing on a zero-weight point.
+                if d2[pick] == 0.0 {
+                    pick = (0..n).max_by(|&a, &b| d2[a].total_cmp(&d2[b])).unwrap();
+                }
+                pick
+            } else {
+                // Every point coincides with a chosen centre: duplicates are unavoidable.
+                rng.random_range(0..n)
+            };
+            let start = centroids.len();
+            centroids.extend_from_slice(pt(pick));
+            for (i, di) in d2.iter_mut().enumerate() {
+                *di = di.min(sq_dist(pt(i), &centroids[start..start + dim]));
+            }
+        }
+
+        let mut assign = vec![usize::MAX; n];
+        let mut dist = vec![0f64; n];
+        let mut objective = Vec::new();
+        for _ in 0..iters.max(1) {
+            // Assignment.
+            let mut changed = false;
+            for i in 0..n {
+                let (j, d) = nearest(pt(i), &centroids, dim);
+                if assign[i] != j {
+                    changed = true;
+                    assign[i] = j;
+                }
+                dist[i] = d;
+            }
+            objective.push(dist.iter().sum::<f64>() / n as f64);
+            if !changed && objective.len() > 1 {
+                break;
+            }
+            // Update: means of the assigned points (f64 sums).
+            let mut sums = vec![0f64; k * dim];
+            let mut counts = vec![0usize; k];
+            for i in 0..n {
+                counts[assign[i]] += 1;
+                for (s, &v) in sums[assign[i] * dim..(assign[i] + 1) * dim]
+                    .iter_mut()
+                    .zip(pt(i))
+                {
+                    *s += v as f64;
+                }
+            }
+            for j in 0..k {
+                if counts[j] > 0 {
+                    for (c, s) in centroids[j * dim..(j + 1) * dim]
+                        .iter_mut()
+                        .zip(&sums[j * dim..(j + 1) * dim])
+                    {
+                        *c = (s / counts[j] as f64) as f32;
+                    }
+                } else {
+                    // Empty cluster: move it onto the point farthest from its centroid
+                    // (that point's own distance drops to 0, so the objective cannot rise).
+                    let far = (0..n).max_by(|&a, &b| dist[a].total_cmp(&dist[b])).unwrap();
+                    if dist[far] > 0.0 {
+                        centroids[j * dim..(j + 1) * dim].copy_from_slice(pt(far));
+                        dist[far] = 0.0;
+                    }
+                }
+            }
+        }
+        // Final objective with the last centroids (the update never raises it).
+        let last: f64 = (0..n)
+            .map(|i| nearest(pt(i), &centroids, dim).1)
+            .sum::<f64>()
+            / n as f64;
+        objective.push(last);
+        KMeans {
+            dim,
+            centroids,
+            objective,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::seeded_rng;
+
+    #[test]
+    fn two_obvious_clusters_are_found() {
+        let pts = [0.0f32, 0.1, -0.1, 10.0, 10.1, 9.9];
+        let km = KMeans::fit(&pts, 1, 2, 20, &mut seeded_rng(1, 9));
+        let mut c: Vec<f32> = km.centroids.clone();
+        c.sort_by(f32::total_cmp);
+        assert!(
+            (c[0] - 0.0).abs() < 1e-6 && (c[1] - 10.0).abs() < 1e-5,
+            "{c:?}"
+        );
+    }
+}

@@ -9,15 +9,15 @@
 //! `tests/it/speed.rs` checks the exported rows against a split built that way and against the
 //! runner's `run.json`.
 
-use crate::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
+use crate::data::catalog::PopulationSpec;
+use crate::data::file::sha256_file;
 use crate::data::npy::write_f32;
 use crate::data::population::PopulationKind;
 use crate::data::{Population, Provenance, Rows};
 use crate::error::{Error, Result};
 use crate::probe::Split;
 use crate::run::Plan;
-use crate::run::plan::SplitChoice;
-use sha2::{Digest, Sha256};
+use crate::run::runner::{load_options, prepare_population};
 use std::path::{Path, PathBuf};
 
 /// `split.json`: what was exported and from where.
@@ -56,44 +56,18 @@ pub struct SplitInfo {
     pub codecbench_version: String,
 }
 
-/// Load one population and split it exactly as the runner does for `plan`.
+/// Load one population and split it exactly as the runner does for `plan` (the runner's own
+/// recipe, `run::runner::prepare_population`).
 pub fn prepare(plan: &Plan, spec: &PopulationSpec) -> Result<(Population, Split, u64)> {
-    let opts = LoadOptions {
-        max_rows: plan.max_rows,
-        seed: plan.seed,
-        nonfinite: plan.nonfinite,
+    let queries = match &plan.query_file {
+        Some(q) => Some(q.load(PopulationKind::Embedding, &load_options(plan))?),
+        None => None,
     };
-    let kind = match plan.split {
-        SplitChoice::Auto => spec.default_kind(),
-        SplitChoice::SelfPairs => PopulationKind::Weight,
-        SplitChoice::HeldOut => PopulationKind::Embedding,
-    };
-    let pop = spec.load(kind, &opts)?;
-    let seed = plan.seed ^ stable_hash(&pop.name);
-    let split = match &plan.query_file {
-        Some(qspec) => {
-            let q = qspec.load(PopulationKind::Embedding, &opts)?;
-            if q.rows.dim() != pop.rows.dim() {
-                return Err(Error::DimensionMismatch {
-                    source_name: q.name,
-                    population: pop.name.clone(),
-                    query_dims: q.rows.dim(),
-                    dims: pop.rows.dim(),
-                });
-            }
-            Split::query_file(&pop.rows, &q.rows, plan.queries, seed)
-        }
-        None => match kind {
-            PopulationKind::Weight => Split::self_pairs(&pop.rows, plan.queries, seed),
-            PopulationKind::Embedding => Split::held_out(&pop.rows, plan.queries, seed),
-        },
-    };
-    Ok((pop, split, seed))
-}
-
-fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(format!("{:x}", Sha256::digest(&bytes)))
+    prepare_population(
+        plan,
+        spec,
+        queries.as_ref().map(|q| (q.name.as_str(), &q.rows)),
+    )
 }
 
 fn label<T: serde::Serialize>(v: T) -> String {

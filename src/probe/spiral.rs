@@ -74,23 +74,8 @@ impl Sketch {
 /// The coordinates the spiral walk reads for rows of `n` values: `K × 17` slots in anchor order
 /// (`bi`-major), `None` where the walk has stopped or the position falls past the row's end.
 pub fn spiral_coords(n: usize, k: usize, start: usize, stride: usize) -> Vec<Option<usize>> {
-    let phi = (1.0 + 5f64.sqrt()) / 2.0;
-    let octaves = n.div_ceil(17);
-    let mut out = Vec::with_capacity(17 * k);
-    for bi in 0..17 {
-        for s in 0..k {
-            let octave = start + bi + s * stride;
-            if octave >= octaves {
-                out.push(None);
-                continue;
-            }
-            let x = (bi + octave) as f64 * phi;
-            let pos = ((x - x.floor()) * 17.0).floor() as usize;
-            let idx = octave * 17 + pos;
-            out.push((idx < n).then_some(idx));
-        }
-    }
-    out
+    // One definition of the walk: the `spiral` codec's.
+    crate::codec::spiral::walk_positions(n, k, stride, start)
 }
 
 /// Distinct coordinates among the spiral's slots.

@@ -6,7 +6,7 @@ use super::output::{create_run_dir, update_latest, write_atomic};
 use super::plan::{Plan, SplitChoice};
 use super::result::{ResultRow, bits_per_dim};
 use crate::codec::{Codec, CodecSpec};
-use crate::data::catalog::{LoadOptions, stable_hash};
+use crate::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
 use crate::data::population::PopulationKind;
 use crate::data::{Population, Provenance, Rows};
 use crate::error::{Error, Result};
@@ -74,12 +74,14 @@ struct Prepared {
     pop: Population,
     split: Split,
     seed: u64,
+    /// `split_label(&split)`, computed once.
+    split_name: String,
 }
 
 /// Run a plan to completion.
 pub fn run(plan: &Plan) -> Result<RunOutcome> {
     plan.validate()?;
-    pool(plan.threads)?.install(|| run_in_pool(plan, None))
+    pool(plan.threads)?.install(|| run_in_pool(plan, load_all(plan)?, None))
 }
 
 fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
@@ -93,43 +95,59 @@ fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     })
 }
 
-fn load_all(plan: &Plan) -> Result<Vec<Prepared>> {
-    let opts = LoadOptions {
+/// What loading options a plan implies.
+pub fn load_options(plan: &Plan) -> LoadOptions {
+    LoadOptions {
         max_rows: plan.max_rows,
         seed: plan.seed,
         nonfinite: plan.nonfinite,
+    }
+}
+
+/// Load one population and split it as every run does: the one recipe (`export` uses it too,
+/// so exported splits are exactly what runs measure). `queries` = the loaded `--query-file`.
+pub fn prepare_population(
+    plan: &Plan,
+    spec: &PopulationSpec,
+    queries: Option<(&str, &Rows)>,
+) -> Result<(Population, Split, u64)> {
+    let kind = match plan.split {
+        SplitChoice::Auto => spec.default_kind(),
+        SplitChoice::SelfPairs => PopulationKind::Weight,
+        SplitChoice::HeldOut => PopulationKind::Embedding,
     };
+    let pop = spec.load(kind, &load_options(plan))?;
+    let seed = plan.seed ^ stable_hash(&pop.name);
+    let split = match (queries, kind) {
+        (Some((qname, q)), _) => {
+            if q.dim() != pop.rows.dim() {
+                return Err(Error::DimensionMismatch {
+                    source_name: qname.to_string(),
+                    population: pop.name.clone(),
+                    query_dims: q.dim(),
+                    dims: pop.rows.dim(),
+                });
+            }
+            Split::query_file(&pop.rows, q, plan.queries, seed)
+        }
+        (None, PopulationKind::Weight) => Split::self_pairs(&pop.rows, plan.queries, seed),
+        (None, PopulationKind::Embedding) => Split::held_out(&pop.rows, plan.queries, seed),
+    };
+    Ok((pop, split, seed))
+}
+
+fn load_all(plan: &Plan) -> Result<Vec<Prepared>> {
     let queries: Option<(String, Rows)> = match &plan.query_file {
         Some(spec) => {
-            let q = spec.load(PopulationKind::Embedding, &opts)?;
+            let q = spec.load(PopulationKind::Embedding, &load_options(plan))?;
             Some((q.name, q.rows))
         }
         None => None,
     };
     let mut out = Vec::with_capacity(plan.populations.len());
     for spec in &plan.populations {
-        let kind = match plan.split {
-            SplitChoice::Auto => spec.default_kind(),
-            SplitChoice::SelfPairs => PopulationKind::Weight,
-            SplitChoice::HeldOut => PopulationKind::Embedding,
-        };
-        let pop = spec.load(kind, &opts)?;
-        let seed = plan.seed ^ stable_hash(&pop.name);
-        let split = match (&queries, kind) {
-            (Some((qname, q)), _) => {
-                if q.dim() != pop.rows.dim() {
-                    return Err(Error::DimensionMismatch {
-                        source_name: qname.clone(),
-                        population: pop.name.clone(),
-                        query_dims: q.dim(),
-                        dims: pop.rows.dim(),
-                    });
-                }
-                Split::query_file(&pop.rows, q, plan.queries, seed)
-            }
-            (None, PopulationKind::Weight) => Split::self_pairs(&pop.rows, plan.queries, seed),
-            (None, PopulationKind::Embedding) => Split::held_out(&pop.rows, plan.queries, seed),
-        };
+        let q = queries.as_ref().map(|(n, r)| (n.as_str(), r));
+        let (pop, split, seed) = prepare_population(plan, spec, q)?;
         if plan.k > split.candidates() {
             return Err(Error::KTooLarge {
                 k: plan.k,
@@ -137,9 +155,23 @@ fn load_all(plan: &Plan) -> Result<Vec<Prepared>> {
                 population: pop.name.clone(),
             });
         }
-        out.push(Prepared { pop, split, seed });
+        let split_name = split_label(&split);
+        out.push(Prepared {
+            pop,
+            split,
+            seed,
+            split_name,
+        });
     }
     Ok(out)
+}
+
+/// The split's name as results record it (`self-pairs`, `held-out`, `query-file`).
+fn split_label(split: &Split) -> String {
+    serde_json::to_value(split.mode)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn info(p: &Prepared) -> PopulationInfo {
@@ -148,10 +180,7 @@ fn info(p: &Prepared) -> PopulationInfo {
         kind: p.pop.kind,
         rows: p.pop.rows.len(),
         dim: p.pop.rows.dim(),
-        split: serde_json::to_value(p.split.mode)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        split: p.split_name.clone(),
         base_rows: p.split.base.len(),
         queries: p.split.queries.len(),
         provenance: p.pop.provenance.clone(),
@@ -165,8 +194,7 @@ struct Target {
     prior: Vec<ResultRow>,
 }
 
-fn run_in_pool(plan: &Plan, resume: Option<Target>) -> Result<RunOutcome> {
-    let prepared = load_all(plan)?;
+fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> Result<RunOutcome> {
     let target = match resume {
         Some(t) => t,
         None => {
@@ -310,8 +338,8 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
     };
     pool.install(|| {
         // The same populations must load as before: compare their provenance.
-        let outcome_check = load_all(&plan)?;
-        for (p, old) in outcome_check.iter().zip(&stored.populations) {
+        let prepared = load_all(&plan)?;
+        for (p, old) in prepared.iter().zip(&stored.populations) {
             if p.pop.provenance.sha256 != old.provenance.sha256 || p.pop.name != old.name {
                 return Err(bad(format!(
                     "population '{}' changed since the run started (sha256 {:?} vs {:?})",
@@ -319,7 +347,7 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
                 )));
             }
         }
-        run_in_pool(&plan, Some(target))
+        run_in_pool(&plan, prepared, Some(target))
     })
 }
 
@@ -432,7 +460,7 @@ fn measure_cell(
             dim,
             base_rows,
             queries: p.split.queries.len(),
-            split: info(p).split,
+            split: p.split_name.clone(),
             seed: plan.seed,
             codecbench_version: VERSION.to_string(),
             note: m.note,
@@ -512,7 +540,7 @@ fn instrument_rows(
         dim: p.pop.rows.dim(),
         base_rows: p.split.base.len(),
         queries: p.split.queries.len(),
-        split: info(p).split,
+        split: p.split_name.clone(),
         seed: plan.seed,
         codecbench_version: VERSION.to_string(),
         note,

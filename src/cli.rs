@@ -5,6 +5,7 @@ use crate::codec::CodecSpec;
 use crate::data::catalog::PopulationSpec;
 use crate::data::population::NonFinitePolicy;
 use crate::error::Result;
+use crate::probe::command::ProbeKind;
 use crate::run::plan::{self, Plan, SplitChoice};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -178,9 +179,16 @@ pub struct RunArgs {
     /// Never draw the progress bar.
     #[arg(long)]
     pub no_progress: bool,
-    /// Read the plan (populations, codecs and sweeps, seed, sample sizes) from a TOML file;
-    /// only --out, --threads and --no-progress may be combined with it.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["populations", "codecs", "queries", "k", "seed", "quick", "query_file", "max_rows", "resamples", "resume", "split", "nonfinite"])]
+    /// Probe to run after the codec cells, before the hypothesis matrix (repeatable):
+    /// chain (needs `codecbench fetch minilm`), family, spiral, identity, all [default: all].
+    #[arg(long = "probe", value_enum, value_name = "PROBE")]
+    pub probes: Vec<ProbeKind>,
+    /// Run no probes and no hypothesis matrix (codec cells only).
+    #[arg(long, conflicts_with = "probes")]
+    pub no_probes: bool,
+    /// Read the plan (populations, codecs and sweeps, seed, sample sizes, probes) from a TOML
+    /// file; only --out, --threads and --no-progress may be combined with it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["populations", "codecs", "queries", "k", "seed", "quick", "query_file", "max_rows", "resamples", "resume", "split", "nonfinite", "probes", "no_probes"])]
     pub plan: Option<PathBuf>,
     /// Continue the interrupted run in DIR (its run.json holds the plan; only cells missing from
     /// its results.jsonl are computed). Other flags except --threads are ignored.
@@ -246,6 +254,13 @@ impl RunArgs {
             max_rows: Some(self.max_rows.unwrap_or(rows)),
             split: self.split,
             resamples: self.resamples.unwrap_or(res),
+            probes: if self.no_probes {
+                Vec::new()
+            } else if self.probes.is_empty() {
+                ProbeKind::each()
+            } else {
+                ProbeKind::expand(&self.probes)
+            },
             progress: !self.no_progress,
         };
         plan.validate()?;
@@ -354,6 +369,8 @@ impl ExportArgs {
             split: self.split,
             resamples: None,
             no_progress: true,
+            probes: Vec::new(),
+            no_probes: true,
             plan: None,
             resume: None,
         }

@@ -27,7 +27,9 @@ use crate::run::result::bits_per_dim;
 use crate::run::runner::VERSION;
 
 /// Which probe to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ProbeKind {
     /// P5: weights replaced in the real MiniLM forward pass, attention-score fidelity, and the
@@ -44,7 +46,36 @@ pub enum ProbeKind {
 }
 
 impl ProbeKind {
-    fn name(self) -> &'static str {
+    /// Every single probe, in the order `all` runs them.
+    pub fn each() -> Vec<ProbeKind> {
+        vec![
+            ProbeKind::Chain,
+            ProbeKind::Family,
+            ProbeKind::Spiral,
+            ProbeKind::Identity,
+        ]
+    }
+
+    /// `all` replaced by every probe; duplicates dropped; order of first mention kept.
+    pub fn expand(kinds: &[ProbeKind]) -> Vec<ProbeKind> {
+        let mut out = Vec::new();
+        for &k in kinds {
+            let items = if k == ProbeKind::All {
+                ProbeKind::each()
+            } else {
+                vec![k]
+            };
+            for i in items {
+                if !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+        }
+        out
+    }
+
+    /// The probe's name as the CLI spells it.
+    pub fn name(self) -> &'static str {
         match self {
             ProbeKind::Chain => "chain",
             ProbeKind::Family => "family",

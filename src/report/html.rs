@@ -120,8 +120,11 @@ fn rd_plot(
     }))
 }
 
-/// Render the HTML report.
-pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
+/// Render the HTML report: the codec cells per population, then the probes and the
+/// hypothesis matrix (`probes_html`).
+pub fn render(meta: &RunMeta, all_rows: &[ResultRow]) -> String {
+    let cells: Vec<ResultRow> = all_rows.iter().filter(|r| !r.is_probe()).cloned().collect();
+    let rows = cells.as_slice();
     let mut s = String::new();
     let p = &meta.plan;
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>codecbench report</title>");
@@ -310,6 +313,7 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
         }
         s.push_str("</tbody></table>");
     }
+    s.push_str(&super::probes_html::section(all_rows));
     s.push_str(SCRIPT);
     s.push_str("</body></html>\n");
     s

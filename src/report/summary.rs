@@ -11,9 +11,11 @@ const COLUMNS: &[&str] = &["pearson", "spearman", "recall@", "recon_mse"];
 /// Render the summary table.
 pub fn render(rows: &[ResultRow]) -> String {
     let mut out = String::new();
-    for pop in unique(rows.iter().map(|r| r.population.as_str())) {
-        let prow: Vec<&ResultRow> = rows
+    let cells: Vec<&ResultRow> = rows.iter().filter(|r| !r.is_probe()).collect();
+    for pop in unique(cells.iter().map(|r| r.population.as_str())) {
+        let prow: Vec<&ResultRow> = cells
             .iter()
+            .copied()
             .filter(|r| r.population == pop && !crate::run::runner::is_instrument_row(r))
             .collect();
         let recall_name = prow

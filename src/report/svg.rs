@@ -445,3 +445,87 @@ pub fn pareto(points: &[(f64, f64)], higher_is_better: bool) -> Vec<(f64, f64)> 
     }
     out
 }
+
+/// One cell of a categorical grid: fill colour and a short label (None = empty cell).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridCell {
+    /// Fill colour (CSS).
+    pub fill: &'static str,
+    /// Text inside the cell.
+    pub label: String,
+    /// Tooltip (the full reasoning).
+    pub tip: String,
+}
+
+/// Render a categorical grid (rows × columns of coloured, labelled cells) with a legend of
+/// `(colour, meaning)` pairs, as `<svg>`: the hypothesis × population matrix.
+pub fn category_grid(
+    title: &str,
+    rows: &[String],
+    cols: &[String],
+    cells: &[Vec<Option<GridCell>>],
+    legend: &[(&str, &str)],
+) -> String {
+    let cell_w = 132.0;
+    let cell_h = 22.0;
+    let left = 110.0;
+    let top = 120.0;
+    let w = (left + cell_w * cols.len() as f64 + 20.0).max(560.0);
+    let h = top + cell_h * rows.len() as f64 + 40.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"grid\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\"><title>{}</title><text x=\"4\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{}</text>",
+        esc(title),
+        esc(title)
+    );
+    for (i, (fill, meaning)) in legend.iter().enumerate() {
+        let x = 4.0 + 130.0 * i as f64;
+        let _ = write!(
+            s,
+            "<rect x=\"{x:.1}\" y=\"26\" width=\"12\" height=\"12\" fill=\"{fill}\"/><text x=\"{:.1}\" y=\"36\">{}</text>",
+            x + 16.0,
+            esc(meaning)
+        );
+    }
+    for (j, c) in cols.iter().enumerate() {
+        let x = left + cell_w * (j as f64 + 0.3);
+        let _ = write!(
+            s,
+            "<text transform=\"translate({x:.1},{:.1}) rotate(-25)\">{}</text>",
+            top - 6.0,
+            esc(c)
+        );
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let y = top + cell_h * i as f64;
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-weight=\"bold\">{}</text>",
+            left - 6.0,
+            y + 15.0,
+            esc(r)
+        );
+        for (j, c) in cells.get(i).into_iter().flatten().enumerate() {
+            let x = left + cell_w * j as f64;
+            let Some(c) = c else {
+                let _ = write!(
+                    s,
+                    "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cell_w}\" height=\"{cell_h}\" fill=\"#fafafa\" stroke=\"#fff\"/>"
+                );
+                continue;
+            };
+            let _ = write!(
+                s,
+                "<g><title>{}</title><rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cell_w}\" height=\"{cell_h}\" fill=\"{}\" stroke=\"#fff\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
+                esc(&c.tip),
+                c.fill,
+                x + cell_w / 2.0,
+                y + 15.0,
+                esc(&c.label)
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}

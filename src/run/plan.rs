@@ -5,6 +5,7 @@ use crate::codec::CodecSpec;
 use crate::data::catalog::PopulationSpec;
 use crate::data::population::NonFinitePolicy;
 use crate::error::{Error, Result};
+use crate::probe::command::ProbeKind;
 use std::path::PathBuf;
 
 /// Which pair-probe split to use.
@@ -66,6 +67,9 @@ pub struct Plan {
     pub split: SplitChoice,
     /// Bootstrap resamples per CI.
     pub resamples: usize,
+    /// Probes run after the codec cells (chain, family, spiral, identity; never `all`), then
+    /// the hypothesis matrix. Empty = no probes and no matrix.
+    pub probes: Vec<ProbeKind>,
     /// Show a progress bar (only drawn when stderr is a terminal).
     #[serde(skip)]
     pub progress: bool,
@@ -104,6 +108,7 @@ impl Default for Plan {
             max_rows: Some(DEFAULT_MAX_ROWS),
             split: SplitChoice::Auto,
             resamples: DEFAULT_RESAMPLES,
+            probes: ProbeKind::each(),
             progress: true,
         }
     }
@@ -181,6 +186,9 @@ pub struct PlanFile {
     pub split: SplitChoice,
     /// Bootstrap resamples.
     pub resamples: usize,
+    /// Probes (absent in run.json of runs without probes).
+    #[serde(default)]
+    pub probes: Vec<ProbeKind>,
 }
 
 impl PlanFile {
@@ -212,6 +220,7 @@ impl PlanFile {
             max_rows: self.max_rows,
             split: self.split,
             resamples: self.resamples,
+            probes: ProbeKind::expand(&self.probes),
             progress: true,
         };
         plan.validate()?;
@@ -277,6 +286,9 @@ pub struct PlanToml {
     pub split: Option<SplitChoice>,
     /// Bootstrap resamples.
     pub resamples: Option<usize>,
+    /// Probes after the codec cells: any of chain, family, spiral, identity, all (default all;
+    /// `[]` for none).
+    pub probes: Option<Vec<ProbeKind>>,
 }
 
 /// One codec with lists of parameter values; expands to their Cartesian product.
@@ -383,6 +395,9 @@ impl PlanToml {
             max_rows: Some(self.max_rows.unwrap_or(rows)),
             split: self.split.unwrap_or_default(),
             resamples: self.resamples.unwrap_or(res),
+            probes: self
+                .probes
+                .map_or_else(ProbeKind::each, |p| ProbeKind::expand(&p)),
             progress,
         };
         plan.validate()?;
@@ -420,6 +435,14 @@ impl Plan {
         s.push_str(&format!(
             "populations = {}\n",
             list(self.populations.iter().map(|p| p.to_string()).collect())
+        ));
+        s.push_str(&format!(
+            "probes = [{}]\n",
+            self.probes
+                .iter()
+                .map(|p| toml_str(&enum_text(p)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         s.push_str(&format!(
             "codecs = {}\n",

@@ -53,3 +53,14 @@ pub fn bits_per_dim(bytes_per_row: usize, model_bytes: usize, rows: usize, dim: 
     let per_row = 8.0 * bytes_per_row as f64 + 8.0 * model_bytes as f64 / rows.max(1) as f64;
     per_row / dim.max(1) as f64
 }
+
+/// `split` values of the pair probe's codec cells (and their instrument block); every other
+/// `split` names a probe (`chain`, `family`, …) or the hypothesis verdicts (`verdict`).
+pub const CELL_SPLITS: &[&str] = &["self-pairs", "held-out", "query-file"];
+
+impl ResultRow {
+    /// True for rows written by a probe or the hypothesis matrix, not by a codec cell.
+    pub fn is_probe(&self) -> bool {
+        !CELL_SPLITS.contains(&self.split.as_str())
+    }
+}

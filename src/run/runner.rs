@@ -10,10 +10,12 @@ use crate::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
 use crate::data::population::PopulationKind;
 use crate::data::{Population, Provenance, Rows};
 use crate::error::{Error, Result};
+use crate::hypothesis;
 use crate::metric::reliability::bench::{InstrumentOptions, Rule, instrument};
 use crate::metric::suite::{
     MetricValue, PairInputs, SYM_SUFFIX, pair_metrics, recon_metric, validity_metrics,
 };
+use crate::probe::command::{ProbeKind, ProbeOptions, probe_rows};
 use crate::probe::pairs::{run_pairs, run_recon};
 use crate::probe::{Split, Truth};
 use crate::report;
@@ -237,7 +239,12 @@ fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> 
             target
                 .prior
                 .iter()
-                .filter(|r| r.population == p.pop.name && r.codec == codec && !is_instrument_row(r))
+                .filter(|r| {
+                    r.population == p.pop.name
+                        && r.codec == codec
+                        && !is_instrument_row(r)
+                        && !r.is_probe()
+                })
                 .cloned()
                 .collect()
         };
@@ -267,7 +274,7 @@ fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> 
         let prior_block: Vec<ResultRow> = target
             .prior
             .iter()
-            .filter(|r| r.population == p.pop.name && is_instrument_row(r))
+            .filter(|r| r.population == p.pop.name && is_instrument_row(r) && !r.is_probe())
             .cloned()
             .collect();
         if !prior_block.is_empty() {
@@ -291,10 +298,49 @@ fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> 
         }
     }
     write_results(&dir, &rows)?;
+
+    // Probes and the hypothesis matrix, after every codec cell (their rows carry the probe's
+    // name in `split`, so the per-population tables and `--resume` tell them apart).
+    let mut probe_md = String::new();
+    if !plan.probes.is_empty() {
+        let prior_probe: Vec<ResultRow> = target
+            .prior
+            .iter()
+            .filter(|r| r.is_probe() && r.split != VERDICT_SPLIT)
+            .cloned()
+            .collect();
+        let stored_md = std::fs::read_to_string(dir.join(PROBES_MD)).ok();
+        match stored_md {
+            Some(text) if !prior_probe.is_empty() => {
+                rows.extend(prior_probe);
+                probe_md = text;
+            }
+            _ => {
+                let (probe_rows, text) = run_probes(plan, &bar);
+                rows.extend(probe_rows);
+                probe_md = text;
+                write_results(&dir, &rows)?;
+                write_atomic(&dir.join(PROBES_MD), probe_md.as_bytes())?;
+            }
+        }
+        bar.set_message("hypothesis matrix");
+        let reg = hypothesis::Registry::builtin();
+        let matrix = hypothesis::evaluate(&reg, &rows);
+        let via = hypothesis::viability(&reg, &rows);
+        probe_md.push('\n');
+        probe_md.push_str(&hypothesis::render_markdown(&reg, &matrix, &via));
+        rows.extend(hypothesis::to_rows(&matrix, &via, plan.seed));
+        write_results(&dir, &rows)?;
+    }
     bar.finish_and_clear();
     meta.status = "complete".to_string();
     write_meta(&dir, &meta)?;
-    let md = report::markdown::render(&meta, &rows);
+    let cells: Vec<ResultRow> = rows.iter().filter(|r| !r.is_probe()).cloned().collect();
+    let mut md = report::markdown::render(&meta, &cells);
+    if !probe_md.is_empty() {
+        md.push_str("\n# Probes and hypotheses\n\n");
+        md.push_str(&probe_md);
+    }
     write_atomic(&dir.join("report.md"), md.as_bytes())?;
     let html = report::html::render(&meta, &rows);
     write_atomic(&dir.join("report.html"), html.as_bytes())?;
@@ -467,6 +513,78 @@ fn measure_cell(
         })
         .collect();
     Ok((rows, items))
+}
+
+/// The Markdown sections of a run's probes, kept beside results.jsonl so `--resume` can reuse
+/// finished probes with their text.
+const PROBES_MD: &str = "probes.md";
+
+/// `split` of the hypothesis verdict rows (recomputed from the rows on every completion).
+const VERDICT_SPLIT: &str = "verdict";
+
+/// The probe options a plan implies: the plan's codecs, populations, seed and resamples, at the
+/// probe defaults' sample sizes (or `ProbeOptions::quick` with `--quick`).
+pub fn probe_options(plan: &Plan) -> ProbeOptions {
+    let base = if plan.quick {
+        ProbeOptions::quick()
+    } else {
+        ProbeOptions::default()
+    };
+    ProbeOptions {
+        codecs: plan.codecs.clone(),
+        populations: plan.populations.clone(),
+        seed: plan.seed,
+        resamples: plan.resamples,
+        threads: plan.threads,
+        ..base
+    }
+}
+
+/// Run the plan's probes: the chain once, the population probes once per population so one
+/// population a probe cannot measure (too few rows, MiniLM not fetched) is reported and skipped
+/// without losing the rest. Returns the rows and the Markdown sections.
+fn run_probes(plan: &Plan, bar: &ProgressBar) -> (Vec<ResultRow>, String) {
+    let opts = probe_options(plan);
+    let mut rows = Vec::new();
+    let mut md = String::new();
+    let mut skipped: Vec<String> = Vec::new();
+    for &kind in &plan.probes {
+        let per_population = kind != ProbeKind::Chain;
+        let targets: Vec<Option<&PopulationSpec>> = if per_population {
+            plan.populations.iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        for t in targets {
+            let mut o = opts.clone();
+            if let Some(spec) = t {
+                o.populations = vec![spec.clone()];
+            }
+            let what = match t {
+                Some(spec) => format!("probe {} on {spec}", kind.name()),
+                None => format!("probe {}", kind.name()),
+            };
+            bar.set_message(what.clone());
+            match probe_rows(kind, &o) {
+                Ok((r, text)) => {
+                    rows.extend(r);
+                    md.push_str(&text);
+                }
+                Err(e) => {
+                    let line = format!("{what}: skipped: {e}");
+                    bar.suspend(|| eprintln!("warning: {line}"));
+                    skipped.push(line);
+                }
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        md.push_str("\n## Probes not run\n\n");
+        for s in &skipped {
+            md.push_str(&format!("- {s}\n"));
+        }
+    }
+    (rows, md)
 }
 
 /// Name of the population-level rows of the instrument analysis.

@@ -33,6 +33,7 @@ fn seq(n: usize) -> Vec<f32> {
 
 #[test]
 fn quick_default_run_writes_results_for_every_cell() {
+    crate::util::minilm_dir(); // the chain probe needs MiniLM
     let dir = tempfile::tempdir().unwrap();
     let o = run_bin(dir.path(), &["run", "--quick", "--out", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -41,8 +42,9 @@ fn quick_default_run_writes_results_for_every_cell() {
         assert!(latest.join(f).is_file(), "missing {f}");
     }
     assert!(stdout(&o).contains("report:"), "{}", stdout(&o));
-    let rows =
+    let all_rows =
         jsonl::parse(&std::fs::read_to_string(latest.join("results.jsonl")).unwrap()).unwrap();
+    let rows: Vec<_> = all_rows.iter().filter(|r| !r.is_probe()).cloned().collect();
     let pops: BTreeSet<&str> = rows.iter().map(|r| r.population.as_str()).collect();
     let codecs: BTreeSet<&str> = rows
         .iter()
@@ -95,9 +97,64 @@ fn quick_default_run_writes_results_for_every_cell() {
         }
     }
     let csv = std::fs::read_to_string(latest.join("results.csv")).unwrap();
-    assert_eq!(csv.lines().count(), rows.len() + 1);
+    assert_eq!(csv.lines().count(), all_rows.len() + 1);
     let md = std::fs::read_to_string(latest.join("report.md")).unwrap();
     assert!(md.contains("## gaussian") && md.contains("seed 42"), "{md}");
+
+    // The default run includes the probes (chain needs MiniLM, fetched above) and the
+    // hypothesis matrix, whose every testable cell carries a number.
+    let splits: BTreeSet<&str> = all_rows.iter().map(|r| r.split.as_str()).collect();
+    for s in [
+        "chain",
+        "attention",
+        "scorechain",
+        "family",
+        "spiral",
+        "identity",
+        "verdict",
+    ] {
+        assert!(splits.contains(s), "no {s} rows: {splits:?}");
+    }
+    let verdicts: Vec<_> = all_rows
+        .iter()
+        .filter(|r| r.metric.starts_with("hypothesis."))
+        .collect();
+    let decided = |r: &&codecbench::run::ResultRow| {
+        let n = r.note.as_deref().unwrap_or("");
+        ["confirmed", "refuted", "inconclusive"]
+            .iter()
+            .any(|v| n.starts_with(v))
+    };
+    for r in verdicts.iter().filter(|r| decided(r)) {
+        assert!(r.value.is_some(), "testable cell without a number: {r:?}");
+    }
+    let testable: BTreeSet<&str> = verdicts
+        .iter()
+        .filter(|r| decided(r))
+        .map(|r| r.metric.as_str())
+        .collect();
+    for h in [
+        "hypothesis.I1",
+        "hypothesis.I2",
+        "hypothesis.P1",
+        "hypothesis.P5.chain",
+        "hypothesis.P7",
+    ] {
+        assert!(testable.contains(h), "{h} has no verdict: {testable:?}");
+    }
+    // Viability names both gates.
+    let via = all_rows
+        .iter()
+        .find(|r| r.metric.starts_with("viability."))
+        .expect("viability rows");
+    let note = via.note.as_deref().unwrap_or("");
+    assert!(note.contains("gate 1") && note.contains("gate 2"), "{note}");
+    assert!(
+        md.contains("# Probes and hypotheses") && md.contains("P5 — chain"),
+        "{md}"
+    );
+    // Probe rows stay out of the per-population codec tables and the stdout summary.
+    assert!(!stdout(&o).contains("(hypothesis)"), "{}", stdout(&o));
 }
 
 #[test]
@@ -106,6 +163,7 @@ fn results_are_identical_across_thread_counts() {
     let args = |t: &'static str, out: &'static str| {
         vec![
             "run",
+            "--no-probes",
             "--quick",
             "-p",
             "clustered:n=300,d=17",
@@ -134,6 +192,7 @@ fn results_are_identical_across_thread_counts() {
         dir.path(),
         &[
             "run",
+            "--no-probes",
             "--quick",
             "-p",
             "clustered:n=300,d=17",
@@ -175,6 +234,7 @@ fn file_populations_run_end_to_end() {
         dir.path(),
         &[
             "run",
+            "--no-probes",
             "--quick",
             "-p",
             "m.safetensors:layer.0.key.weight",
@@ -203,6 +263,7 @@ fn file_populations_run_end_to_end() {
         dir.path(),
         &[
             "run",
+            "--no-probes",
             "--quick",
             "-p",
             "e.npy",
@@ -225,7 +286,7 @@ fn file_populations_run_end_to_end() {
 }
 
 fn run<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["run", "--quick", "--out", "o", "-c", "int8"];
+    let mut v = vec!["run", "--no-probes", "--quick", "--out", "o", "-c", "int8"];
     v.extend_from_slice(extra);
     v
 }
@@ -309,15 +370,19 @@ fn bad_inputs_exit_2_with_a_clear_message() {
     );
     expect_exit2(
         d,
-        &["run", "--quick", "-c", "int9"],
+        &["run", "--no-probes", "--quick", "-c", "int9"],
         &["unknown codec 'int9'", "int4"],
     );
     expect_exit2(
         d,
-        &["run", "--quick", "-c", "int4:bits=2"],
+        &["run", "--no-probes", "--quick", "-c", "int4:bits=2"],
         &["unknown parameter 'bits'", "group"],
     );
-    expect_exit2(d, &["run", "--quick", "-c", "int4:group=x"], &["group=x"]);
+    expect_exit2(
+        d,
+        &["run", "--no-probes", "--quick", "-c", "int4:group=x"],
+        &["group=x"],
+    );
     expect_exit2(
         d,
         &run(&["-p", "gaussian:n=30,d=5", "--query-file", "zeros.npy"]),
@@ -330,6 +395,7 @@ fn bad_inputs_exit_2_with_a_clear_message() {
         d,
         &[
             "run",
+            "--no-probes",
             "--quick",
             "-c",
             "int8",
@@ -349,6 +415,7 @@ fn bad_inputs_exit_2_with_a_clear_message() {
         d,
         &[
             "run",
+            "--no-probes",
             "--quick",
             "-c",
             "int8",
@@ -440,7 +507,15 @@ fn stats_fetch_and_embed_commands_report_bad_input_with_exit_2() {
     );
     // A catalog population whose source is not fetched names the fetch command.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
-        .args(["run", "--quick", "-p", "gemma-k", "-c", "int8"])
+        .args([
+            "run",
+            "--no-probes",
+            "--quick",
+            "-p",
+            "gemma-k",
+            "-c",
+            "int8",
+        ])
         .current_dir(d)
         .env("CODECBENCH_CACHE", d.join("empty-cache"))
         .output()

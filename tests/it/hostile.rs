@@ -49,7 +49,15 @@ fn overlapping_tensors_and_non_utf8_headers_are_refused_with_the_path() {
         }
         let o = run_bin(
             dir.path(),
-            &["run", "--quick", "-c", "int8", "-p", &format!("{name}:w")],
+            &[
+                "run",
+                "--no-probes",
+                "--quick",
+                "-c",
+                "int8",
+                "-p",
+                &format!("{name}:w"),
+            ],
         );
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         assert!(stderr(&o).contains(name), "{}", stderr(&o));
@@ -133,6 +141,7 @@ fn awkward_numerics_stay_finite_or_undefined_for_every_codec() {
             d,
             &[
                 "run",
+                "--no-probes",
                 "--quick",
                 "--no-progress",
                 "-p",

@@ -45,6 +45,7 @@ fn html_report_has_well_formed_plots_with_every_series() {
         dir.path(),
         &[
             "run",
+            "--no-probes",
             "--quick",
             "-p",
             "gaussian:n=400,d=32",
@@ -148,6 +149,7 @@ fn compare_flags_an_injected_regression() {
     let args = |out: &'static str| {
         vec![
             "run",
+            "--no-probes",
             "--quick",
             "-p",
             "gaussian:n=400,d=32",
@@ -212,7 +214,7 @@ fn plan_file_runs_and_its_resolved_copy_reproduces_the_run() {
     let d = dir.path();
     std::fs::write(
         d.join("plan.toml"),
-        "seed = 9\nquick = true\npopulations = [\"gaussian:n=300,d=9\"]\ncodecs = [\"int8\"]\n\n[[sweep]]\ncodec = \"int4\"\nparams = { group = [4, \"row\"] }\n",
+        "seed = 9\nquick = true\nprobes = [\"family\", \"identity\"]\npopulations = [\"gaussian:n=300,d=9\"]\ncodecs = [\"int8\"]\n\n[[sweep]]\ncodec = \"int4\"\nparams = { group = [4, \"row\"] }\n",
     )
     .unwrap();
     let o = run_bin(d, &["run", "--plan", "plan.toml", "--out", "a"]);
@@ -223,6 +225,7 @@ fn plan_file_runs_and_its_resolved_copy_reproduces_the_run() {
         "\"int4:group=4\"",
         "\"int4:group=row\"",
         "seed = 9",
+        "probes = [\"family\", \"identity\"]",
     ] {
         assert!(resolved.contains(c), "{c}: {resolved}");
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 const ARGS: &[&str] = &[
     "run",
+    "--no-probes",
     "--no-progress",
     "-p",
     "gaussian:n=2500,d=64",
@@ -143,4 +144,76 @@ fn resume_refuses_a_directory_that_is_not_a_run() {
     let o = run_bin(dir.path(), &["run", "--resume", "nowhere"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nowhere"), "{}", stderr(&o));
+}
+
+/// A run with probes, cut after its codec cells (or after its probes), resumes to the same
+/// results: finished probes are reused with their text, missing ones recomputed, the verdicts
+/// recomputed from the rows.
+#[test]
+fn resume_recomputes_missing_probes_and_reuses_finished_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run_bin(
+        d,
+        &[
+            "run",
+            "--quick",
+            "--no-progress",
+            "-p",
+            "clustered:n=400,d=24",
+            "-c",
+            "int8",
+            "-c",
+            "tq-mse:bits=2",
+            "--probe",
+            "family",
+            "--probe",
+            "identity",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run_dir = std::fs::canonicalize(d.join("o/latest")).unwrap();
+    let full = std::fs::read_to_string(run_dir.join("results.jsonl")).unwrap();
+    let rows = jsonl::parse(&full).unwrap();
+    assert!(rows.iter().any(|r| r.split == "family"));
+    assert!(rows.iter().any(|r| r.split == "identity"));
+    assert!(rows.iter().any(|r| r.split == "verdict"));
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+
+    for keep_probes in [true, false] {
+        let kept: Vec<_> = rows
+            .iter()
+            .filter(|r| !r.is_probe() || (keep_probes && r.split != "verdict"))
+            .cloned()
+            .collect();
+        std::fs::write(
+            run_dir.join("results.jsonl"),
+            codecbench::report::jsonl::render(&kept),
+        )
+        .unwrap();
+        if !keep_probes {
+            std::fs::remove_file(run_dir.join("probes.md")).unwrap();
+        }
+        let o = run_bin(
+            d,
+            &[
+                "run",
+                "--resume",
+                run_dir.to_str().unwrap(),
+                "--threads",
+                "1",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let resumed = std::fs::read_to_string(run_dir.join("results.jsonl")).unwrap();
+        assert_eq!(resumed, full, "keep_probes = {keep_probes}");
+        let md = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+        let body = |t: &str| {
+            t.split_once("# Probes and hypotheses")
+                .map(|x| x.1.to_string())
+        };
+        assert_eq!(body(&md), body(&report), "keep_probes = {keep_probes}");
+    }
 }

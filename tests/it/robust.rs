@@ -53,6 +53,7 @@ fn a_4_gb_tensor_is_sampled_without_reading_it_all() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
         .args([
             "run",
+            "--no-probes",
             "--quick",
             "--no-progress",
             "-c",

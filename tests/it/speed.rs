@@ -97,6 +97,7 @@ fn export_cli_matches_what_run_reports_for_the_same_flags() {
     assert!(stdout(&o).contains("minilm-sentences"), "{}", stdout(&o));
     let mut args = vec![
         "run",
+        "--no-probes",
         "-p",
         "minilm-sentences",
         "-c",

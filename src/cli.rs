@@ -180,7 +180,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_progress: bool,
     /// Probe to run after the codec cells, before the hypothesis matrix (repeatable):
-    /// chain (needs `codecbench fetch minilm`), family, spiral, identity, all [default: all].
+    /// chain (needs `codecbench fetch minilm`), family, spiral, identity, all [default: all;
+    /// with --quick all but chain].
     #[arg(long = "probe", value_enum, value_name = "PROBE")]
     pub probes: Vec<ProbeKind>,
     /// Run no probes and no hypothesis matrix (codec cells only).
@@ -257,7 +258,7 @@ impl RunArgs {
             probes: if self.no_probes {
                 Vec::new()
             } else if self.probes.is_empty() {
-                ProbeKind::each()
+                ProbeKind::run_defaults(self.quick)
             } else {
                 ProbeKind::expand(&self.probes)
             },

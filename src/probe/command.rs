@@ -56,6 +56,16 @@ impl ProbeKind {
         ]
     }
 
+    /// The probes a run includes by default: all of them, except that `--quick` leaves out the
+    /// chain (it fits every codec on all 36 MiniLM weight matrices: minutes, not seconds).
+    pub fn run_defaults(quick: bool) -> Vec<ProbeKind> {
+        let mut v = ProbeKind::each();
+        if quick {
+            v.retain(|&k| k != ProbeKind::Chain);
+        }
+        v
+    }
+
     /// `all` replaced by every probe; duplicates dropped; order of first mention kept.
     pub fn expand(kinds: &[ProbeKind]) -> Vec<ProbeKind> {
         let mut out = Vec::new();

@@ -468,7 +468,9 @@ pub fn category_grid(
 ) -> String {
     let cell_w = 132.0;
     let cell_h = 22.0;
-    let left = 110.0;
+    // Room for the longest row label at ~6.5 px per character of 11 px sans-serif.
+    let longest = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0);
+    let left = (6.5 * longest as f64 + 14.0).max(60.0);
     let top = 120.0;
     let w = (left + cell_w * cols.len() as f64 + 20.0).max(560.0);
     let h = top + cell_h * rows.len() as f64 + 40.0;
@@ -479,14 +481,15 @@ pub fn category_grid(
         esc(title),
         esc(title)
     );
-    for (i, (fill, meaning)) in legend.iter().enumerate() {
-        let x = 4.0 + 130.0 * i as f64;
+    let mut x = 4.0;
+    for (fill, meaning) in legend {
         let _ = write!(
             s,
             "<rect x=\"{x:.1}\" y=\"26\" width=\"12\" height=\"12\" fill=\"{fill}\"/><text x=\"{:.1}\" y=\"36\">{}</text>",
             x + 16.0,
             esc(meaning)
         );
+        x += 30.0 + 6.5 * meaning.chars().count() as f64;
     }
     for (j, c) in cols.iter().enumerate() {
         let x = left + cell_w * (j as f64 + 0.3);

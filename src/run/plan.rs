@@ -286,8 +286,8 @@ pub struct PlanToml {
     pub split: Option<SplitChoice>,
     /// Bootstrap resamples.
     pub resamples: Option<usize>,
-    /// Probes after the codec cells: any of chain, family, spiral, identity, all (default all;
-    /// `[]` for none).
+    /// Probes after the codec cells: any of chain, family, spiral, identity, all (default all,
+    /// all but chain when quick; `[]` for none).
     pub probes: Option<Vec<ProbeKind>>,
 }
 
@@ -397,7 +397,7 @@ impl PlanToml {
             resamples: self.resamples.unwrap_or(res),
             probes: self
                 .probes
-                .map_or_else(ProbeKind::each, |p| ProbeKind::expand(&p)),
+                .map_or_else(|| ProbeKind::run_defaults(quick), |p| ProbeKind::expand(&p)),
             progress,
         };
         plan.validate()?;

@@ -33,7 +33,6 @@ fn seq(n: usize) -> Vec<f32> {
 
 #[test]
 fn quick_default_run_writes_results_for_every_cell() {
-    crate::util::minilm_dir(); // the chain probe needs MiniLM
     let dir = tempfile::tempdir().unwrap();
     let o = run_bin(dir.path(), &["run", "--quick", "--out", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -101,20 +100,14 @@ fn quick_default_run_writes_results_for_every_cell() {
     let md = std::fs::read_to_string(latest.join("report.md")).unwrap();
     assert!(md.contains("## gaussian") && md.contains("seed 42"), "{md}");
 
-    // The default run includes the probes (chain needs MiniLM, fetched above) and the
-    // hypothesis matrix, whose every testable cell carries a number.
+    // The quick default run includes the probes except the chain (minutes; the full default
+    // run has it, see `run_with_the_chain_probe_fills_its_hypotheses`) and the hypothesis
+    // matrix, whose every testable cell carries a number.
     let splits: BTreeSet<&str> = all_rows.iter().map(|r| r.split.as_str()).collect();
-    for s in [
-        "chain",
-        "attention",
-        "scorechain",
-        "family",
-        "spiral",
-        "identity",
-        "verdict",
-    ] {
+    for s in ["family", "spiral", "identity", "verdict"] {
         assert!(splits.contains(s), "no {s} rows: {splits:?}");
     }
+    assert!(!splits.contains("chain"), "{splits:?}");
     let verdicts: Vec<_> = all_rows
         .iter()
         .filter(|r| r.metric.starts_with("hypothesis."))
@@ -134,10 +127,10 @@ fn quick_default_run_writes_results_for_every_cell() {
         .map(|r| r.metric.as_str())
         .collect();
     for h in [
-        "hypothesis.I1",
         "hypothesis.I2",
+        "hypothesis.I6",
+        "hypothesis.I7",
         "hypothesis.P1",
-        "hypothesis.P5.chain",
         "hypothesis.P7",
     ] {
         assert!(testable.contains(h), "{h} has no verdict: {testable:?}");
@@ -150,9 +143,11 @@ fn quick_default_run_writes_results_for_every_cell() {
     let note = via.note.as_deref().unwrap_or("");
     assert!(note.contains("gate 1") && note.contains("gate 2"), "{note}");
     assert!(
-        md.contains("# Probes and hypotheses") && md.contains("P5 — chain"),
+        md.contains("# Probes and hypotheses") && md.contains("P7 — family"),
         "{md}"
     );
+    let html = std::fs::read_to_string(latest.join("report.html")).unwrap();
+    assert!(html.contains("Hypotheses × populations") && html.contains("Codec viability"));
     // Probe rows stay out of the per-population codec tables and the stdout summary.
     assert!(!stdout(&o).contains("(hypothesis)"), "{}", stdout(&o));
 }
@@ -525,5 +520,59 @@ fn stats_fetch_and_embed_commands_report_bad_input_with_exit_2() {
         stderr(&o).contains("codecbench fetch embeddinggemma"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// The chain probe inside `codecbench run`: per-layer rows, the verdicts of the chain's
+/// hypotheses with their numbers, and the drift curves in report.html.
+#[test]
+fn run_with_the_chain_probe_fills_its_hypotheses() {
+    crate::util::minilm_dir(); // the chain probe needs MiniLM
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_bin(
+        dir.path(),
+        &[
+            "run",
+            "--quick",
+            "--no-progress",
+            "-p",
+            "minilm-k",
+            "-c",
+            "int8",
+            "-c",
+            "int4:group=32",
+            "--probe",
+            "chain",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let latest = dir.path().join("out/latest");
+    let rows =
+        jsonl::parse(&std::fs::read_to_string(latest.join("results.jsonl")).unwrap()).unwrap();
+    for layer in 0..=6 {
+        let metric = format!("chain.cos@L{layer}");
+        assert!(
+            rows.iter()
+                .any(|r| r.population == "minilm-chain:kind=all" && r.metric == metric),
+            "{metric}"
+        );
+    }
+    for h in ["hypothesis.I1", "hypothesis.P5.chain"] {
+        let r = rows.iter().find(|r| r.metric == h).expect(h);
+        assert!(r.value.is_some(), "{r:?}");
+        let note = r.note.as_deref().unwrap_or("");
+        assert!(
+            ["confirmed", "refuted", "inconclusive"]
+                .iter()
+                .any(|v| note.starts_with(v)),
+            "{note}"
+        );
+    }
+    let html = std::fs::read_to_string(latest.join("report.html")).unwrap();
+    assert!(
+        html.contains("minilm-chain:kind=all: drift through depth"),
+        "no chain curves"
     );
 }

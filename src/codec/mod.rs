@@ -20,6 +20,9 @@ pub mod spec;
 pub mod spiral;
 pub mod sq;
 pub mod turbo;
+pub mod cascade;
+pub mod gain_shape;
+pub mod matryoshka;
 
 pub use base17::{Base17Codec, Base17Params};
 pub use exact::ExactCodec;
@@ -37,6 +40,9 @@ pub use spec::{CodecInfo, CodecSpec, ParamInfo};
 pub use spiral::{SpiralCodec, SpiralParams};
 pub use sq::{SqCodec, SqParams};
 pub use turbo::{TqMseCodec, TqParams, TqProdCodec};
+pub use cascade::{CascadeCodec, CascadeParams, PaletteFit};
+pub use gain_shape::{GainShapeCodec, GainShapeParams, Shape};
+pub use matryoshka::{MatryoshkaCodec, MatryoshkaParams, Profile};
 
 use crate::data::Rows;
 use crate::error::{Error, Result};

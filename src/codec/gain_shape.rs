@@ -22,7 +22,9 @@
 //!   decoded shape is re-projected onto the sphere too.
 //! - The gain is `bf16(‖x‖)` (the norm in f64, rounded to f32, then to bf16, nearest even;
 //!   clamped to the largest finite bf16). Decode is `x̂ = g·Πᵀ·ŝ`, so `‖x̂‖ = g`: the norm
-//!   error is at most a bf16 half-ulp (plus one f32 rounding).
+//!   error is at most a bf16 half-ulp (plus one f32 rounding). Exception: with `rot=hadamard`
+//!   and d not a power of two, the part of ŝ that the inverse rotation puts on the zero-padded
+//!   coordinates is dropped, so `‖x̂‖ ≤ g`.
 //! - The zero row stores g = 0 and q = 0 and decodes to exactly zero.
 //!
 //! Scoring: asymmetric `g·⟨Π·q_query, ŝ⟩` (equals ⟨query, decode(code)⟩ up to rounding);

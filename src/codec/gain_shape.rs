@@ -28,7 +28,8 @@
 //! - The zero row stores g = 0 and q = 0 and decodes to exactly zero.
 //!
 //! Scoring: asymmetric `g·⟨Π·q_query, ŝ⟩` (equals ⟨query, decode(code)⟩ up to rounding);
-//! symmetric `g_a·g_b·⟨ŝ_a, ŝ_b⟩`.
+//! symmetric `g_a·g_b·⟨ŝ_a, ŝ_b⟩` (with Hadamard zero padding: the inner product of the two
+//! decoded rows, as `tq-mse` does).
 //!
 //! Bytes: code = 2 (bf16 gain) + ⌈B·p/8⌉ (or 2·p for bf16); model = the rotation's 8-byte seed
 //! (0 with `rot=none`).
@@ -264,7 +265,18 @@ impl Codec for GainShapeCodec {
         if g == 0.0 {
             return Ok(0.0);
         }
-        Ok(g * crate::linalg::dot(&self.shape(a), &self.shape(b)))
+        if self.rot.padded() == 0 {
+            // Π is orthogonal on all of R^p, so ⟨Πᵀŝ_a, Πᵀŝ_b⟩ = ⟨ŝ_a, ŝ_b⟩.
+            Ok(g * crate::linalg::dot(&self.shape(a), &self.shape(b)))
+        } else {
+            // Dropping the padded coordinates breaks that identity: use the decoded rows.
+            let unit = |c: &[u8]| {
+                let mut x = vec![0f64; self.dim];
+                self.rot.apply_transpose(&self.shape(c), &mut x);
+                x
+            };
+            Ok(g * crate::linalg::dot(&unit(a), &unit(b)))
+        }
     }
     fn can_pair(&self) -> bool {
         true

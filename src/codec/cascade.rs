@@ -233,9 +233,12 @@ impl CascadeCodec {
             PaletteFit::Kmeans => {
                 let cap = CASCADE_MAX_PER_CENTROID * k;
                 let idx: Vec<usize> = if train.len() > cap {
-                    let mut v =
-                        sample(&mut seeded_rng(seed, STREAM_CASCADE_SAMPLE), train.len(), cap)
-                            .into_vec();
+                    let mut v = sample(
+                        &mut seeded_rng(seed, STREAM_CASCADE_SAMPLE),
+                        train.len(),
+                        cap,
+                    )
+                    .into_vec();
                     v.sort_unstable();
                     v
                 } else {

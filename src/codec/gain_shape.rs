@@ -124,7 +124,12 @@ impl GainShapeCodec {
         GainShapeCodec {
             params: *params,
             dim,
-            rot: Rotation::new(params.rot, dim, 1, &mut seeded_rng(seed, STREAM_GS_ROTATION)),
+            rot: Rotation::new(
+                params.rot,
+                dim,
+                1,
+                &mut seeded_rng(seed, STREAM_GS_ROTATION),
+            ),
         }
     }
 

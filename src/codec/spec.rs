@@ -9,8 +9,7 @@ use super::{
     SpiralCodec, SpiralParams, SqCodec, SqParams, TqMseCodec, TqParams, TqProdCodec,
 };
 use super::{
-    CascadeCodec, CascadeParams, GainShapeCodec, GainShapeParams, MatryoshkaCodec,
-    MatryoshkaParams,
+    CascadeCodec, CascadeParams, GainShapeCodec, GainShapeParams, MatryoshkaCodec, MatryoshkaParams,
 };
 use crate::data::Rows;
 use crate::error::{Error, Result};

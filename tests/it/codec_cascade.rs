@@ -75,8 +75,14 @@ fn cascade_table_is_the_fisher_z_i8_of_the_exact_centroid_cosines() {
         }
         let fz = c.fisher_z();
         // The calibration is stored as f32: relative error ≤ 2^-24 each.
-        assert!((fz.z_min as f64 - lo).abs() <= 1e-6 * lo.abs().max(1.0), "{s}");
-        assert!((fz.z_range as f64 - (hi - lo)).abs() <= 1e-6 * (hi - lo).max(1.0), "{s}");
+        assert!(
+            (fz.z_min as f64 - lo).abs() <= 1e-6 * lo.abs().max(1.0),
+            "{s}"
+        );
+        assert!(
+            (fz.z_range as f64 - (hi - lo)).abs() <= 1e-6 * (hi - lo).max(1.0),
+            "{s}"
+        );
         for a in 0..k {
             for b in 0..k {
                 let q = c.table()[a * k + b] as f64;
@@ -126,19 +132,29 @@ fn cascade_pair_is_the_table_lookup_and_the_scorer_is_query_dot_centroid() {
             let best = (0..k)
                 .map(|j| ref_cos(row, &c.palette()[j * 20..(j + 1) * 20]))
                 .enumerate()
-                .fold((0, f64::NEG_INFINITY), |acc, (j, v)| if v > acc.1 { (j, v) } else { acc });
+                .fold(
+                    (0, f64::NEG_INFINITY),
+                    |acc, (j, v)| if v > acc.1 { (j, v) } else { acc },
+                );
             assert_eq!(ia, best.0, "{s}: row {i}");
             // Asymmetric: ⟨q, c_idx⟩ (× stored gain).
             let q = rows.row(i + 1);
             let centroid = &c.palette()[ia * 20..(ia + 1) * 20];
-            let dot: f64 = q.iter().zip(centroid).map(|(&x, &y)| x as f64 * y as f64).sum();
+            let dot: f64 = q
+                .iter()
+                .zip(centroid)
+                .map(|(&x, &y)| x as f64 * y as f64)
+                .sum();
             let est = c.scorer(q).estimate(a);
             let g = if s.ends_with("bf16") {
                 half::bf16::from_f32(norm(row) as f32).to_f64()
             } else {
                 1.0
             };
-            assert!((est - dot * g).abs() <= 1e-12 * (dot * g).abs().max(1e-300), "{s}");
+            assert!(
+                (est - dot * g).abs() <= 1e-12 * (dot * g).abs().max(1e-300),
+                "{s}"
+            );
         }
     }
 }
@@ -180,7 +196,9 @@ fn matryoshka_all_i16_reconstructs_within_the_step_bound_and_the_basis_is_orthon
         let mut fro2 = 0f64;
         for i in 0..d {
             for j in 0..d {
-                let g: f64 = (0..d).map(|k| v[i * d + k] as f64 * v[j * d + k] as f64).sum();
+                let g: f64 = (0..d)
+                    .map(|k| v[i * d + k] as f64 * v[j * d + k] as f64)
+                    .sum();
                 let e = g - if i == j { 1.0 } else { 0.0 };
                 assert!(e.abs() <= 2.5e-7, "d={d} [{i},{j}] {e}");
                 fro2 += e * e;
@@ -329,7 +347,10 @@ fn gain_shape_norm_is_within_a_bf16_half_ulp_and_bytes_match_by_hand() {
     // cascade: 1 byte (+2 bf16 norm); model 4·k·d + k² + 8 with k = min(k, rows) = 60.
     assert_eq!(b("cascade"), 1);
     assert_eq!(b("cascade:norm=bf16"), 3);
-    assert_eq!(fit("cascade", &rows).model_bytes(), 4 * 60 * 65 + 60 * 60 + 8);
+    assert_eq!(
+        fit("cascade", &rows).model_bytes(),
+        4 * 60 * 65 + 60 * 60 + 8
+    );
     assert_eq!(fit("cascade:k=7", &rows).model_bytes(), 4 * 7 * 65 + 49 + 8);
 }
 

@@ -195,7 +195,7 @@ impl Codec for GainShapeCodec {
     fn family(&self) -> Family {
         match self.params.rot {
             RotationKind::None => Family::Scalar,
-            _ => Family::Rotation,
+            RotationKind::Haar | RotationKind::Hadamard => Family::Rotation,
         }
     }
     fn code_bytes(&self) -> usize {

@@ -193,10 +193,8 @@ impl Codec for GainShapeCodec {
         Grade::Reconstruction
     }
     fn family(&self) -> Family {
-        match self.params.rot {
-            RotationKind::None => Family::Scalar,
-            RotationKind::Haar | RotationKind::Hadamard => Family::Rotation,
-        }
+        // Static, as `list codecs` reports it (tq-mse does the same with rot=none).
+        Family::Rotation
     }
     fn code_bytes(&self) -> usize {
         let p = self.out_dim();

@@ -5,12 +5,15 @@
 //! lives in its own file named after it.
 
 pub mod base17;
+pub mod cascade;
 mod exact;
 pub mod fp8;
+pub mod gain_shape;
 mod half;
 mod int4;
 mod int8;
 pub mod itq;
+pub mod matryoshka;
 pub mod polar;
 pub mod pq;
 pub mod qjl;
@@ -22,12 +25,15 @@ pub mod sq;
 pub mod turbo;
 
 pub use base17::{Base17Codec, Base17Params};
+pub use cascade::{CascadeCodec, CascadeParams, PaletteFit};
 pub use exact::ExactCodec;
 pub use fp8::{Fp8Codec, Fp8Params};
+pub use gain_shape::{GainShapeCodec, GainShapeParams, Shape};
 pub use half::{HalfCodec, HalfKind};
 pub use int4::{Int4Codec, Int4Group, Int4Params};
 pub use int8::Int8Codec;
 pub use itq::{ItqBits, ItqCodec, ItqParams};
+pub use matryoshka::{MatryoshkaCodec, MatryoshkaParams, Profile};
 pub use polar::{PolarCodec, PolarParams};
 pub use pq::{PqCodec, PqM, PqParams};
 pub use qjl::{Projection, QjlCodec, QjlParams, SketchLen};

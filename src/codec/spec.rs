@@ -8,6 +8,9 @@ use super::{
     PqCodec, PqParams, QjlCodec, QjlParams, RabitqCodec, RabitqParams, SignCodec, SignParams,
     SpiralCodec, SpiralParams, SqCodec, SqParams, TqMseCodec, TqParams, TqProdCodec,
 };
+use super::{
+    CascadeCodec, CascadeParams, GainShapeCodec, GainShapeParams, MatryoshkaCodec, MatryoshkaParams,
+};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::RotationKind;
@@ -330,6 +333,62 @@ pub static CODECS: &[CodecInfo] = &[
             },
         ],
     },
+    CodecInfo {
+        name: "cascade",
+        summary: "the origin's cascade done right: 1-byte palette index (k-means or farthest-point on unit rows) + k×k Fisher-z i8 table of centroid cosines (rounded, off-diagonal calibration); pair = table lookup, asymmetric = ⟨q, centroid⟩; 1 byte (+2 bf16 norm); model 4·k·d + k² + 8 bytes; no decode",
+        reference: "origin lance-graph PR #189 hhtl_cache.rs / fisher_z.rs / CascadeBackend (origin.md §1.3, §1.10, §1.13); Fisher 1921; Gonzalez 1985",
+        grade: Grade::Signature,
+        family: Family::PaletteLeaf,
+        params: &[
+            ParamInfo {
+                key: "k",
+                values: "1..=256",
+                default: "256",
+                doc: "palette size (one-byte index); fewer training rows ⇒ k = the number of training rows",
+            },
+            ParamInfo {
+                key: "fit",
+                values: "kmeans | fps",
+                default: "kmeans",
+                doc: "k-means++ + Lloyd on unit rows (centroids normalised), or the origin's farthest-point sampling",
+            },
+            ParamInfo {
+                key: "norm",
+                values: "none | bf16",
+                default: "none",
+                doc: "1-byte code (scores are cosines of cells), or +2 bytes of bf16 norm (inner products)",
+            },
+        ],
+    },
+    CodecInfo {
+        name: "matryoshka",
+        summary: "the origin's Matryoshka bands done right: unit row in a fitted SVD basis (Jacobi, f32, orthonormal), bands of i16/i8/i4/i2 (or dropped) with a bf16 max-abs header rounded up; 4-byte f32 norm + 2 per band + ⌈Σ bits/8⌉ bytes; model 4·d² bytes",
+        reference: "origin lance-graph PR #189 matryoshka.rs (origin.md §1.11); Kusupati et al., Matryoshka Representation Learning, NeurIPS 2022",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[ParamInfo {
+            key: "profile",
+            values: "standard | conservative | aggressive | iBxN+…",
+            default: "standard",
+            doc: "band layout: standard = 1/16 i16, 2/16 i8, 3/16 i4, rest i2 (the origin's); conservative = 4/16 i16, 4/16 i8, rest i4; aggressive = 1/16 i8, 3/16 i4, 4/16 i2, rest dropped; or explicit bands iBxN joined by + (B in 0, 2..=16, N components or * for the rest), e.g. i16x64+i8x*",
+        }],
+    },
+    CodecInfo {
+        name: "gain-shape",
+        summary: "gain–shape split (the origin's \"PolarQuantGain\", renamed): bf16 norm + unit direction, optionally rotated, as scale-free symmetric B-bit integers re-projected on the sphere (or the origin's BF16 direction); 2 + ⌈B·p/8⌉ bytes (2 + 2·p for bf16)",
+        reference: "origin lance-graph PR #189 matryoshka.rs encode_row, P6 PolarQuantGain (origin.md §1.11); Sabin & Gray, IEEE Trans. ASSP 1984",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[
+            ParamInfo {
+                key: "shape",
+                values: "bf16 | i2..i8",
+                default: "i8",
+                doc: "direction quantizer: the origin's BF16 per coordinate, or B-bit symmetric integers (no stored scale)",
+            },
+            ROT_PARAM,
+        ],
+    },
 ];
 
 /// The shared `rot` parameter.
@@ -378,6 +437,12 @@ pub enum CodecSpec {
     Base17(Base17Params),
     /// The origin's spiral walk and its controls.
     Spiral(SpiralParams),
+    /// The origin's cascade: palette index + Fisher-z table.
+    Cascade(CascadeParams),
+    /// The origin's Matryoshka SVD bands.
+    Matryoshka(MatryoshkaParams),
+    /// Gain–shape (the origin's "PolarQuantGain").
+    GainShape(GainShapeParams),
 }
 
 impl CodecSpec {
@@ -401,6 +466,9 @@ impl CodecSpec {
             CodecSpec::Fp8(_) => "fp8",
             CodecSpec::Base17(_) => "base17",
             CodecSpec::Spiral(_) => "spiral",
+            CodecSpec::Cascade(_) => "cascade",
+            CodecSpec::Matryoshka(_) => "matryoshka",
+            CodecSpec::GainShape(_) => "gain-shape",
         }
     }
 
@@ -472,6 +540,9 @@ impl CodecSpec {
             CodecSpec::Fp8(p) => Box::new(Fp8Codec::new(p, dim)),
             CodecSpec::Base17(p) => Box::new(Base17Codec::new(p, dim)),
             CodecSpec::Spiral(p) => Box::new(SpiralCodec::fit(p, dim, seed)),
+            CodecSpec::Cascade(p) => Box::new(CascadeCodec::fit(p, train, seed)?),
+            CodecSpec::Matryoshka(p) => Box::new(MatryoshkaCodec::fit(p, train, seed)),
+            CodecSpec::GainShape(p) => Box::new(GainShapeCodec::fit(p, dim, seed)),
         })
     }
 }
@@ -494,6 +565,9 @@ impl fmt::Display for CodecSpec {
             CodecSpec::Fp8(p) => write!(f, "fp8:{p}"),
             CodecSpec::Base17(p) => write!(f, "base17:{p}"),
             CodecSpec::Spiral(p) => write!(f, "spiral:{p}"),
+            CodecSpec::Cascade(p) => write!(f, "cascade:{p}"),
+            CodecSpec::Matryoshka(p) => write!(f, "matryoshka:{p}"),
+            CodecSpec::GainShape(p) => write!(f, "gain-shape:{p}"),
         }
     }
 }
@@ -521,6 +595,9 @@ impl FromStr for CodecSpec {
             "fp8" => CodecSpec::Fp8(Fp8Params::from_raw(&mut raw)?),
             "base17" => CodecSpec::Base17(Base17Params::from_raw(&mut raw)?),
             "spiral" => CodecSpec::Spiral(SpiralParams::from_raw(&mut raw)?),
+            "cascade" => CodecSpec::Cascade(CascadeParams::from_raw(&mut raw)?),
+            "matryoshka" => CodecSpec::Matryoshka(MatryoshkaParams::from_raw(&mut raw)?),
+            "gain-shape" => CodecSpec::GainShape(GainShapeParams::from_raw(&mut raw)?),
             _ => {
                 return Err(Error::UnknownCodec {
                     name: raw.codec.clone(),

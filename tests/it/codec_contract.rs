@@ -56,6 +56,16 @@ fn specs() -> Vec<CodecSpec> {
         "spiral",
         "spiral:k=2,stride=1,start=1,mode=subset",
         "spiral:k=1,mode=jl",
+        // The origin's cascade, Matryoshka bands and PolarQuantGain (codec_cascade.rs).
+        "cascade",
+        "cascade:k=5,fit=fps,norm=bf16",
+        "matryoshka",
+        "matryoshka:profile=i16x*",
+        "matryoshka:profile=aggressive",
+        "matryoshka:profile=i8x3+i0x2+i2x*",
+        "gain-shape",
+        "gain-shape:shape=bf16,rot=none",
+        "gain-shape:shape=i2,rot=hadamard",
     ] {
         let spec: CodecSpec = s.parse().unwrap();
         if !v.contains(&spec) {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod codec_baselines;
+mod codec_cascade;
 mod codec_contract;
 mod codec_origin;
 mod codec_rotation;

@@ -1,73 +1,35 @@
-// Method: C. G. J. Jacobi (1846), cyclic Jacobi eigenvalue algorithm for symmetric matrices
-// (Golub & Van Loan, "Matrix Computations", 4th ed., §8.5); orthogonal Procrustes by
-// P. H. Schönemann (1966), R = U·Wᵀ from the SVD of M = U·Σ·Wᵀ, computed here as the polar
-// factor M·(MᵀM)^(−1/2).
+// Method: the symmetric eigenproblem by Householder tridiagonalisation and implicit symmetric
+// QR steps (Golub & Van Loan, "Matrix Computations", 4th ed., §8.3), as nalgebra's
+// `SymmetricEigen` implements it; orthogonal Procrustes by P. H. Schönemann (1966),
+// R = U·Wᵀ from the SVD of M = U·Σ·Wᵀ, computed here as the polar factor M·(MᵀM)^(−1/2).
 
-//! Small dense symmetric eigen-decomposition (cyclic Jacobi), PCA bases and the orthogonal
-//! Procrustes solution, in f64. Sized for d ≤ a few hundred (O(d³) per sweep); no external
-//! linear-algebra crate.
+//! Dense symmetric eigen-decomposition (nalgebra), PCA bases and the orthogonal Procrustes
+//! solution, in f64, with the conventions the codecs rely on: eigenvalues descending,
+//! eigenvectors as columns, each eigenvector's sign fixed (largest-magnitude entry positive) so
+//! fitted bases do not depend on the solver's sign choices.
 
 /// Eigen-decomposition of a symmetric `n × n` matrix (row-major): eigenvalues in descending
 /// order and the matching unit eigenvectors as the *columns* of the returned row-major matrix.
 pub fn sym_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     assert_eq!(a.len(), n * n);
-    let mut a = a.to_vec();
-    let mut v = vec![0f64; n * n];
-    for i in 0..n {
-        v[i * n + i] = 1.0;
+    if n == 0 {
+        return (Vec::new(), Vec::new());
     }
-    let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
-    for _sweep in 0..60 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| a[i * n + j] * a[i * n + j])
-            .sum::<f64>()
-            .sqrt();
-        if off <= 1e-14 * scale || scale == 0.0 {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                let apq = a[p * n + q];
-                if apq.abs() <= 1e-300 {
-                    continue;
-                }
-                let app = a[p * n + p];
-                let aqq = a[q * n + q];
-                let theta = (aqq - app) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                // A ← Jᵀ A J on rows/columns p, q.
-                for k in 0..n {
-                    let akp = a[k * n + p];
-                    let akq = a[k * n + q];
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let apk = a[p * n + k];
-                    let aqk = a[q * n + k];
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-                for k in 0..n {
-                    let vkp = v[k * n + p];
-                    let vkq = v[k * n + q];
-                    v[k * n + p] = c * vkp - s * vkq;
-                    v[k * n + q] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
+    // Symmetrise exactly so rounding in the caller's accumulation cannot bias the solver.
+    let m = nalgebra::DMatrix::from_fn(n, n, |i, j| 0.5 * (a[i * n + j] + a[j * n + i]));
+    let eig = nalgebra::SymmetricEigen::new(m);
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| a[j * n + j].total_cmp(&a[i * n + i]));
-    let vals = order.iter().map(|&i| a[i * n + i]).collect();
+    order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]));
+    let vals = order.iter().map(|&i| eig.eigenvalues[i]).collect();
     let mut vecs = vec![0f64; n * n];
     for (col, &i) in order.iter().enumerate() {
+        let v = eig.eigenvectors.column(i);
+        let lead = (0..n)
+            .max_by(|&x, &y| v[x].abs().total_cmp(&v[y].abs()))
+            .unwrap_or(0);
+        let sign = if v[lead] < 0.0 { -1.0 } else { 1.0 };
         for k in 0..n {
-            vecs[k * n + col] = v[k * n + i];
+            vecs[k * n + col] = sign * v[k];
         }
     }
     (vals, vecs)

@@ -257,6 +257,24 @@ impl PaletteParams {
         })
     }
 
+    /// Exact bits of one code for rows of `dim` values (address + leaf; see the module doc).
+    pub fn code_bits(&self, dim: usize) -> usize {
+        let lanes = &self.lanes;
+        let has_int = lanes.0.iter().any(|t| t.qmax().is_some());
+        index_bits(self.k) as usize
+            + match self.leaf {
+                LeafKind::None => 0,
+                LeafKind::Svd => lanes.bits(),
+                LeafKind::Jl => {
+                    let p = match self.rot {
+                        RotationKind::Hadamard => dim.max(1).next_power_of_two(),
+                        RotationKind::Haar | RotationKind::None => dim.max(1),
+                    };
+                    16 * usize::from(has_int) + lanes.len() * index_bits(p) as usize + lanes.bits()
+                }
+            }
+    }
+
     pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
         let mut p = PaletteParams::default();
         let layout = raw.take("layout");
@@ -737,17 +755,7 @@ impl PaletteCodec {
 
     /// Exact bits of one code (before rounding up to bytes).
     pub fn code_bits(&self) -> usize {
-        let lanes = &self.params.lanes;
-        self.k_bits as usize
-            + match &self.leaf {
-                Leaf::None => 0,
-                Leaf::Svd { .. } => lanes.bits(),
-                Leaf::Jl {
-                    pos_bits, has_int, ..
-                } => {
-                    16 * usize::from(*has_int) + lanes.len() * *pos_bits as usize + lanes.bits()
-                }
-            }
+        self.params.code_bits(self.dim)
     }
 
     /// The leaf basis (`leaf=svd`): lanes × d, row-major.

@@ -132,7 +132,9 @@ impl LaneType {
     pub fn qmax(self) -> Option<i32> {
         match self {
             LaneType::Bf16 => None,
-            t => Some((1i32 << (t.bits() - 1)) - 1),
+            t @ (LaneType::I16 | LaneType::I8 | LaneType::I4 | LaneType::I2) => {
+                Some((1i32 << (t.bits() - 1)) - 1)
+            }
         }
     }
     fn name(self) -> &'static str {
@@ -168,7 +170,7 @@ impl Lanes {
             let (n, t) = group.trim().split_once('x')?;
             let n: usize = n.trim().parse().ok().filter(|&n| n >= 1)?;
             let t = LaneType::parse(t.trim())?;
-            if v.len() + n > MAX_LANES {
+            if n > MAX_LANES - v.len() {
                 return None;
             }
             v.extend(std::iter::repeat_n(t, n));
@@ -332,7 +334,8 @@ impl PaletteParams {
             if p.leaf != LeafKind::Jl {
                 return Err(raw.bad("rot", &v, "rot only with leaf=jl"));
             }
-            p.rot = RotationKind::parse(&v).ok_or_else(|| raw.bad("rot", &v, RotationKind::VALUES))?;
+            p.rot =
+                RotationKind::parse(&v).ok_or_else(|| raw.bad("rot", &v, RotationKind::VALUES))?;
         }
         Ok(p)
     }
@@ -724,11 +727,13 @@ impl PaletteCodec {
             }
         }
         let mut cb = vec![0f64; self.entries * nl];
-        cb.par_chunks_mut(nl.max(1)).enumerate().for_each(|(j, row)| {
-            for (l, o) in row.iter_mut().enumerate() {
-                *o = dot_f64(self.entry(j), &basis[l * d..(l + 1) * d]);
-            }
-        });
+        cb.par_chunks_mut(nl.max(1))
+            .enumerate()
+            .for_each(|(j, row)| {
+                for (l, o) in row.iter_mut().enumerate() {
+                    *o = dot_f64(self.entry(j), &basis[l * d..(l + 1) * d]);
+                }
+            });
         Leaf::Svd {
             basis,
             scales,
@@ -762,7 +767,7 @@ impl PaletteCodec {
     pub fn basis(&self) -> Option<&[f32]> {
         match &self.leaf {
             Leaf::Svd { basis, .. } => Some(basis),
-            _ => None,
+            Leaf::None | Leaf::Jl { .. } => None,
         }
     }
 
@@ -1108,7 +1113,8 @@ mod tests {
         let mut a = vec![0f64; n * n];
         for i in 0..n {
             for j in 0..n {
-                a[i * n + j] = ((i * 7 + j * 3) % 5) as f64 * 0.1 + if i == j { n as f64 - i as f64 } else { 0.0 };
+                a[i * n + j] = ((i * 7 + j * 3) % 5) as f64 * 0.1
+                    + if i == j { n as f64 - i as f64 } else { 0.0 };
             }
         }
         for i in 0..n {
@@ -1129,7 +1135,11 @@ mod tests {
                 av[i] = (0..n).map(|j| a[i * n + j] * row[j]).sum();
             }
             let rq: f64 = row.iter().zip(&av).map(|(x, y)| x * y).sum();
-            assert!((rq - vals[c]).abs() < 1e-8 * vals[0], "{c}: {rq} vs {}", vals[c]);
+            assert!(
+                (rq - vals[c]).abs() < 1e-8 * vals[0],
+                "{c}: {rq} vs {}",
+                vals[c]
+            );
         }
     }
 }

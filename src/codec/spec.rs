@@ -5,9 +5,9 @@
 use super::{
     Base17Codec, Base17Params, Codec, ExactCodec, Family, Fp8Codec, Fp8Params, Grade, HalfCodec,
     HalfKind, Int4Codec, Int4Params, Int8Codec, ItqCodec, ItqParams, PaletteCodec, PaletteParams,
-    PolarCodec, PolarParams,
-    PqCodec, PqParams, QjlCodec, QjlParams, RabitqCodec, RabitqParams, SignCodec, SignParams,
-    SpiralCodec, SpiralParams, SqCodec, SqParams, TqMseCodec, TqParams, TqProdCodec,
+    PolarCodec, PolarParams, PqCodec, PqParams, QjlCodec, QjlParams, RabitqCodec, RabitqParams,
+    SignCodec, SignParams, SpiralCodec, SpiralParams, SqCodec, SqParams, TqMseCodec, TqParams,
+    TqProdCodec,
 };
 use crate::data::Rows;
 use crate::error::{Error, Result};

@@ -26,7 +26,10 @@
 //! (2+4 address, 8×i8+1×i4 leaf = 74 bits, against Wide-HIP) and **Wide@38** (2+8 address,
 //! 3×i8+1×i4 leaf = 38 bits, against Compact-leaf). For each pair the probe reports the paired
 //! per-query difference wide − narrow of Spearman and recall@k, with a bootstrap CI over queries
-//! (`p9.spearman_diff@B`, `p9.recall_diff@B`): the rows hypothesis P9 is judged on.
+//! (`p9.spearman_diff@B`, `p9.recall_diff@B`): the rows hypothesis P9 is judged on. Equal
+//! bits are per row, as the origin budgets them; the shared palette is not equal (1024 vs 64
+//! entries of 4·d bytes), so those rows carry the wide codec's model bytes and amortised
+//! bits/dim and their note gives both sides'.
 //!
 //! **Also measured**: the origin's I8Hybrid as fixed here (`leaf=jl`: stored positions and the
 //! BF16 magnitude, at its real size), and baselines at the nearest achievable budget: `pq` with
@@ -47,8 +50,8 @@ use super::pairs::{run_pairs, run_recon};
 use super::{Split, Truth};
 use crate::codec::palette::{Lanes, LeafKind, PaletteParams};
 use crate::codec::{Codec, CodecSpec};
-use crate::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
 use crate::data::PopulationKind;
+use crate::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
 use crate::data::population::NonFinitePolicy;
 use crate::error::Result;
 use crate::metric::bootstrap::{self, Estimate};
@@ -235,7 +238,7 @@ pub fn resolution_probe(
     };
     let _ = writeln!(
         md,
-        "\n## P9 — resolution: address bits vs leaf bits of the palette + leaf hybrid\n\nAddress = a flat farthest-point palette of 2^bits entries (the origin's HEEL+HIP); leaf = lanes on the SVD basis of the training residuals; bits are exact per row. Baselines at the nearest achievable budget (actual bytes shown). Metrics per query, pooled over queries, 95% bootstrap CIs. The origin's table gives Stacked 58 bits; its lane list sums to 66.\n"
+        "\n## P9 — resolution: address bits vs leaf bits of the palette + leaf hybrid\n\nAddress = a flat farthest-point palette of 2^bits entries (the origin's HEEL+HIP); leaf = lanes on the SVD basis of the training residuals; bits are exact per row. Equal bits are per row, as the origin budgets them: a 1024-entry palette is 16× the shared state of a 64-entry one, so compare `bits/dim amortised` (code plus shared state over the base rows) before buying a wider address. Baselines at the nearest achievable budget (actual bytes shown). Metrics per query, pooled over queries, 95% bootstrap CIs. The origin's table gives Stacked 58 bits; its lane list sums to 66.\n"
     );
     for spec in &specs {
         let pop = spec.load(
@@ -331,15 +334,21 @@ pub fn measure_population(
                 }
             })
     };
+    let amortised = |m: &Measured| -> String {
+        m.rows
+            .first()
+            .filter(|r| r.bytes_per_row > 0)
+            .map_or("—".to_string(), |r| format!("{:.3}", r.bits_per_dim))
+    };
     let recall_name = format!("recall@{k}");
     let _ = writeln!(
         md,
-        "| layout | address | leaf | declared bits | code bits | B/row | spearman | {recall_name} | pearson | recon_mse |\n|---|---|---|---|---|---|---|---|---|---|"
+        "| layout | address | leaf | declared bits | code bits | B/row | bits/dim amortised | spearman | {recall_name} | pearson | recon_mse |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for (l, m) in &layouts {
         let _ = writeln!(
             md,
-            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             l.name,
             if l.origin { "" } else { " (control)" },
             l.address,
@@ -347,6 +356,7 @@ pub fn measure_population(
             l.declared_bits,
             m.bits.map_or("—".to_string(), |b| b.to_string()),
             m.bytes,
+            amortised(m),
             metric(m, "spearman"),
             metric(m, &recall_name),
             metric(m, "pearson"),
@@ -355,17 +365,18 @@ pub fn measure_population(
     }
     let _ = writeln!(
         md,
-        "\n| codec | budget | bits/row (actual) | B/row | spearman | {recall_name} | pearson | recon_mse |\n|---|---|---|---|---|---|---|---|"
+        "\n| codec | budget | bits/row (actual) | B/row | bits/dim amortised | spearman | {recall_name} | pearson | recon_mse |\n|---|---|---|---|---|---|---|---|---|"
     );
-    let all_others =
-        std::iter::once(("I8Hybrid (jl)".to_string(), &hybrid)).chain(baselines.iter().map(|(b, m)| (b.clone(), m)));
+    let all_others = std::iter::once(("I8Hybrid (jl)".to_string(), &hybrid))
+        .chain(baselines.iter().map(|(b, m)| (b.clone(), m)));
     for (budget, m) in all_others {
         let _ = writeln!(
             md,
-            "| {} | {budget} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {budget} | {} | {} | {} | {} | {} | {} | {} |",
             m.spec,
             m.bits.map_or("—".to_string(), |b| b.to_string()),
             m.bytes,
+            amortised(m),
             metric(m, "spearman"),
             metric(m, &recall_name),
             metric(m, "pearson"),
@@ -390,11 +401,26 @@ pub fn measure_population(
         let (Some((wl, wm)), Some((_, nm))) = (get(wide), get(narrow)) else {
             continue;
         };
+        // Equal bits per row; the shared palettes are not equal: the row carries the wide
+        // codec's model bytes and amortised bits/dim, and the note gives both.
+        let shared = |m: &Measured| m.rows.first().map(|r| (r.model_bytes, r.bits_per_dim));
+        let cost = match (shared(wm), shared(nm)) {
+            (Some((wb, wd)), Some((nb, nd))) if wm.asym.is_some() && nm.asym.is_some() => {
+                format!(
+                    "; shared state {wb} vs {nb} bytes, i.e. {wd:.3} vs {nd:.3} bits/dim amortised over {} rows",
+                    split.base.len()
+                )
+            }
+            _ => String::new(),
+        };
         let ctx = RowContext {
             population: population.to_string(),
             codec: format!("p9:{wide}-minus-{narrow}"),
             bytes_per_row: budget.div_ceil(8),
-            bits_per_dim: budget as f64 / split.base.dim().max(1) as f64,
+            model_bytes: shared(wm).map_or(0, |s| s.0),
+            bits_per_dim: shared(wm)
+                .filter(|_| wm.asym.is_some())
+                .map_or(budget as f64 / split.base.dim().max(1) as f64, |s| s.1),
             grade: "reconstruction".to_string(),
             family: "palette-leaf".to_string(),
             dim: split.base.dim(),
@@ -406,9 +432,7 @@ pub fn measure_population(
         };
         debug_assert_eq!(wl.declared_bits, budget);
         let diffs = match (&wm.asym, &nm.asym) {
-            (Some(a), Some(b)) => Some(paired_differences(
-                &truth, a, b, &split.query_self, k,
-            )),
+            (Some(a), Some(b)) => Some(paired_differences(&truth, a, b, &split.query_self, k)),
             _ => None,
         };
         for (which, idx) in [("spearman", 0usize), ("recall", 1)] {
@@ -416,19 +440,19 @@ pub fn measure_population(
             let mv = match &diffs {
                 Some(d) => {
                     let vals: Vec<f64> = d[idx].iter().copied().filter(|v| v.is_finite()).collect();
-                    let est = bootstrap::mean_ci(
-                        &vals,
-                        opts.resamples,
-                        seed ^ stable_hash(&name),
-                    );
+                    let est = bootstrap::mean_ci(&vals, opts.resamples, seed ^ stable_hash(&name));
                     let undefined = d[idx].len() - vals.len();
                     MetricValue {
                         name: name.clone(),
                         estimate: est,
                         chance: Some(0.0),
                         note: Some(format!(
-                            "paired per-query difference {wide} − {narrow} at {budget} bits ({which}{}); positive = the wider address wins{}",
-                            if idx == 1 { format!("@{k}") } else { String::new() },
+                            "paired per-query difference {wide} − {narrow} at {budget} bits per row ({which}{}); positive = the wider address wins{}{cost}",
+                            if idx == 1 {
+                                format!("@{k}")
+                            } else {
+                                String::new()
+                            },
                             if undefined > 0 {
                                 format!("; undefined for {undefined} queries")
                             } else {
@@ -467,6 +491,12 @@ pub fn measure_population(
                 }
             ));
             out.push(row);
+        }
+        if !cost.is_empty() {
+            p9_lines.push(format!(
+                "({wide} vs {narrow}: {})",
+                cost.trim_start_matches("; ")
+            ));
         }
     }
     let _ = writeln!(
@@ -596,9 +626,10 @@ fn measure_codec(
             cell_seed ^ 0x5245_434f,
         ));
     }
-    let bits = match spec {
-        CodecSpec::Palette(p) => p.code_bits(codec.dim()),
-        _ => 8 * codec.code_bytes(),
+    let bits = if let CodecSpec::Palette(p) = spec {
+        p.code_bits(codec.dim())
+    } else {
+        8 * codec.code_bytes()
     };
     metrics.push(MetricValue {
         name: "resolution.code_bits".to_string(),

@@ -12,10 +12,11 @@ use codecbench::probe::command::{ProbeKind, ProbeOptions, probe_rows};
 use codecbench::probe::resolution::{self, LAYOUTS};
 
 fn params(s: &str) -> PaletteParams {
-    match s.parse::<CodecSpec>().unwrap() {
-        CodecSpec::Palette(p) => p,
-        other => panic!("{other} is not a palette spec"),
-    }
+    let spec = s.parse::<CodecSpec>().unwrap();
+    let CodecSpec::Palette(p) = spec else {
+        panic!("{spec} is not a palette spec")
+    };
+    p
 }
 
 fn fit(s: &str, rows: &Rows, seed: u64) -> PaletteCodec {
@@ -102,7 +103,12 @@ fn code_and_model_bytes_match_hand_computed_values() {
         ("palette:k=16", 4, 1, 16 * 130 * 4),
         ("palette:k=256", 8, 1, 256 * 130 * 4),
         // +SlotL: 4 + 8·8 = 68 bits; basis 8·130 f32 + 8 f32 scales.
-        ("palette:k=16,leaf=svd", 68, 9, 16 * 130 * 4 + 8 * 130 * 4 + 8 * 4),
+        (
+            "palette:k=16,leaf=svd",
+            68,
+            9,
+            16 * 130 * 4 + 8 * 130 * 4 + 8 * 4,
+        ),
         // I8Hybrid: 4 + 16 (BF16 magnitude) + 8·(8 position + 8 value) = 148 bits; 8-byte seed.
         ("palette:k=16,leaf=jl", 148, 19, 16 * 130 * 4 + 8),
         // bf16 lanes need no magnitude; rot=none keeps p = 130 (8 position bits), no seed.
@@ -188,8 +194,14 @@ fn i8_hybrid_decode_uses_its_stored_positions() {
     // energy, so the stored leaf removes a clear fraction of the palette error; the same values
     // at the wrong coordinates add their energy instead (‖r − ŷ‖² ≈ ‖r‖² + ‖ŷ‖²). The margins
     // below (15% each way) are far from both.
-    assert!(e_leaf < 0.85 * e_palette, "leaf {e_leaf} vs palette {e_palette}");
-    assert!(e_dropped > 1.15 * e_palette, "dropped {e_dropped} vs palette {e_palette}");
+    assert!(
+        e_leaf < 0.85 * e_palette,
+        "leaf {e_leaf} vs palette {e_palette}"
+    );
+    assert!(
+        e_dropped > 1.15 * e_palette,
+        "dropped {e_dropped} vs palette {e_palette}"
+    );
 }
 
 /// Each leaf lowers the reconstruction error of the palette alone, and k-means beats the
@@ -255,7 +267,10 @@ fn specs_round_trip_and_bad_ones_are_refused() {
     let s: CodecSpec = "palette:layout=wide-hip".parse().unwrap();
     assert_eq!(s.to_string(), "palette:k=1024,init=fp,leaf=svd,lanes=8xi8");
     let s: CodecSpec = "palette:k=64,leaf=jl".parse().unwrap();
-    assert_eq!(s.to_string(), "palette:k=64,init=fp,leaf=jl,lanes=8xi8,rot=hadamard");
+    assert_eq!(
+        s.to_string(),
+        "palette:k=64,init=fp,leaf=jl,lanes=8xi8,rot=hadamard"
+    );
     for l in &LAYOUTS {
         let text = l.spec().to_string();
         assert_eq!(text.parse::<CodecSpec>().unwrap(), l.spec(), "{text}");
@@ -307,7 +322,11 @@ fn resolution_probe_measures_every_layout_at_its_declared_bits() {
         assert_eq!(r.value, Some(l.declared_bits as f64), "{}", l.name);
         assert_eq!(r.bytes_per_row, l.declared_bits.div_ceil(8), "{}", l.name);
         let sp = find(big, &spec, "spearman");
-        assert!(sp.value.is_some() && sp.ci_lo.is_some() && sp.n == 24, "{}", l.name);
+        assert!(
+            sp.value.is_some() && sp.ci_lo.is_some() && sp.n == 24,
+            "{}",
+            l.name
+        );
         assert!(find(big, &spec, "recon_mse").value.is_some(), "{}", l.name);
     }
     // The declared budgets are the origin's table, Stacked corrected to its lane sum (66).
@@ -315,7 +334,10 @@ fn resolution_probe_measures_every_layout_at_its_declared_bits() {
     assert_eq!(declared, vec![70, 74, 102, 38, 38, 66]);
     // Baselines: pq at 8 bits per sub-vector, m = round(70/8) = 9 → 9 bytes; qjl 38 bits + norm.
     assert_eq!(find(big, "pq:m=9,nbits=8", "spearman").bytes_per_row, 9);
-    assert_eq!(find(big, "qjl:m=38,proj=gauss", "spearman").bytes_per_row, 4 + 5);
+    assert_eq!(
+        find(big, "qjl:m=38,proj=gauss", "spearman").bytes_per_row,
+        4 + 5
+    );
     // I8Hybrid at its real size: 6 + 16 + 8·(4 + 8) = 118 bits at d = 16.
     let hyb = resolution::i8_hybrid().to_string();
     assert_eq!(find(big, &hyb, "resolution.code_bits").value, Some(118.0));
@@ -327,7 +349,10 @@ fn resolution_probe_measures_every_layout_at_its_declared_bits() {
                 .iter()
                 .find(|r| r.population == big && r.metric == metric)
                 .unwrap();
-            assert!(r.value.is_some() && r.ci_lo.is_some() && r.ci_hi.is_some(), "{metric}");
+            assert!(
+                r.value.is_some() && r.ci_lo.is_some() && r.ci_hi.is_some(),
+                "{metric}"
+            );
             let r = rows
                 .iter()
                 .find(|r| r.population == small && r.metric == metric)
@@ -353,8 +378,8 @@ fn resolution_probe_measures_every_layout_at_its_declared_bits() {
         "{:?}",
         cell(big).verdict
     );
-    match &cell(small).verdict {
-        Verdict::NotTestable(why) => assert!(why.contains("training rows"), "{why}"),
-        v => panic!("{v:?}"),
-    }
+    let Verdict::NotTestable(why) = &cell(small).verdict else {
+        panic!("{:?}", cell(small).verdict)
+    };
+    assert!(why.contains("training rows"), "{why}");
 }

@@ -428,7 +428,6 @@ pub fn measure_population(
             queries: split.queries.len(),
             split: split_name.to_string(),
             seed: opts.seed,
-            ..RowContext::default()
         };
         debug_assert_eq!(wl.declared_bits, budget);
         let diffs = match (&wm.asym, &nm.asym) {

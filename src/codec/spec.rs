@@ -4,9 +4,10 @@
 
 use super::{
     Base17Codec, Base17Params, Codec, ExactCodec, Family, Fp8Codec, Fp8Params, Grade, HalfCodec,
-    HalfKind, Int4Codec, Int4Params, Int8Codec, ItqCodec, ItqParams, PolarCodec, PolarParams,
-    PqCodec, PqParams, QjlCodec, QjlParams, RabitqCodec, RabitqParams, SignCodec, SignParams,
-    SpiralCodec, SpiralParams, SqCodec, SqParams, TqMseCodec, TqParams, TqProdCodec,
+    HalfKind, Int4Codec, Int4Params, Int8Codec, ItqCodec, ItqParams, PaletteCodec, PaletteParams,
+    PolarCodec, PolarParams, PqCodec, PqParams, QjlCodec, QjlParams, RabitqCodec, RabitqParams,
+    SignCodec, SignParams, SpiralCodec, SpiralParams, SqCodec, SqParams, TqMseCodec, TqParams,
+    TqProdCodec,
 };
 use super::{
     CascadeCodec, CascadeParams, GainShapeCodec, GainShapeParams, MatryoshkaCodec, MatryoshkaParams,
@@ -389,6 +390,51 @@ pub static CODECS: &[CodecInfo] = &[
             ROT_PARAM,
         ],
     },
+    CodecInfo {
+        name: "palette",
+        summary: "the origin's palette + residual hybrids done right: farthest-point (or k-means) palette address in ⌈log₂ k⌉ bits; leaf=none is HhtlF32, leaf=svd adds lanes on a shared SVD basis of the residuals (SlotL; the P9 layouts), leaf=jl is I8Hybrid with the kept positions stored and a BF16 per-row magnitude; ⌈bits/8⌉ bytes; model 4·k·d (+4·lanes·(d+1) svd, +8 seed jl); error if training rows < k",
+        reference: "origin lance-graph PR #189 hhtl_f32.rs, slot_l.rs, I8Hybrid (origin.md §1.6, §1.7, §1.12, P9 §4)",
+        grade: Grade::Reconstruction,
+        family: Family::PaletteLeaf,
+        params: &[
+            ParamInfo {
+                key: "k",
+                values: "1..=65536",
+                default: "256",
+                doc: "palette entries (address bits = ⌈log₂ k⌉; the origin's 2+4 HEEL+HIP = 64, 2+8 = 1024)",
+            },
+            ParamInfo {
+                key: "init",
+                values: "fp | kmeans",
+                default: "fp",
+                doc: "farthest-point sampling from the largest-norm row (the origin's CLAM) or k-means++ / 25 Lloyd iterations",
+            },
+            ParamInfo {
+                key: "leaf",
+                values: "none | svd | jl",
+                default: "none",
+                doc: "no leaf (HhtlF32), lanes on the residuals' SVD basis (SlotL, P9 layouts), or the largest rotated residual coordinates with stored positions (I8Hybrid, grade hybrid)",
+            },
+            ParamInfo {
+                key: "lanes",
+                values: "NxT(+NxT)*, T in i16|i8|i4|i2|bf16",
+                default: "8xi8",
+                doc: "leaf lanes in order (leaf=svd|jl); integer lanes use per-lane fitted scales (svd) or the row magnitude (jl)",
+            },
+            ParamInfo {
+                key: "rot",
+                values: "haar | hadamard | none",
+                default: "hadamard",
+                doc: "rotation of the jl leaf (seed-regenerated, 8 model bytes); positions take ⌈log₂ p⌉ bits",
+            },
+            ParamInfo {
+                key: "layout",
+                values: "i8-baseline | wide-hip | mixed-leaf | compact-leaf | bf16-leaf | stacked",
+                default: "(none)",
+                doc: "a P9 resolution layout: sets k and lanes with leaf=svd (prints as its k/lanes form)",
+            },
+        ],
+    },
 ];
 
 /// The shared `rot` parameter.
@@ -437,6 +483,8 @@ pub enum CodecSpec {
     Base17(Base17Params),
     /// The origin's spiral walk and its controls.
     Spiral(SpiralParams),
+    /// The origin's palette + residual hybrids (HhtlF32, +SlotL, I8Hybrid, P9 layouts).
+    Palette(PaletteParams),
     /// The origin's cascade: palette index + Fisher-z table.
     Cascade(CascadeParams),
     /// The origin's Matryoshka SVD bands.
@@ -466,6 +514,7 @@ impl CodecSpec {
             CodecSpec::Fp8(_) => "fp8",
             CodecSpec::Base17(_) => "base17",
             CodecSpec::Spiral(_) => "spiral",
+            CodecSpec::Palette(_) => "palette",
             CodecSpec::Cascade(_) => "cascade",
             CodecSpec::Matryoshka(_) => "matryoshka",
             CodecSpec::GainShape(_) => "gain-shape",
@@ -540,6 +589,7 @@ impl CodecSpec {
             CodecSpec::Fp8(p) => Box::new(Fp8Codec::new(p, dim)),
             CodecSpec::Base17(p) => Box::new(Base17Codec::new(p, dim)),
             CodecSpec::Spiral(p) => Box::new(SpiralCodec::fit(p, dim, seed)),
+            CodecSpec::Palette(p) => Box::new(PaletteCodec::fit(p, train, seed)?),
             CodecSpec::Cascade(p) => Box::new(CascadeCodec::fit(p, train, seed)?),
             CodecSpec::Matryoshka(p) => Box::new(MatryoshkaCodec::fit(p, train, seed)),
             CodecSpec::GainShape(p) => Box::new(GainShapeCodec::fit(p, dim, seed)),
@@ -565,6 +615,7 @@ impl fmt::Display for CodecSpec {
             CodecSpec::Fp8(p) => write!(f, "fp8:{p}"),
             CodecSpec::Base17(p) => write!(f, "base17:{p}"),
             CodecSpec::Spiral(p) => write!(f, "spiral:{p}"),
+            CodecSpec::Palette(p) => write!(f, "palette:{p}"),
             CodecSpec::Cascade(p) => write!(f, "cascade:{p}"),
             CodecSpec::Matryoshka(p) => write!(f, "matryoshka:{p}"),
             CodecSpec::GainShape(p) => write!(f, "gain-shape:{p}"),
@@ -595,6 +646,7 @@ impl FromStr for CodecSpec {
             "fp8" => CodecSpec::Fp8(Fp8Params::from_raw(&mut raw)?),
             "base17" => CodecSpec::Base17(Base17Params::from_raw(&mut raw)?),
             "spiral" => CodecSpec::Spiral(SpiralParams::from_raw(&mut raw)?),
+            "palette" => CodecSpec::Palette(PaletteParams::from_raw(&mut raw)?),
             "cascade" => CodecSpec::Cascade(CascadeParams::from_raw(&mut raw)?),
             "matryoshka" => CodecSpec::Matryoshka(MatryoshkaParams::from_raw(&mut raw)?),
             "gain-shape" => CodecSpec::GainShape(GainShapeParams::from_raw(&mut raw)?),

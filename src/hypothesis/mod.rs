@@ -493,6 +493,8 @@ fn producer(metric: &str) -> &'static str {
         "`codecbench probe spiral`"
     } else if metric.starts_with("identity.") {
         "`codecbench probe identity`"
+    } else if metric.starts_with("p9.") || metric.starts_with("resolution.") {
+        "`codecbench probe resolution`"
     } else {
         "`codecbench run`"
     }

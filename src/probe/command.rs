@@ -41,6 +41,8 @@ pub enum ProbeKind {
     Spiral,
     /// Row identity (gate 2 of index tensors): is a row's estimated nearest neighbour itself?
     Identity,
+    /// P9: the palette + leaf hybrid at six bit layouts against baselines at equal bits.
+    Resolution,
     /// All of the above.
     All,
 }
@@ -91,6 +93,7 @@ impl ProbeKind {
             ProbeKind::Family => "family",
             ProbeKind::Spiral => "spiral",
             ProbeKind::Identity => "identity",
+            ProbeKind::Resolution => "resolution",
             ProbeKind::All => "all",
         }
     }
@@ -428,6 +431,9 @@ pub fn probe_rows(kind: ProbeKind, opts: &ProbeOptions) -> Result<(Vec<ResultRow
     }
     if run(ProbeKind::Identity) {
         identity_probe(opts, &mut rows, &mut md)?;
+    }
+    if run(ProbeKind::Resolution) {
+        super::resolution::resolution_probe(opts, &mut rows, &mut md)?;
     }
     Ok((rows, md))
 }

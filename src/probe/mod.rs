@@ -6,6 +6,7 @@ pub mod command;
 pub mod family;
 pub mod identity;
 pub mod pairs;
+pub mod resolution;
 pub mod spiral;
 pub mod split;
 pub mod truth;

@@ -56,6 +56,15 @@ fn specs() -> Vec<CodecSpec> {
         "spiral",
         "spiral:k=2,stride=1,start=1,mode=subset",
         "spiral:k=1,mode=jl",
+        // The origin's palette + leaf hybrids (palette.rs): HhtlF32, +SlotL, I8Hybrid, P9.
+        "palette:k=16",
+        "palette:k=8,init=kmeans",
+        "palette:k=16,leaf=svd",
+        "palette:k=4,leaf=svd,lanes=2xi16+2xi8+2xi4+2xi2",
+        "palette:k=8,init=kmeans,leaf=svd,lanes=2xbf16",
+        "palette:k=16,leaf=jl",
+        "palette:k=5,init=kmeans,leaf=jl,lanes=4xi16+4xi8,rot=haar",
+        "palette:k=3,leaf=jl,lanes=2xbf16,rot=none",
         // The origin's cascade, Matryoshka bands and PolarQuantGain (codec_cascade.rs).
         "cascade",
         "cascade:k=5,fit=fps,norm=bf16",
@@ -96,7 +105,7 @@ fn zero_row_decodes_to_zero(spec: &CodecSpec) -> bool {
 fn zero_row_is_checked(spec: &CodecSpec) -> bool {
     !matches!(
         spec,
-        CodecSpec::Sq(_) | CodecSpec::Pq(_) | CodecSpec::Itq(_)
+        CodecSpec::Sq(_) | CodecSpec::Pq(_) | CodecSpec::Itq(_) | CodecSpec::Palette(_)
     )
 }
 

@@ -13,6 +13,7 @@ mod hypothesis;
 mod loaders;
 mod metric;
 mod model;
+mod palette;
 mod probe;
 mod probe_chain;
 mod probe_family;

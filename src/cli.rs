@@ -180,8 +180,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_progress: bool,
     /// Probe to run after the codec cells, before the hypothesis matrix (repeatable):
-    /// chain (needs `codecbench fetch minilm`), family, spiral, identity, all [default: all;
-    /// with --quick all but chain].
+    /// chain (needs `codecbench fetch minilm`), family, spiral, identity, resolution, all
+    /// [default: chain, family, spiral, identity; with --quick family, spiral, identity].
     #[arg(long = "probe", value_enum, value_name = "PROBE")]
     pub probes: Vec<ProbeKind>,
     /// Run no probes and no hypothesis matrix (codec cells only).

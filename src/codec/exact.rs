@@ -88,4 +88,7 @@ impl Codec for ExactCodec {
     fn can_pair(&self) -> bool {
         true
     }
+    fn pair_is_decoded_dot(&self) -> bool {
+        true
+    }
 }

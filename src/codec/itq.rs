@@ -5,7 +5,7 @@
 //! `itq`: ITQ sign codes — centre, PCA to c dims, learned orthogonal rotation, signs.
 //!
 //! Fit (on at most 4096 training rows, a seeded subsample): mean μ, top-c principal directions
-//! W (d × c, Jacobi eigen-decomposition of the covariance), V = (X − μ)W. R starts as a Haar
+//! W (d × c, symmetric eigen-decomposition of the covariance), V = (X − μ)W. R starts as a Haar
 //! random c × c rotation (ChaCha8 from the fit seed) and alternates, for 50 iterations,
 //! B = sign(V R) and the orthogonal Procrustes update R = polar(Vᵀ B). The quantization loss
 //! ‖B − V R‖²_F (recorded per iteration, [`ItqCodec::loss_history`]) never increases.
@@ -303,6 +303,9 @@ impl Codec for ItqCodec {
         Ok(super::dot_f64(&x, &y))
     }
     fn can_pair(&self) -> bool {
+        true
+    }
+    fn pair_is_decoded_dot(&self) -> bool {
         true
     }
 }

@@ -10,7 +10,7 @@
 //! `matryoshka`: the unit row in a fitted SVD basis, coded in bands of decreasing precision.
 //!
 //! Fit: the right singular vectors of the matrix of unit training rows (at most 4096, a seeded
-//! sample; zero rows skipped), i.e. the eigenvectors of `Σ u·uᵀ` from the cyclic Jacobi solver
+//! sample; zero rows skipped), i.e. the eigenvectors of `Σ u·uᵀ` from the symmetric eigensolver
 //! in `linalg::eigen`, in descending singular-value order; all d of them, so the basis is a
 //! complete orthonormal basis even when fewer than d training rows exist (the null-space
 //! directions come last). Not mean-centred, as in the origin: the coefficients of u itself are
@@ -20,7 +20,7 @@
 //! deflation per component (orthogonality drifts with every component) and was stored in BF16
 //! (not orthonormal); its gain was BF16 (2^-9 relative error, larger than an i16 band's step);
 //! its band headers were rounded to nearest, so a max-abs header rounded down makes the
-//! largest coefficient overflow the integer range. Here the basis is Jacobi-orthonormal and
+//! largest coefficient overflow the integer range. Here the basis is orthonormal to f64 rounding and
 //! stored as f32; the norm is f32; each band header is `max|c_k|` rounded *up* to bf16, so
 //! `|c_k| ≤ header` and no coefficient clips: `|ĉ_k − c_k| ≤ step/2` with `step = header/L`.
 //!

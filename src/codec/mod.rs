@@ -210,6 +210,13 @@ pub trait Codec: Send + Sync {
         false
     }
 
+    /// True when [`Codec::pair`] is exactly `dot_f64(decode(a), decode(b))`: the pair probe then
+    /// decodes every code once instead of twice per pair (same numbers, n + q decodes instead of
+    /// 2·n·q).
+    fn pair_is_decoded_dot(&self) -> bool {
+        false
+    }
+
     /// The error for an unsupported operation.
     fn unsupported(&self, operation: &'static str) -> Error {
         Error::Unsupported {

@@ -363,7 +363,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "matryoshka",
-        summary: "the origin's Matryoshka bands done right: unit row in a fitted SVD basis (Jacobi, f32, orthonormal), bands of i16/i8/i4/i2 (or dropped) with a bf16 max-abs header rounded up; 4-byte f32 norm + 2 per band + ⌈Σ bits/8⌉ bytes; model 4·d² bytes",
+        summary: "the origin's Matryoshka bands done right: unit row in a fitted SVD basis (symmetric eigen, f32, orthonormal), bands of i16/i8/i4/i2 (or dropped) with a bf16 max-abs header rounded up; 4-byte f32 norm + 2 per band + ⌈Σ bits/8⌉ bytes; model 4·d² bytes",
         reference: "origin lance-graph PR #189 matryoshka.rs (origin.md §1.11); Kusupati et al., Matryoshka Representation Learning, NeurIPS 2022",
         grade: Grade::Reconstruction,
         family: Family::Rotation,
@@ -526,7 +526,31 @@ impl CodecSpec {
         let mut v = Self::scalar_defaults();
         v.extend(Self::rotation_defaults());
         v.extend(Self::baseline_defaults());
+        v.extend(Self::origin_defaults());
         v
+    }
+
+    /// ITQ and the origin's families done right, meant to join [`CodecSpec::defaults`]: Base17
+    /// faithful and repaired, the spiral walk with its two equal-byte controls, the three
+    /// palette hybrids (HhtlF32, +SlotL, I8Hybrid), cascade, Matryoshka bands, gain–shape.
+    pub fn origin_defaults() -> Vec<CodecSpec> {
+        [
+            "itq",
+            "base17:scale=fixed",
+            "base17:scale=row",
+            "spiral",
+            "spiral:mode=subset",
+            "spiral:mode=jl",
+            "palette:k=256",
+            "palette:k=256,leaf=svd",
+            "palette:k=64,leaf=jl",
+            "cascade",
+            "matryoshka",
+            "gain-shape",
+        ]
+        .iter()
+        .map(|s| s.parse().expect("built-in default specs parse"))
+        .collect()
     }
 
     /// The cheap trained baselines (FAISS SQ8 / SQ4, PQ at 2 bits per dimension with 16

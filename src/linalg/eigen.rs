@@ -35,36 +35,62 @@ pub fn sym_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     (vals, vecs)
 }
 
-/// `C = A·B` for row-major `A (r × k)` and `B (k × c)`.
+/// `C = A·B` for row-major `A (r × k)` and `B (k × c)` (blocked f64 GEMM, matrixmultiply).
 pub fn matmul(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
+    assert!(a.len() == r * k && b.len() == k * c, "matmul: shapes");
     let mut out = vec![0f64; r * c];
-    if r * k * c == 0 {
+    if r * c == 0 {
         return out;
     }
-    // SAFETY-free: matrixmultiply's safe wrapper is unsafe fn; use a plain blocked loop.
-    for i in 0..r {
-        let row = &a[i * k..(i + 1) * k];
-        let o = &mut out[i * c..(i + 1) * c];
-        for (t, &av) in row.iter().enumerate() {
-            if av != 0.0 {
-                super::axpy(av, &b[t * c..(t + 1) * c], o);
-            }
-        }
+    // SAFETY: A is r×k with strides (k, 1), B is k×c with strides (c, 1), C is r×c with
+    // strides (c, 1); the asserts above and the allocation make every index in bounds.
+    unsafe {
+        matrixmultiply::dgemm(
+            r,
+            k,
+            c,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            c as isize,
+            1,
+            0.0,
+            out.as_mut_ptr(),
+            c as isize,
+            1,
+        );
     }
     out
 }
 
 /// `Aᵀ·B` for row-major `A (n × r)` and `B (n × c)`: an `r × c` matrix.
 pub fn matmul_tn(a: &[f64], b: &[f64], n: usize, r: usize, c: usize) -> Vec<f64> {
+    assert!(a.len() == n * r && b.len() == n * c, "matmul_tn: shapes");
     let mut out = vec![0f64; r * c];
-    for i in 0..n {
-        let ar = &a[i * r..(i + 1) * r];
-        let br = &b[i * c..(i + 1) * c];
-        for (j, &av) in ar.iter().enumerate() {
-            if av != 0.0 {
-                super::axpy(av, br, &mut out[j * c..(j + 1) * c]);
-            }
-        }
+    if r * c == 0 {
+        return out;
+    }
+    // SAFETY: Aᵀ is the r×n view of A with strides (1, r); B is n×c with strides (c, 1); C is
+    // r×c with strides (c, 1); all in bounds by the asserts above.
+    unsafe {
+        matrixmultiply::dgemm(
+            r,
+            n,
+            c,
+            1.0,
+            a.as_ptr(),
+            1,
+            r as isize,
+            b.as_ptr(),
+            c as isize,
+            1,
+            0.0,
+            out.as_mut_ptr(),
+            c as isize,
+            1,
+        );
     }
     out
 }
@@ -77,15 +103,14 @@ pub fn procrustes(m: &[f64], n: usize) -> Vec<f64> {
 }
 
 /// [`procrustes`] warm-started from the eigenvectors `prev` (columns, row-major `n × n`) of a
-/// previous, similar `MᵀM`: Jacobi then runs on the nearly diagonal `prevᵀ MᵀM prev` and needs
-/// one or two sweeps. Returns R and the new eigenvectors (to pass to the next call).
+/// previous, similar `MᵀM`: the solver then works on the nearly diagonal `prevᵀ MᵀM prev`. Returns R and the new eigenvectors (to pass to the next call).
 pub fn procrustes_warm(m: &[f64], n: usize, prev: Option<&[f64]>) -> (Vec<f64>, Vec<f64>) {
     let mtm = matmul_tn(m, m, n, n, n);
     let (vals, w) = match prev {
         None => sym_eigen(&mtm, n),
         Some(p) => {
             let a = matmul(&matmul_tn(p, &mtm, n, n, n), p, n, n, n);
-            // Symmetrise away rounding before Jacobi.
+            // Symmetrise away rounding before the solver.
             let mut a2 = a.clone();
             for i in 0..n {
                 for j in 0..n {
@@ -152,7 +177,7 @@ pub fn procrustes_warm(m: &[f64], n: usize, prev: Option<&[f64]>) -> (Vec<f64>, 
 }
 
 /// Mean row and the top `c` principal directions (columns of a row-major `d × c` matrix) of
-/// `rows` (`n × d`, f32), from the Jacobi eigen-decomposition of the covariance.
+/// `rows` (`n × d`, f32), from the symmetric eigen-decomposition of the covariance.
 pub fn pca(rows: &[f32], d: usize, c: usize) -> (Vec<f64>, Vec<f64>) {
     let n = rows.len() / d.max(1);
     let mut mean = vec![0f64; d];

@@ -6,7 +6,7 @@
 //!   unit vector and for PolarQuant's angle laws, solved once per parameter set and cached.
 //! - [`bits`]: bit packing of b-bit indices, sign bits, popcount.
 //! - [`kmeans`]: seeded k-means++ / Lloyd (PQ codebooks, palettes).
-//! - [`eigen`]: cyclic Jacobi symmetric eigen-decomposition, PCA, orthogonal Procrustes.
+//! - [`eigen`]: symmetric eigen-decomposition (nalgebra), f64 GEMM (matrixmultiply), PCA, orthogonal Procrustes.
 //! - [`simd`]: AVX2 popcount and int8 dot kernels with runtime detection and scalar references.
 //!
 //! All randomness comes from [`seeded_rng`]: ChaCha8 seeded with the codec's `seed`, one stream

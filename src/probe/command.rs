@@ -55,16 +55,17 @@ impl ProbeKind {
             ProbeKind::Family,
             ProbeKind::Spiral,
             ProbeKind::Identity,
+            ProbeKind::Resolution,
         ]
     }
 
-    /// The probes a run includes by default: all of them, except that `--quick` leaves out the
-    /// chain (it fits every codec on all 36 MiniLM weight matrices: minutes, not seconds).
+    /// The probes a run includes by default: chain, family, spiral and identity. `--quick`
+    /// leaves out the chain (it fits every codec on all 36 MiniLM weight matrices: minutes, not
+    /// seconds); resolution is opt-in everywhere (it fits 1024-entry palettes and 8-bit PQ on
+    /// ≥ 4096 rows per population: about a minute each).
     pub fn run_defaults(quick: bool) -> Vec<ProbeKind> {
         let mut v = ProbeKind::each();
-        if quick {
-            v.retain(|&k| k != ProbeKind::Chain);
-        }
+        v.retain(|&k| k != ProbeKind::Resolution && !(quick && k == ProbeKind::Chain));
         v
     }
 

@@ -42,6 +42,40 @@ pub fn run_pairs(codec: &dyn Codec, split: &Split, codes: &Codes) -> Result<Pair
             SplitMode::HeldOut | SplitMode::QueryFile => Some(codec.encode_all(&split.queries)),
         };
         let mut sym = vec![0f64; split.queries.len() * n_base];
+        if codec.pair_is_decoded_dot() {
+            // Same numbers as `pair`, each code decoded once.
+            let decode_all = |c: &Codes| -> Result<Vec<Vec<f32>>> {
+                c.as_bytes()
+                    .par_chunks(c.code_bytes())
+                    .map(|code| {
+                        let mut x = vec![0f32; codec.dim()];
+                        codec.decode(code, &mut x).map(|()| x)
+                    })
+                    .collect()
+            };
+            let base = decode_all(codes)?;
+            let queries = match &query_codes {
+                Some(c) => Some(decode_all(c)?),
+                None => None,
+            };
+            sym.par_chunks_mut(n_base.max(1))
+                .enumerate()
+                .for_each(|(qi, out)| {
+                    let q = match (&queries, split.query_self[qi]) {
+                        (Some(d), _) => &d[qi],
+                        (None, Some(b)) => &base[b],
+                        (None, None) => unreachable!("self-pair split without self index"),
+                    };
+                    for (o, x) in out.iter_mut().zip(&base) {
+                        *o = crate::codec::dot_f64(q, x);
+                    }
+                });
+            return Ok(PairOutcome {
+                n_base,
+                asym,
+                sym: Some(sym),
+            });
+        }
         sym.par_chunks_mut(n_base.max(1))
             .enumerate()
             .try_for_each(|(qi, out)| -> Result<()> {

@@ -108,7 +108,7 @@ impl Default for Plan {
             max_rows: Some(DEFAULT_MAX_ROWS),
             split: SplitChoice::Auto,
             resamples: DEFAULT_RESAMPLES,
-            probes: ProbeKind::each(),
+            probes: ProbeKind::run_defaults(false),
             progress: true,
         }
     }
@@ -286,8 +286,8 @@ pub struct PlanToml {
     pub split: Option<SplitChoice>,
     /// Bootstrap resamples.
     pub resamples: Option<usize>,
-    /// Probes after the codec cells: any of chain, family, spiral, identity, all (default all,
-    /// all but chain when quick; `[]` for none).
+    /// Probes after the codec cells: any of chain, family, spiral, identity, resolution, all
+    /// (default chain, family, spiral, identity; without chain when quick; `[]` for none).
     pub probes: Option<Vec<ProbeKind>>,
 }
 

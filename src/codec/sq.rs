@@ -16,10 +16,10 @@
 //! The zero row decodes to the nearest grid point of each dimension, not to exactly zero.
 
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
-use crate::linalg::bits;
+use crate::linalg::{bits, scan};
 use std::fmt;
 
 /// Quantile clip of [`SqParams`] in units of 1e-4 (`None` = min/max).
@@ -158,25 +158,45 @@ impl SqCodec {
 
 struct SqScorer<'a> {
     codec: &'a SqCodec,
-    query: Vec<f32>,
+    /// Σ_j y_j·lo_j in f64 (the part of the estimate that does not depend on the code).
+    offset: f64,
+    /// a_j = y_j·step_j rounded to f32: the estimate is offset + Σ_j a_j·q_j.
+    weights: Vec<f32>,
+}
+
+/// The identity table k ↦ k for [`scan::dot_lut`] (levels 0..15 are exact in f32).
+const LEVELS: [f32; 16] = [
+    0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0,
+];
+
+impl SqScorer<'_> {
+    /// `Σ_j a_j·q_j` by the f32 scan kernels (fixed order, bit-identical to their scalar
+    /// references): bytes for 8 bits, a 4-bit table for 1..=4 bits, the reference order with
+    /// [`bits::get`] for 5..=7 bits.
+    #[inline]
+    fn weighted_levels(&self, code: &[u8]) -> f32 {
+        let b = self.codec.params.bits;
+        match b {
+            8 => scan::dot_u8(&self.weights, code),
+            1..=4 => scan::dot_lut(&self.weights, &LEVELS, code, b),
+            _ => scan::lanes32_sum(self.weights.len(), |j| {
+                self.weights[j] * bits::get(code, b, j) as f32
+            }),
+        }
+    }
 }
 
 impl Scorer for SqScorer<'_> {
+    /// ⟨y, lo + q·step⟩ = Σ y_j·lo_j + Σ (y_j·step_j)·q_j: the first sum per query in f64, the
+    /// second per code in f32 by [`crate::linalg::scan`] (within its stated bound of the f64
+    /// sum, plus the rounding of a_j to f32).
     fn estimate(&self, code: &[u8]) -> f64 {
-        let c = self.codec;
-        if c.params.bits == 8 {
-            self.query
-                .iter()
-                .zip(code)
-                .enumerate()
-                .map(|(j, (&y, &q))| y as f64 * c.value(j, q) as f64)
-                .sum()
-        } else {
-            self.query
-                .iter()
-                .enumerate()
-                .map(|(j, &y)| y as f64 * c.value(j, bits::get(code, c.params.bits, j)) as f64)
-                .sum()
+        self.offset + self.weighted_levels(code) as f64
+    }
+
+    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
+        for (o, c) in out.iter_mut().zip(codes.iter()) {
+            *o = self.offset + self.weighted_levels(c) as f64;
         }
     }
 }
@@ -226,9 +246,20 @@ impl Codec for SqCodec {
         true
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        let offset = query
+            .iter()
+            .zip(&self.lo)
+            .map(|(&y, &l)| y as f64 * l as f64)
+            .sum();
+        let weights = query
+            .iter()
+            .zip(&self.step)
+            .map(|(&y, &st)| (y as f64 * st as f64) as f32)
+            .collect();
         Box::new(SqScorer {
             codec: self,
-            query: query.to_vec(),
+            offset,
+            weights,
         })
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {

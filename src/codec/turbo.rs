@@ -246,11 +246,7 @@ impl Codec for TqMseCodec {
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(TqMseScorer {
             codec: self,
-            qrot: self
-                .rotate_query(query)
-                .iter()
-                .map(|&v| v as f32)
-                .collect(),
+            qrot: self.rotate_query(query).iter().map(|&v| v as f32).collect(),
             lut: self.book.centroids.iter().map(|&c| c as f32).collect(),
             lut16: std::array::from_fn(|i| self.book.centroids.get(i).map_or(0.0, |&c| c as f32)),
         })

@@ -16,7 +16,10 @@ pub fn inner_products_scalar(queries: &[f32], base: &[f32], dim: usize, out: &mu
     if n == 0 {
         return;
     }
-    for (o, q) in out.chunks_exact_mut(n).zip(queries.chunks_exact(dim.max(1))) {
+    for (o, q) in out
+        .chunks_exact_mut(n)
+        .zip(queries.chunks_exact(dim.max(1)))
+    {
         for (oj, x) in o.iter_mut().zip(base.chunks_exact(dim.max(1))) {
             *oj = dot_sequential(q, x);
         }
@@ -97,7 +100,10 @@ mod avx2 {
                 for k in 0..dim {
                     // SAFETY: 4k + 3 < 4·dim and 4·dim + 4k + 3 < 8·dim = panel.len().
                     let (b0, b1) = unsafe {
-                        (_mm256_loadu_pd(pp.add(4 * k)), _mm256_loadu_pd(pp.add(4 * dim + 4 * k)))
+                        (
+                            _mm256_loadu_pd(pp.add(4 * k)),
+                            _mm256_loadu_pd(pp.add(4 * dim + 4 * k)),
+                        )
                     };
                     for (r, a) in acc.iter_mut().enumerate() {
                         let qv = _mm256_set1_pd(q64[(i + r) * dim + k]);
@@ -141,8 +147,17 @@ mod tests {
     #[test]
     fn the_blocked_kernel_equals_the_plain_loop_bit_for_bit() {
         let mut rng = seeded_rng(3, 1);
-        for &(nq, n, d) in &[(1, 1, 1), (5, 9, 7), (4, 8, 384), (7, 21, 65), (9, 17, 130), (3, 0, 4)] {
-            let q: Vec<f32> = (0..nq * d).map(|_| rng.random_range(-2.0f32..2.0)).collect();
+        for &(nq, n, d) in &[
+            (1, 1, 1),
+            (5, 9, 7),
+            (4, 8, 384),
+            (7, 21, 65),
+            (9, 17, 130),
+            (3, 0, 4),
+        ] {
+            let q: Vec<f32> = (0..nq * d)
+                .map(|_| rng.random_range(-2.0f32..2.0))
+                .collect();
             let mut x: Vec<f32> = (0..n * d).map(|_| rng.random_range(-2.0f32..2.0)).collect();
             if n > 2 {
                 // Rows of −0 and of tiny values: sign of zero and denormal behaviour too.

@@ -136,8 +136,13 @@ pub fn lut_sum8_scalar(table: &[f32], code: &[u8], m: usize) -> f32 {
 /// `Σ_j table[16·j + k_j]` over `m` tables of 16 entries, k_j the nibbles of `code`
 /// (LSB-first) (scalar reference).
 pub fn lut_sum4_scalar(table: &[f32], code: &[u8], m: usize) -> f32 {
-    assert!(table.len() >= 16 * m && code.len() >= m.div_ceil(2), "lut_sum4: short");
-    lanes8_sum(m, |j| table[16 * j + ((code[j / 2] >> (4 * (j % 2))) & 15) as usize])
+    assert!(
+        table.len() >= 16 * m && code.len() >= m.div_ceil(2),
+        "lut_sum4: short"
+    );
+    lanes8_sum(m, |j| {
+        table[16 * j + ((code[j / 2] >> (4 * (j % 2))) & 15) as usize]
+    })
 }
 
 macro_rules! dispatch {
@@ -207,7 +212,10 @@ pub fn lut_sum8(table: &[f32], code: &[u8], m: usize) -> f32 {
 /// `Σ_j table[16·j + k_j]` over nibbles, bit-identical to [`lut_sum4_scalar`] (AVX2 gathers
 /// when available).
 pub fn lut_sum4(table: &[f32], code: &[u8], m: usize) -> f32 {
-    assert!(table.len() >= 16 * m && code.len() >= m.div_ceil(2), "lut_sum4: short");
+    assert!(
+        table.len() >= 16 * m && code.len() >= m.div_ceil(2),
+        "lut_sum4: short"
+    );
     dispatch!(
         avx2::lut_sum::<4>(table, code, m),
         lut_sum4_scalar(table, code, m)
@@ -301,7 +309,12 @@ mod avx2 {
         let n = q.len();
         let body = n - n % DOT_LANES;
         // SAFETY: lut has 16 floats.
-        let (lo, hi) = unsafe { (_mm256_loadu_ps(lut.as_ptr()), _mm256_loadu_ps(lut.as_ptr().add(8))) };
+        let (lo, hi) = unsafe {
+            (
+                _mm256_loadu_ps(lut.as_ptr()),
+                _mm256_loadu_ps(lut.as_ptr().add(8)),
+            )
+        };
         let sh = shifts(bits);
         // SAFETY: sh has 8 i32.
         let sh = unsafe { _mm256_loadu_si256(sh.as_ptr() as *const __m256i) };
@@ -372,14 +385,14 @@ mod avx2 {
             i += DOT_LANES;
         }
         let mut s = finish(acc);
-        for j in body..n {
+        for (j, &qj) in q.iter().enumerate().skip(body) {
             let k = if ex_bits == 0 {
                 0.0
             } else {
                 super::packed(ex, ex_bits, j) as f32
             };
             let level = k + 0.5;
-            s += q[j]
+            s += qj
                 * if super::super::bits::bit(signs, j) {
                     level
                 } else {
@@ -398,7 +411,10 @@ mod avx2 {
         let k = 1i32 << BITS;
         let body = m - m % LUT_LANES;
         let step = _mm256_set1_epi32(8 * k);
-        let mut offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(k));
+        let mut offs = _mm256_mullo_epi32(
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            _mm256_set1_epi32(k),
+        );
         let sh = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
         let mask = _mm256_set1_epi32(15);
         let mut acc = _mm256_setzero_ps();
@@ -412,7 +428,8 @@ mod avx2 {
                 eight_values(code, 4, j / 8, sh, mask)
             };
             // SAFETY: every index 16·j' + k_j' (or 256·j' + byte) with j' < m is < table.len().
-            let v = unsafe { _mm256_i32gather_ps::<4>(table.as_ptr(), _mm256_add_epi32(idx, offs)) };
+            let v =
+                unsafe { _mm256_i32gather_ps::<4>(table.as_ptr(), _mm256_add_epi32(idx, offs)) };
             acc = _mm256_add_ps(acc, v);
             offs = _mm256_add_epi32(offs, step);
             j += LUT_LANES;
@@ -454,15 +471,29 @@ mod tests {
         for &n in LENS {
             let q = floats(n, &mut rng);
             let c = bytes(n, &mut rng);
-            assert_eq!(dot_i8(&q, &c).to_bits(), dot_i8_scalar(&q, &c).to_bits(), "i8 n={n}");
-            assert_eq!(dot_u8(&q, &c).to_bits(), dot_u8_scalar(&q, &c).to_bits(), "u8 n={n}");
+            assert_eq!(
+                dot_i8(&q, &c).to_bits(),
+                dot_i8_scalar(&q, &c).to_bits(),
+                "i8 n={n}"
+            );
+            assert_eq!(
+                dot_u8(&q, &c).to_bits(),
+                dot_u8_scalar(&q, &c).to_bits(),
+                "u8 n={n}"
+            );
             let lut: [f32; 16] = std::array::from_fn(|_| rng.random_range(-2.0f32..2.0));
             for b in 1..=4u32 {
-                let vals: Vec<u8> = (0..n).map(|_| rng.random_range(0..1u32 << b) as u8).collect();
+                let vals: Vec<u8> = (0..n)
+                    .map(|_| rng.random_range(0..1u32 << b) as u8)
+                    .collect();
                 let mut code = vec![0u8; bits::packed_len(n, b)];
                 bits::pack(&vals, b, &mut code);
                 let fast = dot_lut(&q, &lut, &code, b);
-                assert_eq!(fast.to_bits(), dot_lut_scalar(&q, &lut, &code, b).to_bits(), "lut n={n} b={b}");
+                assert_eq!(
+                    fast.to_bits(),
+                    dot_lut_scalar(&q, &lut, &code, b).to_bits(),
+                    "lut n={n} b={b}"
+                );
                 // The reference itself is the documented sum of q_i · lut[k_i].
                 let r = lanes32_sum(n, |i| q[i] * lut[vals[i] as usize]);
                 assert_eq!(fast.to_bits(), r.to_bits());
@@ -472,7 +503,9 @@ mod tests {
                 let ex = if eb == 0 {
                     Vec::new()
                 } else {
-                    let vals: Vec<u8> = (0..n).map(|_| rng.random_range(0..1u32 << eb) as u8).collect();
+                    let vals: Vec<u8> = (0..n)
+                        .map(|_| rng.random_range(0..1u32 << eb) as u8)
+                        .collect();
                     let mut code = vec![0u8; bits::packed_len(n, eb)];
                     bits::pack(&vals, eb, &mut code);
                     code
@@ -493,8 +526,16 @@ mod tests {
             let t8 = floats(256 * m, &mut rng);
             let t4 = floats(16 * m, &mut rng);
             let c = bytes(m, &mut rng);
-            assert_eq!(lut_sum8(&t8, &c, m).to_bits(), lut_sum8_scalar(&t8, &c, m).to_bits(), "m={m}");
-            assert_eq!(lut_sum4(&t4, &c, m).to_bits(), lut_sum4_scalar(&t4, &c, m).to_bits(), "m={m}");
+            assert_eq!(
+                lut_sum8(&t8, &c, m).to_bits(),
+                lut_sum8_scalar(&t8, &c, m).to_bits(),
+                "m={m}"
+            );
+            assert_eq!(
+                lut_sum4(&t4, &c, m).to_bits(),
+                lut_sum4_scalar(&t4, &c, m).to_bits(),
+                "m={m}"
+            );
         }
     }
 
@@ -503,12 +544,16 @@ mod tests {
         // Terms 2^k for lanes that would round differently under another order: a plain check
         // that lanes32_sum adds lane j's terms in order and reduces as documented.
         let n = 70;
-        let t: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32 - 5.0) * 1.1f32.powi(i as i32)).collect();
+        let t: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) * 1.1f32.powi(i as i32))
+            .collect();
         let mut l = [0f32; 32];
         for i in 0..64 {
             l[i % 32] += t[i];
         }
-        let r: Vec<f32> = (0..8).map(|j| (l[j] + l[8 + j]) + (l[16 + j] + l[24 + j])).collect();
+        let r: Vec<f32> = (0..8)
+            .map(|j| (l[j] + l[8 + j]) + (l[16 + j] + l[24 + j]))
+            .collect();
         let mut s = ((r[0] + r[4]) + (r[2] + r[6])) + ((r[1] + r[5]) + (r[3] + r[7]));
         s += t[64];
         for x in &t[65..] {

@@ -20,6 +20,7 @@ mod reliability;
 mod report;
 mod resume;
 mod robust;
+mod scan_fast;
 mod speed;
 mod stats_cli;
 mod util;

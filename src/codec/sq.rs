@@ -171,14 +171,15 @@ const LEVELS: [f32; 16] = [
 
 impl SqScorer<'_> {
     /// `Σ_j a_j·q_j` by the f32 scan kernels (fixed order, bit-identical to their scalar
-    /// references): bytes for 8 bits, a 4-bit table for 1..=4 bits, the reference order with
+    /// references): bytes for 8 bits, nibbles for 4 bits, a small table for 1..=3 bits, the reference order with
     /// [`bits::get`] for 5..=7 bits.
     #[inline]
     fn weighted_levels(&self, code: &[u8]) -> f32 {
         let b = self.codec.params.bits;
         match b {
             8 => scan::dot_u8(&self.weights, code),
-            1..=4 => scan::dot_lut(&self.weights, &LEVELS, code, b),
+            4 => scan::dot_u4(&self.weights, code),
+            1..=3 => scan::dot_lut(&self.weights, &LEVELS, code, b),
             _ => scan::lanes32_sum(self.weights.len(), |j| {
                 self.weights[j] * bits::get(code, b, j) as f32
             }),

@@ -5,7 +5,8 @@
 //! The order of that sum is part of the kernel's definition, so the AVX2 path and the scalar
 //! reference (and therefore results on machines with and without AVX2) are identical:
 //!
-//! - **dot kernels** ([`dot_i8`], [`dot_u8`], [`dot_lut`], [`dot_signed_levels`]): 32 lanes,
+//! - **dot kernels** ([`dot_i8`], [`dot_u8`], [`dot_u4`], [`dot_lut`], [`dot_signed_levels`]):
+//!   32 lanes,
 //!   lane j sums the terms i ≡ j (mod 32) of the body (the first n − n mod 32 terms) in order,
 //!   starting from +0; the lanes are reduced as r_j = (l_j + l_{j+8}) + (l_{j+16} + l_{j+24}) for
 //!   j < 8, then ((r_0 + r_4) + (r_2 + r_6)) + ((r_1 + r_5) + (r_3 + r_7)); the tail terms are
@@ -92,6 +93,13 @@ pub fn dot_u8_scalar(q: &[f32], c: &[u8]) -> f32 {
     lanes32_sum(q.len(), |i| q[i] * c[i] as f32)
 }
 
+/// `Σ q_i · k_i` with k_i the nibbles of `code` (LSB-first), i.e. [`dot_lut_scalar`] with the
+/// identity table (scalar reference).
+pub fn dot_u4_scalar(q: &[f32], code: &[u8]) -> f32 {
+    assert!(code.len() >= q.len().div_ceil(2), "dot_u4: code too short");
+    lanes32_sum(q.len(), |i| q[i] * packed(code, 4, i) as f32)
+}
+
 /// `Σ q_i · lut[k_i]` with k_i the `bits`-bit values (1..=4) packed in `code` (scalar reference).
 pub fn dot_lut_scalar(q: &[f32], lut: &[f32; 16], code: &[u8], bits: u32) -> f32 {
     assert!((1..=4).contains(&bits), "dot_lut: bits must be 1..=4");
@@ -166,6 +174,12 @@ pub fn dot_i8(q: &[f32], c: &[u8]) -> f32 {
 pub fn dot_u8(q: &[f32], c: &[u8]) -> f32 {
     assert!(c.len() >= q.len(), "dot_u8: code too short");
     dispatch!(avx2::dot_int8::<false>(q, c), dot_u8_scalar(q, c))
+}
+
+/// `Σ q_i · k_i` over nibbles, bit-identical to [`dot_u4_scalar`] (AVX2 when available).
+pub fn dot_u4(q: &[f32], code: &[u8]) -> f32 {
+    assert!(code.len() >= q.len().div_ceil(2), "dot_u4: code too short");
+    dispatch!(avx2::dot_u4(q, code), dot_u4_scalar(q, code))
 }
 
 /// `Σ q_i · lut[k_i]`, bit-identical to [`dot_lut_scalar`] (AVX2 when available).
@@ -258,6 +272,49 @@ mod avx2 {
         _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(x), shifts), mask)
     }
 
+    /// The 32 nibbles of `code[at..at + 16]` in element order (LSB-first), as four registers
+    /// of eight i32.
+    #[target_feature(enable = "avx2")]
+    fn nibbles32(code: &[u8], at: usize) -> [__m256i; 4] {
+        assert!(at + 16 <= code.len());
+        // SAFETY: at + 16 <= code.len(); unaligned load.
+        let b = unsafe { _mm_loadu_si128(code.as_ptr().add(at) as *const __m128i) };
+        let m = _mm_set1_epi8(0x0f);
+        let lo = _mm_and_si128(b, m);
+        let hi = _mm_and_si128(_mm_srli_epi16::<4>(b), m);
+        let (e0, e1) = (_mm_unpacklo_epi8(lo, hi), _mm_unpackhi_epi8(lo, hi));
+        [
+            _mm256_cvtepu8_epi32(e0),
+            _mm256_cvtepu8_epi32(_mm_srli_si128::<8>(e0)),
+            _mm256_cvtepu8_epi32(e1),
+            _mm256_cvtepu8_epi32(_mm_srli_si128::<8>(e1)),
+        ]
+    }
+
+    /// # Safety
+    /// AVX2 must be available and `code.len() >= q.len().div_ceil(2)`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn dot_u4(q: &[f32], code: &[u8]) -> f32 {
+        let n = q.len();
+        let body = n - n % DOT_LANES;
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        while i < body {
+            let idx = nibbles32(code, i / 2);
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: i + 8k + 8 <= body <= q.len().
+                let qv = unsafe { _mm256_loadu_ps(q.as_ptr().add(i + 8 * k)) };
+                *a = _mm256_add_ps(*a, _mm256_mul_ps(qv, _mm256_cvtepi32_ps(idx[k])));
+            }
+            i += DOT_LANES;
+        }
+        let mut s = finish(acc);
+        for (j, &qj) in q.iter().enumerate().skip(body) {
+            s += qj * super::packed(code, 4, j) as f32;
+        }
+        s
+    }
+
     fn shifts(bits: u32) -> [i32; 8] {
         std::array::from_fn(|k| (k as u32 * bits) as i32)
     }
@@ -322,9 +379,18 @@ mod avx2 {
         let mut acc = [_mm256_setzero_ps(); 4];
         let mut i = 0;
         while i < body {
+            let nib = if bits == 4 {
+                nibbles32(code, i / 2)
+            } else {
+                [_mm256_setzero_si256(); 4]
+            };
             for (k, a) in acc.iter_mut().enumerate() {
                 let at = i + 8 * k;
-                let idx = eight_values(code, bits, at / 8, sh, mask);
+                let idx = if bits == 4 {
+                    nib[k]
+                } else {
+                    eight_values(code, bits, at / 8, sh, mask)
+                };
                 let mut vals = _mm256_permutevar8x32_ps(lo, idx);
                 if bits == 4 {
                     let upper = _mm256_permutevar8x32_ps(hi, idx);
@@ -481,6 +547,10 @@ mod tests {
                 dot_u8_scalar(&q, &c).to_bits(),
                 "u8 n={n}"
             );
+            let c4 = &c[..n.div_ceil(2)];
+            assert_eq!(dot_u4(&q, c4).to_bits(), dot_u4_scalar(&q, c4).to_bits(), "u4 n={n}");
+            let ident: [f32; 16] = std::array::from_fn(|k| k as f32);
+            assert_eq!(dot_u4(&q, c4).to_bits(), dot_lut_scalar(&q, &ident, c4, 4).to_bits());
             let lut: [f32; 16] = std::array::from_fn(|_| rng.random_range(-2.0f32..2.0));
             for b in 1..=4u32 {
                 let vals: Vec<u8> = (0..n)

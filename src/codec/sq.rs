@@ -158,46 +158,36 @@ impl SqCodec {
 
 struct SqScorer<'a> {
     codec: &'a SqCodec,
-    /// Σ_j y_j·lo_j in f64 (the part of the estimate that does not depend on the code).
-    offset: f64,
-    /// a_j = y_j·step_j rounded to f32: the estimate is offset + Σ_j a_j·q_j.
-    weights: Vec<f32>,
+    query: Vec<f32>,
 }
 
-/// The identity table k ↦ k for [`scan::dot_lut`] (levels 0..15 are exact in f32).
-const LEVELS: [f32; 16] = [
-    0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0,
-];
-
 impl SqScorer<'_> {
-    /// `Σ_j a_j·q_j` by the f32 scan kernels (fixed order, bit-identical to their scalar
-    /// references): bytes for 8 bits, nibbles for 4 bits, a small table for 1..=3 bits, the reference order with
-    /// [`bits::get`] for 5..=7 bits.
+    /// ⟨y, x̂⟩ with x̂_j = lo_j + q_j·step_j formed in f32 exactly as `decode` forms it, the
+    /// products and their sum in f32 by [`scan::dot_affine`] (bytes for 8 bits, nibbles for 4;
+    /// AVX2 when available, bit-identical to its scalar reference), the same fixed order with
+    /// [`bits::get`] for other widths. So the estimate is within [`crate::linalg::scan`]'s
+    /// stated bound, (d + 2)·2⁻²⁴·Σ|y_j·x̂_j|, of the f64 ⟨y, decode(code)⟩.
     #[inline]
-    fn weighted_levels(&self, code: &[u8]) -> f32 {
-        let b = self.codec.params.bits;
-        match b {
-            8 => scan::dot_u8(&self.weights, code),
-            4 => scan::dot_u4(&self.weights, code),
-            1..=3 => scan::dot_lut(&self.weights, &LEVELS, code, b),
-            _ => scan::lanes32_sum(self.weights.len(), |j| {
-                self.weights[j] * bits::get(code, b, j) as f32
-            }),
-        }
+    fn estimate_one(&self, code: &[u8]) -> f64 {
+        let c = self.codec;
+        let y = &self.query;
+        let s = match c.params.bits {
+            8 => scan::dot_affine::<8>(y, &c.lo, &c.step, code),
+            4 => scan::dot_affine::<4>(y, &c.lo, &c.step, code),
+            b => scan::lanes32_sum(y.len(), |j| y[j] * c.value(j, bits::get(code, b, j))),
+        };
+        s as f64
     }
 }
 
 impl Scorer for SqScorer<'_> {
-    /// ⟨y, lo + q·step⟩ = Σ y_j·lo_j + Σ (y_j·step_j)·q_j: the first sum per query in f64, the
-    /// second per code in f32 by [`crate::linalg::scan`] (within its stated bound of the f64
-    /// sum, plus the rounding of a_j to f32).
     fn estimate(&self, code: &[u8]) -> f64 {
-        self.offset + self.weighted_levels(code) as f64
+        self.estimate_one(code)
     }
 
     fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
         for (o, c) in out.iter_mut().zip(codes.iter()) {
-            *o = self.offset + self.weighted_levels(c) as f64;
+            *o = self.estimate_one(c);
         }
     }
 }
@@ -247,20 +237,9 @@ impl Codec for SqCodec {
         true
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
-        let offset = query
-            .iter()
-            .zip(&self.lo)
-            .map(|(&y, &l)| y as f64 * l as f64)
-            .sum();
-        let weights = query
-            .iter()
-            .zip(&self.step)
-            .map(|(&y, &st)| (y as f64 * st as f64) as f32)
-            .collect();
         Box::new(SqScorer {
             codec: self,
-            offset,
-            weights,
+            query: query.to_vec(),
         })
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {

@@ -272,7 +272,7 @@ impl RunArgs {
 /// Flags of `codecbench speed`.
 #[derive(Debug, clap::Args)]
 pub struct SpeedArgs {
-    /// Codec spec, repeatable [default: int8, int4, tq-mse:bits=4, rabitq:bits=1].
+    /// Codec spec, repeatable [default: int8, int4, sq:bits=8, sq:bits=4, pq, rabitq:bits=1, tq-mse:bits=4].
     #[arg(long = "codec", short = 'c', value_name = "SPEC")]
     pub codecs: Vec<String>,
     /// Row dimension, repeatable [default: 384 and 768].

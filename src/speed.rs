@@ -18,8 +18,18 @@ use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Instant;
 
-/// Codecs `codecbench speed` measures when none are named.
-pub const DEFAULT_CODECS: &[&str] = &["int8", "int4", "tq-mse:bits=4", "rabitq:bits=1"];
+/// Codecs `codecbench speed` measures when none are named: the set issue #8 compares with FAISS
+/// (SQ8, SQ4, PQ, RaBitQ 1-bit, TurboQuant-MSE 4-bit; `peers/speed_faiss.py`), plus the per-row
+/// int8 / int4 baselines.
+pub const DEFAULT_CODECS: &[&str] = &[
+    "int8",
+    "int4",
+    "sq:bits=8",
+    "sq:bits=4",
+    "pq",
+    "rabitq:bits=1",
+    "tq-mse:bits=4",
+];
 /// Dimensions measured when none are named.
 pub const DEFAULT_DIMS: &[usize] = &[384, 768];
 /// Rows encoded (and scanned per query) by default.

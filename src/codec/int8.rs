@@ -5,8 +5,9 @@
 //! Code layout: `[scale: f32 LE][q_0 … q_{d-1}: i8]` with `scale = max|x|/127`,
 //! `q_i = round(x_i/scale)` clamped to ±127, and `x̂_i = scale·q_i`. A zero row stores scale 0.
 
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
 use crate::error::Result;
+use crate::linalg::scan;
 
 /// Per-row absmax int8.
 #[derive(Debug, Clone)]
@@ -30,14 +31,17 @@ struct Int8Scorer {
 }
 
 impl Scorer for Int8Scorer {
+    /// `scale · Σ q_i c_i` with the sum in f32 by [`scan::dot_i8`] (fixed lane order, AVX2 when
+    /// available, bit-identical to its scalar reference); within
+    /// [`crate::linalg::scan`]'s stated bound of the f64 sum.
     fn estimate(&self, code: &[u8]) -> f64 {
-        let s: f64 = self
-            .query
-            .iter()
-            .zip(&code[4..])
-            .map(|(&q, &c)| q as f64 * (c as i8) as f64)
-            .sum();
-        s * scale_of(code) as f64
+        scan::dot_i8(&self.query, &code[4..]) as f64 * scale_of(code) as f64
+    }
+
+    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
+        for (o, c) in out.iter_mut().zip(codes.iter()) {
+            *o = scan::dot_i8(&self.query, &c[4..]) as f64 * scale_of(c) as f64;
+        }
     }
 }
 

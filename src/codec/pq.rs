@@ -22,11 +22,11 @@
 //! Bytes: code = ⌈m·nbits/8⌉; model = 4·K·d (all centroids as f32).
 
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::kmeans::{KMeans, nearest};
-use crate::linalg::{bits, seeded_rng};
+use crate::linalg::{bits, scan, seeded_rng};
 use rand::seq::index::sample;
 use rayon::prelude::*;
 use std::fmt;
@@ -231,14 +231,37 @@ struct PqScorer {
     k: usize,
     nbits: u32,
     m: usize,
-    table: Vec<f64>,
+    /// The ADC table ⟨q_j, c_{j,k}⟩ (computed in f64, stored as f32), `m × k`.
+    table: Vec<f32>,
+}
+
+impl PqScorer {
+    /// Σ_j table[j][k_j] in f32 in the fixed 8-lane order of [`scan::lut_sum8`] (AVX2 gathers
+    /// for nbits = 8 and 4, bit-identical to the scalar references; the same order with
+    /// [`bits::get`] for other widths).
+    #[inline]
+    fn sum(&self, code: &[u8]) -> f32 {
+        match self.nbits {
+            8 => scan::lut_sum8(&self.table, code, self.m),
+            4 => scan::lut_sum4(&self.table, code, self.m),
+            b => scan::lanes8_sum(self.m, |j| {
+                self.table[j * self.k + bits::get(code, b, j) as usize]
+            }),
+        }
+    }
 }
 
 impl Scorer for PqScorer {
+    /// Asymmetric distance computation: one table lookup per sub-quantizer, summed in f32
+    /// (within [`crate::linalg::scan`]'s stated bound of the f64 sum of the f64 table).
     fn estimate(&self, code: &[u8]) -> f64 {
-        (0..self.m)
-            .map(|j| self.table[j * self.k + bits::get(code, self.nbits, j) as usize])
-            .sum()
+        self.sum(code) as f64
+    }
+
+    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
+        for (o, c) in out.iter_mut().zip(codes.iter()) {
+            *o = self.sum(c) as f64;
+        }
     }
 }
 
@@ -292,7 +315,7 @@ impl Codec for PqCodec {
             k: 1usize << self.params.nbits,
             nbits: self.params.nbits,
             m: self.m(),
-            table: self.adc_table(query),
+            table: self.adc_table(query).iter().map(|&v| v as f32).collect(),
         })
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {

@@ -36,10 +36,10 @@
 
 use super::spec::RawParams;
 use super::turbo::f32_at;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
-use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, dot, seeded_rng};
+use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, dot, scan, seeded_rng};
 use rand_distr::{Distribution, StandardNormal};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
@@ -359,17 +359,68 @@ impl RabitqCodec {
 
 struct RabitqScorer<'a> {
     codec: &'a RabitqCodec,
-    /// P·(q − c).
-    qrot: Vec<f64>,
-    /// ⟨c, q⟩.
+    /// ⟨c, q⟩ in f64.
     cq: f64,
+    /// The rotated, centred query P·(q − c), rounded to f32 (multi-bit path).
+    qrot: Vec<f32>,
+    /// 1 bit: per sign byte j, entry v = Σ_{bit b of v set} q'_{8j+b} (summed in f64, stored
+    /// f32), so Σ_{s_i = +} q'_i is one table lookup per byte; empty for B ≥ 2.
+    byte_table: Vec<f32>,
+    /// ½·Σ_i q'_i in f64 (1 bit: ⟨x̄, q'⟩ = Σ_{s_i = +} q'_i − ½·Σ_i q'_i for x̄ = ±½).
+    half_sum: f64,
+}
+
+impl RabitqScorer<'_> {
+    /// ⟨x̂, q'⟩ for the grid point x̂ = s·(k + ½) of `code`, the sum in f32 by
+    /// [`scan::lut_sum8`] (1 bit) or [`scan::dot_signed_levels`] (B ≥ 2), both bit-identical to
+    /// their scalar references and within [`crate::linalg::scan`]'s stated bound of the f64 sum.
+    #[inline]
+    fn grid_dot(&self, code: &[u8]) -> f64 {
+        let c = self.codec;
+        let body = &code[c.header()..];
+        let (signs, ex) = body.split_at(c.sign_bytes());
+        if c.ex_bits() == 0 {
+            scan::lut_sum8(&self.byte_table, signs, signs.len()) as f64 - self.half_sum
+        } else {
+            scan::dot_signed_levels(&self.qrot, signs, ex, c.ex_bits()) as f64
+        }
+    }
+
+    #[inline]
+    fn estimate_one(&self, code: &[u8]) -> f64 {
+        let s_ip = f32_at(code, 4) as f64;
+        self.cq + self.codec.f_add(code) + s_ip * self.grid_dot(code)
+    }
+}
+
+/// Per sign byte j, the 256 subset sums Σ_{bit b of v set} q_{8j+b} (f64, then f32); bits past
+/// the end of `q` count as 0.
+fn byte_subset_sums(q: &[f64]) -> Vec<f32> {
+    let bytes = q.len().div_ceil(8);
+    let mut t = vec![0f32; 256 * bytes];
+    let mut sums = [0f64; 256];
+    for j in 0..bytes {
+        for v in 1..256usize {
+            let b = v.trailing_zeros() as usize;
+            let qb = q.get(8 * j + b).copied().unwrap_or(0.0);
+            sums[v] = sums[v & (v - 1)] + qb;
+        }
+        for (dst, &x) in t[256 * j..256 * (j + 1)].iter_mut().zip(&sums) {
+            *dst = x as f32;
+        }
+    }
+    t
 }
 
 impl Scorer for RabitqScorer<'_> {
     fn estimate(&self, code: &[u8]) -> f64 {
-        let c = self.codec;
-        let s_ip = f32_at(code, 4) as f64;
-        self.cq + c.f_add(code) + s_ip * dot(&self.qrot, &c.grid(code))
+        self.estimate_one(code)
+    }
+
+    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
+        for (o, c) in out.iter_mut().zip(codes.iter()) {
+            *o = self.estimate_one(c);
+        }
     }
 }
 
@@ -466,10 +517,17 @@ impl Codec for RabitqCodec {
             .sum();
         let mut qrot = vec![0f64; self.rot.out_dim()];
         self.rot.apply_f64(&qc, &mut qrot);
+        let (byte_table, half_sum) = if self.ex_bits() == 0 {
+            (byte_subset_sums(&qrot), 0.5 * qrot.iter().sum::<f64>())
+        } else {
+            (Vec::new(), 0.0)
+        };
         Box::new(RabitqScorer {
             codec: self,
-            qrot,
             cq,
+            qrot: qrot.iter().map(|&v| v as f32).collect(),
+            byte_table,
+            half_sum,
         })
     }
 }

@@ -28,11 +28,11 @@
 
 use super::qjl::{Projection, Sketch};
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
 use crate::error::Result;
 use crate::linalg::lloyd_max::{Codebook, beta_codebook};
 use crate::linalg::{
-    Rotation, RotationKind, STREAM_ROTATION, STREAM_SKETCH, bits, dot, norm_f32, seeded_rng,
+    Rotation, RotationKind, STREAM_ROTATION, STREAM_SKETCH, bits, dot, norm_f32, scan, seeded_rng,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -170,12 +170,42 @@ fn split_norm(row: &[f32]) -> (f64, Vec<f64>) {
 
 struct TqMseScorer<'a> {
     codec: &'a TqMseCodec,
-    qrot: Vec<f64>,
+    /// Π q rounded to f32.
+    qrot: Vec<f32>,
+    /// The codebook's centroids as f32 (the stored form counted in `model_bytes`).
+    lut: Vec<f32>,
+    /// The same, zero-padded to 16 entries for [`scan::dot_lut`] (b ≤ 4).
+    lut16: [f32; 16],
+}
+
+impl TqMseScorer<'_> {
+    /// ν·⟨Π q, c_idx⟩ with the sum in f32: [`scan::dot_lut`] (a 16-entry in-register table,
+    /// AVX2 when available) for b ≤ 4, the same fixed order with [`bits::get`] for b ≥ 5; within
+    /// [`crate::linalg::scan`]'s stated bound of the f64 sum.
+    #[inline]
+    fn estimate_one(&self, code: &[u8]) -> f64 {
+        let b = self.codec.bits();
+        let idx = &code[4..];
+        let s = if b <= 4 {
+            scan::dot_lut(&self.qrot, &self.lut16, idx, b)
+        } else {
+            scan::lanes32_sum(self.qrot.len(), |i| {
+                self.qrot[i] * self.lut[bits::get(idx, b, i) as usize]
+            })
+        };
+        f32_at(code, 0) as f64 * s as f64
+    }
 }
 
 impl Scorer for TqMseScorer<'_> {
     fn estimate(&self, code: &[u8]) -> f64 {
-        f32_at(code, 0) as f64 * self.codec.rotated_dot(&self.qrot, &code[4..])
+        self.estimate_one(code)
+    }
+
+    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
+        for (o, c) in out.iter_mut().zip(codes.iter()) {
+            *o = self.estimate_one(c);
+        }
     }
 }
 
@@ -216,7 +246,9 @@ impl Codec for TqMseCodec {
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(TqMseScorer {
             codec: self,
-            qrot: self.rotate_query(query),
+            qrot: self.rotate_query(query).iter().map(|&v| v as f32).collect(),
+            lut: self.book.centroids.iter().map(|&c| c as f32).collect(),
+            lut16: std::array::from_fn(|i| self.book.centroids.get(i).map_or(0.0, |&c| c as f32)),
         })
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {

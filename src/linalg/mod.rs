@@ -6,8 +6,12 @@
 //!   unit vector and for PolarQuant's angle laws, solved once per parameter set and cached.
 //! - [`bits`]: bit packing of b-bit indices, sign bits, popcount.
 //! - [`kmeans`]: seeded k-means++ / Lloyd (PQ codebooks, palettes).
-//! - [`eigen`]: symmetric eigen-decomposition (nalgebra), f64 GEMM (matrixmultiply), PCA, orthogonal Procrustes.
+//! - [`gemm`]: blocked f64 inner products of f32 rows (the truth), bit-identical to the plain loop.
+//! - [`eigen`]: symmetric eigen-decomposition (nalgebra), f64 GEMM (matrixmultiply), PCA,
+//!   orthogonal Procrustes.
 //! - [`simd`]: AVX2 popcount and int8 dot kernels with runtime detection and scalar references.
+//! - [`scan`]: the f32 scan kernels behind `Scorer::estimate_all` (int8/u8/4-bit LUT dots,
+//!   RaBitQ grid dots, PQ table sums), AVX2 with bit-identical scalar references.
 //!
 //! All randomness comes from [`seeded_rng`]: ChaCha8 seeded with the codec's `seed`, one stream
 //! per purpose ([`STREAM_ROTATION`], [`STREAM_SKETCH`]), so that two codecs fitted with the same
@@ -15,9 +19,11 @@
 
 pub mod bits;
 pub mod eigen;
+pub mod gemm;
 pub mod kmeans;
 pub mod lloyd_max;
 pub mod rotation;
+pub mod scan;
 pub mod simd;
 
 pub use rotation::{Rotation, RotationKind};
@@ -40,6 +46,13 @@ pub fn seeded_rng(seed: u64, stream: u64) -> ChaCha8Rng {
 /// `Σ a_i b_i` in f64 with four independent accumulators (lets the compiler vectorise; the
 /// result differs from a sequential sum only by rounding).
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    dot_body(a, b)
+}
+
+/// [`dot`]'s body, inlined into callers compiled with other target features (the same
+/// operations in the same order, so the same result).
+#[inline(always)]
+pub(crate) fn dot_body(a: &[f64], b: &[f64]) -> f64 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0f64; 4];
     let (ca, ra) = a.split_at(a.len() - a.len() % 4);

@@ -144,11 +144,7 @@ impl Rotation {
         debug_assert_eq!(x.len(), self.dim);
         debug_assert_eq!(out.len(), self.out_dim);
         match &self.imp {
-            Imp::Dense(m) => {
-                for (o, row) in out.iter_mut().zip(m.chunks_exact(self.dim)) {
-                    *o = dot(row, x);
-                }
-            }
+            Imp::Dense(m) => dense_apply(m, self.dim, x, out),
             Imp::Hadamard(signs) => {
                 out[..self.dim].copy_from_slice(x);
                 out[self.dim..].fill(0.0);
@@ -257,6 +253,30 @@ fn haar_rows(p: usize, cols: usize, rng: &mut impl Rng) -> Vec<f64> {
 /// In-place Walsh–Hadamard transform scaled by 1/√n (orthogonal and symmetric);
 /// `x.len()` must be a power of two.
 pub fn fwht_normalized(x: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::avx2_available() {
+        // SAFETY: AVX2 was detected at run time.
+        return unsafe { fwht_avx2(x) };
+    }
+    fwht_body(x)
+}
+
+/// [`fwht_normalized`]'s scalar reference: butterflies in place, then the 1/√n scaling. The
+/// AVX2 path is this same code compiled with AVX2 enabled: the same IEEE additions,
+/// subtractions and multiplications in the same order (floating-point operations are never
+/// reassociated or fused), so the result is bit-identical, four lanes at a time.
+pub fn fwht_scalar(x: &mut [f64]) {
+    fwht_body(x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn fwht_avx2(x: &mut [f64]) {
+    fwht_body(x)
+}
+
+#[inline(always)]
+fn fwht_body(x: &mut [f64]) {
     let n = x.len();
     debug_assert!(n.is_power_of_two());
     let mut h = 1;
@@ -277,10 +297,60 @@ pub fn fwht_normalized(x: &mut [f64]) {
     }
 }
 
+/// `out_i = ⟨row_i, x⟩` for the rows of a dense p×d matrix, each by [`super::dot`]'s
+/// four-accumulator order; AVX2 when available (the same code compiled with AVX2: bit-identical).
+fn dense_apply(m: &[f64], dim: usize, x: &[f64], out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::avx2_available() {
+        // SAFETY: AVX2 was detected at run time.
+        return unsafe { dense_apply_avx2(m, dim, x, out) };
+    }
+    dense_apply_scalar(m, dim, x, out)
+}
+
+/// [`dense_apply`]'s scalar reference.
+pub fn dense_apply_scalar(m: &[f64], dim: usize, x: &[f64], out: &mut [f64]) {
+    dense_apply_body(m, dim, x, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn dense_apply_avx2(m: &[f64], dim: usize, x: &[f64], out: &mut [f64]) {
+    dense_apply_body(m, dim, x, out)
+}
+
+#[inline(always)]
+fn dense_apply_body(m: &[f64], dim: usize, x: &[f64], out: &mut [f64]) {
+    for (o, row) in out.iter_mut().zip(m.chunks_exact(dim)) {
+        *o = super::dot_body(row, x);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::linalg::seeded_rng;
+
+    #[test]
+    fn simd_fwht_and_dense_apply_equal_their_scalar_references_bit_for_bit() {
+        let mut rng = seeded_rng(11, 1);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for n in [1usize, 2, 4, 8, 64, 512, 1024] {
+            let x: Vec<f64> = (0..n).map(|_| rng.sample(StandardNormal)).collect();
+            let (mut a, mut b) = (x.clone(), x.clone());
+            fwht_normalized(&mut a);
+            fwht_scalar(&mut b);
+            assert_eq!(bits(&a), bits(&b), "fwht n={n}");
+        }
+        for d in [1usize, 7, 65, 384] {
+            let rot = Rotation::new(RotationKind::Haar, d, 1, &mut rng);
+            let x: Vec<f64> = (0..d).map(|_| rng.sample(StandardNormal)).collect();
+            let (mut a, mut b) = (vec![0f64; rot.out_dim()], vec![0f64; rot.out_dim()]);
+            rot.apply_f64(&x, &mut a);
+            dense_apply_scalar(&rot.matrix(), d, &x, &mut b);
+            assert_eq!(bits(&a), bits(&b), "dense d={d}");
+        }
+    }
 
     fn check_orthogonal(rot: &Rotation) {
         let (p, d) = (rot.out_dim(), rot.dim());

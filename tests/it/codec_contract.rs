@@ -124,6 +124,10 @@ fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
 }
 
+fn norm(a: &[f32]) -> f64 {
+    a.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt()
+}
+
 fn abs_dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter()
         .zip(b)
@@ -172,9 +176,16 @@ fn every_codec_keeps_the_contract() {
                             // Decode-based estimate ≈ estimate. Both use the same quantized
                             // values; the decoded f32 values differ from the scorer's f64
                             // products by one f32 rounding each (relative 2^-24 ≈ 6e-8), so
-                            // |diff| ≤ 6e-8·Σ|q_i x̂_i|; 1e-6 leaves a 16× margin.
+                            // |diff| ≤ 6e-8·Σ|q_i x̂_i|; 1e-6 leaves a 16× margin. Scorers on
+                            // the f32 scan kernels (linalg::scan) add at most (p + 8)·2^-24·S,
+                            // S a bound on the Σ|terms| they sum over p ≤ 2d (rotated)
+                            // coordinates: Σ|q_i x̂_i|, or ‖q‖·‖x̂‖ by Cauchy–Schwarz in the
+                            // rotated basis, with ‖ν·c‖ ≤ 2·max(‖x̂‖, ‖row‖) for the padded codes.
                             let via_decode = dot(q, &xhat);
-                            let tol = 1e-6 * abs_dot(q, &xhat) + 1e-30;
+                            let s = abs_dot(q, &xhat) + 2.0 * norm(q) * norm(&xhat).max(norm(row));
+                            let tol = 1e-6 * abs_dot(q, &xhat)
+                                + (2 * d + 8) as f64 * f64::powi(2.0, -24) * s
+                                + 1e-30;
                             assert!(
                                 (est - via_decode).abs() <= tol,
                                 "{ctx}: row {i}: estimate {est} vs decode {via_decode}"

@@ -22,6 +22,7 @@ mod reliability;
 mod report;
 mod resume;
 mod robust;
+mod scan_fast;
 mod speed;
 mod stats_cli;
 mod util;

@@ -12,6 +12,7 @@ mod hypothesis;
 mod loaders;
 mod metric;
 mod model;
+mod peers;
 mod probe;
 mod probe_chain;
 mod probe_family;

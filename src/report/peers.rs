@@ -199,8 +199,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<PeerRow>> {
         if line.trim().is_empty() {
             continue;
         }
-        let row: PeerRow = serde_json::from_str(line)
-            .map_err(|e| bad(i + 1, format!("not a peers row: {e}")))?;
+        let row: PeerRow =
+            serde_json::from_str(line).map_err(|e| bad(i + 1, format!("not a peers row: {e}")))?;
         row.ours
             .parse::<CodecSpec>()
             .map_err(|e| bad(i + 1, format!("`ours` is not a codec spec: {e}")))?;
@@ -354,7 +354,9 @@ pub fn render_markdown(cmp: &[Comparison], header: &str) -> String {
     for pop in &pops {
         let cells: Vec<&Comparison> = cmp.iter().filter(|c| c.population == *pop).collect();
         let dim = cells.first().map_or(0, |c| c.dim);
-        s.push_str(&format!("\n## {pop} (d = {dim})\n\n### Quality (95% CI)\n\n"));
+        s.push_str(&format!(
+            "\n## {pop} (d = {dim})\n\n### Quality (95% CI)\n\n"
+        ));
         s.push_str("| ours | peer | B/row ours / peer |");
         let names: Vec<String> = cells
             .first()

@@ -65,13 +65,19 @@ fn ratios_are_ours_over_peer_and_verdicts_follow_the_cis() {
     metrics.insert("spearman".to_string(), num(0.52, 0.5, 0.54)); // overlaps
     metrics.insert("recall@10".to_string(), num(0.5, 0.45, 0.55)); // behind by 0.3
     metrics.insert("slope".to_string(), num(0.9, 0.89, 0.91));
-    metrics.insert("encode_rows_per_s.t1".to_string(), num(2500.0, 2000.0, 3000.0));
+    metrics.insert(
+        "encode_rows_per_s.t1".to_string(),
+        num(2500.0, 2000.0, 3000.0),
+    );
     metrics.insert("scan_codes_per_s.t1".to_string(), num(2.0e6, 1.0e6, 3.0e6));
     let ours = vec![Ours {
         population: "pop".to_string(),
         dim: 16,
         side: Side {
-            codec: "sq".parse::<codecbench::codec::CodecSpec>().unwrap().to_string(),
+            codec: "sq"
+                .parse::<codecbench::codec::CodecSpec>()
+                .unwrap()
+                .to_string(),
             bytes_per_row: 16,
             metrics,
         },
@@ -95,21 +101,34 @@ fn ratios_are_ours_over_peer_and_verdicts_follow_the_cis() {
     let ratio = |m: &str| c.speed.iter().find(|s| s.metric == m).unwrap().ratio;
     assert_eq!(ratio("encode_rows_per_s.t1"), Some(2.5));
     assert_eq!(ratio("scan_codes_per_s.t1"), Some(0.5));
-    assert_eq!(ratio("scan_codes_per_s.tall"), None, "peer has no all-threads timing");
+    assert_eq!(
+        ratio("scan_codes_per_s.tall"),
+        None,
+        "peer has no all-threads timing"
+    );
     assert_eq!(ratio_text(Some(2.5)), "2.50×");
     assert_eq!(ratio_text(Some(0.5)), "**behind by 2.00×**");
     assert_eq!(ratio_text(None), "—");
     assert_eq!(speed_ratio(Some(1.0), Some(0.0)), None);
     let behind = behind_lines(&cmp);
     assert_eq!(behind.len(), 2, "{behind:?}");
-    assert!(behind[0].contains("recall@10 behind by 0.3000"), "{behind:?}");
-    assert!(behind[1].contains("scan_codes_per_s.t1 behind by 2.00×"), "{behind:?}");
+    assert!(
+        behind[0].contains("recall@10 behind by 0.3000"),
+        "{behind:?}"
+    );
+    assert!(
+        behind[1].contains("scan_codes_per_s.t1 behind by 2.00×"),
+        "{behind:?}"
+    );
     let md = rp::render_markdown(&cmp, "");
     assert!(md.contains("## pop (d = 16)"), "{md}");
     assert!(md.contains("**behind by 2.00×**"), "{md}");
     let csv = rp::render_csv(&cmp);
     assert_eq!(csv.lines().count(), 1 + 4 + 4, "{csv}");
-    assert!(csv.contains(",scan_codes_per_s.t1,2000000,1000000,3000000,4000000,3000000,5000000,,,0.5"), "{csv}");
+    assert!(
+        csv.contains(",scan_codes_per_s.t1,2000000,1000000,3000000,4000000,3000000,5000000,,,0.5"),
+        "{csv}"
+    );
 }
 
 #[test]
@@ -118,7 +137,14 @@ fn compare_peers_measures_ours_on_the_exported_split_like_run() {
     let pop_spec = "gaussian:n=400,d=16";
     let o = run_bin(
         dir.path(),
-        &["export", pop_spec, "--out", "out/split-g", "--queries", "20"],
+        &[
+            "export",
+            pop_spec,
+            "--out",
+            "out/split-g",
+            "--queries",
+            "20",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let split: serde_json::Value = serde_json::from_str(
@@ -143,13 +169,24 @@ fn compare_peers_measures_ours_on_the_exported_split_like_run() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let md = stdout(&o);
-    assert!(md.contains("`faiss:SQ8`") && md.contains("`faiss:other`"), "{md}");
+    assert!(
+        md.contains("`faiss:SQ8`") && md.contains("`faiss:other`"),
+        "{md}"
+    );
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("out/compare-peers/compare-peers.json")).unwrap(),
     )
     .unwrap();
-    assert!(dir.path().join("out/compare-peers/compare-peers.md").is_file());
-    assert!(dir.path().join("out/compare-peers/compare-peers.csv").is_file());
+    assert!(
+        dir.path()
+            .join("out/compare-peers/compare-peers.md")
+            .is_file()
+    );
+    assert!(
+        dir.path()
+            .join("out/compare-peers/compare-peers.csv")
+            .is_file()
+    );
     let cmps = json["comparisons"].as_array().unwrap();
     assert_eq!(cmps.len(), 2);
     for c in cmps {
@@ -170,7 +207,17 @@ fn compare_peers_measures_ours_on_the_exported_split_like_run() {
     let o = run_bin(
         dir.path(),
         &[
-            "run", "-p", pop_spec, "-c", "sq", "-c", "int8", "--queries", "20", "--out", "runs",
+            "run",
+            "-p",
+            pop_spec,
+            "-c",
+            "sq",
+            "-c",
+            "int8",
+            "--queries",
+            "20",
+            "--out",
+            "runs",
             "--no-progress",
         ],
     );

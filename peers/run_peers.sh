@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Peer comparison (prep/comparison only; CI does not run it).
 #
-# Creates peers/.venv (gitignored), installs the pinned peers (faiss-cpu 1.15.1; rabitqlib 0.7.1
-# and turbovec 1.1.2 if they install), exports each population's pair-probe split with
-# `codecbench export` (exactly the rows `codecbench run` measures with the same flags), and runs
-# peers.py on them. Output: peers/out/peers.jsonl (codecbench result field names) and a table.
+# Creates peers/.venv (gitignored), installs the pinned peers (faiss-cpu 1.15.1, turbovec 1.1.2,
+# rabitqlib 0.7.1; pyturboquant-cpu 0.1.0 optional — each of the last three is skipped with a
+# message if it does not install), exports each population's pair-probe split with
+# `codecbench export` (exactly the rows `codecbench run` measures with the same flags), runs
+# peers.py on them, then `codecbench compare-peers`, which fits and times ours on the same splits.
+# Output: peers/out/peers.jsonl (codecbench result field names) and
+# peers/out/compare-peers/compare-peers.{md,csv,json}.
 #
-# Usage: peers/run_peers.sh [POPULATION ...]   (default: glove-20k minilm-sentences)
-#   CODECBENCH=path/to/codecbench  EXPORT_FLAGS="--seed 42"  PEERS_FLAGS="--resamples 200"
+# Usage: peers/run_peers.sh [POPULATION ...]   (default: minilm-sentences mpnet-vocab)
+#   CODECBENCH=path/to/codecbench  EXPORT_FLAGS="--seed 42"  PEERS_FLAGS="--repeats 5"
+#   COMPARE_FLAGS="--repeats 5"  NO_COMPARE=1 (peers only)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -16,8 +20,10 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install -q numpy faiss-cpu==1.15.1
-"$venv/bin/pip" install -q rabitqlib==0.7.1 || echo "rabitqlib 0.7.1 did not install; skipped" >&2
 "$venv/bin/pip" install -q turbovec==1.1.2 || echo "turbovec 1.1.2 did not install; skipped" >&2
+"$venv/bin/pip" install -q rabitqlib==0.7.1 || echo "rabitqlib 0.7.1 did not install; skipped" >&2
+"$venv/bin/pip" install -q pyturboquant-cpu==0.1.0 ||
+    echo "pyturboquant-cpu 0.1.0 did not install; skipped" >&2
 
 cb="${CODECBENCH:-}"
 if [ -z "$cb" ]; then
@@ -25,7 +31,7 @@ if [ -z "$cb" ]; then
     cb="${CARGO_TARGET_DIR:-$root/target}/release/codecbench"
 fi
 pops=("$@")
-[ ${#pops[@]} -eq 0 ] && pops=(glove-20k minilm-sentences)
+[ ${#pops[@]} -eq 0 ] && pops=(minilm-sentences mpnet-vocab)
 out="$here/out"
 mkdir -p "$out"
 dirs=()
@@ -38,3 +44,9 @@ done
 # shellcheck disable=SC2086
 "$venv/bin/python" "$here/peers.py" "${dirs[@]}" --out "$out/peers.jsonl" ${PEERS_FLAGS:-}
 echo "peers: $out/peers.jsonl"
+if [ -z "${NO_COMPARE:-}" ]; then
+    split_flags=()
+    for d in "${dirs[@]}"; do split_flags+=(--split "$d"); done
+    # shellcheck disable=SC2086
+    "$cb" compare-peers "$out/peers.jsonl" "${split_flags[@]}" ${COMPARE_FLAGS:-}
+fi

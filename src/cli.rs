@@ -106,6 +106,9 @@ pub enum Command {
     /// Write a population's pair-probe split (exactly what `run` measures with the same flags) as
     /// base.npy, queries.npy, train.npy and split.json, for the peers in `peers/`.
     Export(ExportArgs),
+    /// Ours against the peers that `peers/run_peers.sh` ran on exported splits: quality (with
+    /// CIs) and encode / scan speed, 1 thread and all threads, timed on the same rows.
+    ComparePeers(ComparePeersArgs),
     /// List the tensors of a file (name, dtype, shape, size) with simple row statistics.
     Inspect {
         /// A .safetensors, .npy, .fvecs or .bvecs file.
@@ -376,5 +379,57 @@ impl ExportArgs {
             resume: None,
         }
         .into_plan()
+    }
+}
+
+/// Flags of `codecbench compare-peers`.
+#[derive(Debug, clap::Args)]
+pub struct ComparePeersArgs {
+    /// The peers' results (peers/out/peers.jsonl, written by peers/peers.py).
+    pub peers: PathBuf,
+    /// An exported split directory (`codecbench export`), repeatable [default: every directory
+    /// beside the peers file that holds a split.json].
+    #[arg(long = "split", value_name = "DIR")]
+    pub splits: Vec<PathBuf>,
+    /// Take our quality metrics from this run (directory or results.jsonl) where it has the
+    /// cell, instead of measuring them on the split (timings are always measured).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub run: Option<PathBuf>,
+    /// Timed repetitions (the median is compared).
+    #[arg(long, default_value_t = crate::peers::DEFAULT_REPEATS)]
+    pub repeats: usize,
+    /// Bootstrap resamples of our CIs.
+    #[arg(long, default_value_t = crate::peers::DEFAULT_RESAMPLES)]
+    pub resamples: usize,
+    /// Threads of the "all threads" timings [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Directory for compare-peers.{md,csv,json} [default: compare-peers/ beside the peers file].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl ComparePeersArgs {
+    /// Validate into options.
+    pub fn into_options(self) -> Result<crate::peers::ComparePeersOptions> {
+        if self.threads == Some(0) {
+            return Err(crate::error::Error::InvalidPlan {
+                field: "--threads",
+                reason: "must be at least 1".to_string(),
+            });
+        }
+        Ok(crate::peers::ComparePeersOptions {
+            peers: self.peers,
+            splits: self.splits,
+            run: self.run,
+            repeats: self.repeats.max(1),
+            resamples: self.resamples,
+            threads: self.threads,
+            out: self.out,
+            progress: !self.no_progress,
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! The binary's subcommands: thin wrappers that call the library and print.
 
 use anyhow::Result;
-use codecbench::cli::{ExportArgs, ListWhat, RunArgs, SpeedArgs};
+use codecbench::cli::{ComparePeersArgs, ExportArgs, ListWhat, RunArgs, SpeedArgs};
 use codecbench::codec::spec::CODECS;
 use codecbench::data::catalog::catalog;
 use codecbench::data::inspect::inspect_file;
@@ -241,6 +241,16 @@ pub fn export(args: ExportArgs) -> Result<()> {
         info.dim,
         info.train_rows,
         out.display()
+    );
+    Ok(())
+}
+
+pub fn compare_peers(args: ComparePeersArgs) -> Result<()> {
+    let out = codecbench::peers::compare_peers(&args.into_options()?)?;
+    print!("{}", out.markdown);
+    println!(
+        "\nwritten: {} (compare-peers.md, .csv, .json)",
+        out.out.display()
     );
     Ok(())
 }

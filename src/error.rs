@@ -169,6 +169,13 @@ pub enum Error {
     /// A run directory given to a command does not hold what it should.
     #[error("{path}: {reason}")]
     BadRunDir { path: PathBuf, reason: String },
+    /// A line of a peers results file (`peers/peers.py` output) is not a valid row.
+    #[error("{path}: line {line}: {reason}")]
+    BadPeersFile {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 }
 
 fn close_names(close: &[String]) -> String {

@@ -15,6 +15,7 @@ pub mod hypothesis;
 pub mod linalg;
 pub mod metric;
 pub mod model;
+pub mod peers;
 pub mod probe;
 pub mod report;
 pub mod run;

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         } => commands::stats(&file, agreement, correlation, json),
         Command::Speed(args) => commands::speed(args),
         Command::Export(args) => commands::export(args),
+        Command::ComparePeers(args) => commands::compare_peers(args),
         Command::Embed { texts, out, model } => commands::embed(&texts, &out, model.as_deref()),
         Command::Compare {
             run_a,

@@ -6,6 +6,7 @@ pub mod csv;
 pub mod html;
 pub mod jsonl;
 pub mod markdown;
+pub mod peers;
 pub mod probes_html;
 pub mod summary;
 pub mod svg;

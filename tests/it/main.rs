@@ -14,6 +14,7 @@ mod loaders;
 mod metric;
 mod model;
 mod palette;
+mod peers;
 mod probe;
 mod probe_chain;
 mod probe_family;

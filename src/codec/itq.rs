@@ -4,7 +4,7 @@
 
 //! `itq`: ITQ sign codes — centre, PCA to c dims, learned orthogonal rotation, signs.
 //!
-//! Fit (on at most 4096 training rows, a seeded subsample): mean μ, top-c principal directions
+//! Fit (on at most 2048 training rows, a seeded subsample): mean μ, top-c principal directions
 //! W (d × c, symmetric eigen-decomposition of the covariance), V = (X − μ)W. R starts as a Haar
 //! random c × c rotation (ChaCha8 from the fit seed) and alternates, for 50 iterations,
 //! B = sign(V R) and the orthogonal Procrustes update R = polar(Vᵀ B). The quantization loss
@@ -32,7 +32,7 @@ const STREAM_ITQ_ROT: u64 = 0x4954_0001;
 /// Procrustes iterations.
 pub const ITQ_ITERS: usize = 50;
 /// Training rows used at most.
-pub const ITQ_MAX_TRAIN: usize = 4096;
+pub const ITQ_MAX_TRAIN: usize = 2048;
 
 /// Code length of [`ItqParams`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

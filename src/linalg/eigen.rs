@@ -35,33 +35,58 @@ pub fn sym_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     (vals, vecs)
 }
 
-/// `C = A·B` for row-major `A (r × k)` and `B (k × c)` (blocked f64 GEMM, matrixmultiply).
+/// Rows of the output per parallel GEMM task (each task is one matrixmultiply call).
+const GEMM_ROWS: usize = 256;
+
+/// `C = op(A)·B` into row-major `out (r × c)`, where `op(A)` is `r × k` with strides
+/// `(rsa, csa)`, parallel over blocks of output rows. Every output element is computed by one
+/// matrixmultiply call whatever the thread count, so results do not depend on it.
+fn gemm_rows(
+    a: &[f64],
+    (rsa, csa): (usize, usize),
+    b: &[f64],
+    (r, k, c): (usize, usize, usize),
+    out: &mut [f64],
+) {
+    use rayon::prelude::*;
+    if r * c == 0 {
+        return;
+    }
+    out.par_chunks_mut(GEMM_ROWS * c)
+        .enumerate()
+        .for_each(|(blk, o)| {
+            let r0 = blk * GEMM_ROWS;
+            let rows = o.len() / c;
+            // SAFETY: op(A) rows r0..r0+rows lie in `a` (the callers assert its length for
+            // the whole r × k view with these strides), B is k × c with strides (c, 1) and `o`
+            // is rows × c with strides (c, 1).
+            unsafe {
+                matrixmultiply::dgemm(
+                    rows,
+                    k,
+                    c,
+                    1.0,
+                    a.as_ptr().add(r0 * rsa),
+                    rsa as isize,
+                    csa as isize,
+                    b.as_ptr(),
+                    c as isize,
+                    1,
+                    0.0,
+                    o.as_mut_ptr(),
+                    c as isize,
+                    1,
+                );
+            }
+        });
+}
+
+/// `C = A·B` for row-major `A (r × k)` and `B (k × c)` (blocked f64 GEMM by matrixmultiply,
+/// parallel over row blocks).
 pub fn matmul(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
     assert!(a.len() == r * k && b.len() == k * c, "matmul: shapes");
     let mut out = vec![0f64; r * c];
-    if r * c == 0 {
-        return out;
-    }
-    // SAFETY: A is r×k with strides (k, 1), B is k×c with strides (c, 1), C is r×c with
-    // strides (c, 1); the asserts above and the allocation make every index in bounds.
-    unsafe {
-        matrixmultiply::dgemm(
-            r,
-            k,
-            c,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            b.as_ptr(),
-            c as isize,
-            1,
-            0.0,
-            out.as_mut_ptr(),
-            c as isize,
-            1,
-        );
-    }
+    gemm_rows(a, (k, 1), b, (r, k, c), &mut out);
     out
 }
 
@@ -69,29 +94,8 @@ pub fn matmul(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
 pub fn matmul_tn(a: &[f64], b: &[f64], n: usize, r: usize, c: usize) -> Vec<f64> {
     assert!(a.len() == n * r && b.len() == n * c, "matmul_tn: shapes");
     let mut out = vec![0f64; r * c];
-    if r * c == 0 {
-        return out;
-    }
-    // SAFETY: Aᵀ is the r×n view of A with strides (1, r); B is n×c with strides (c, 1); C is
-    // r×c with strides (c, 1); all in bounds by the asserts above.
-    unsafe {
-        matrixmultiply::dgemm(
-            r,
-            n,
-            c,
-            1.0,
-            a.as_ptr(),
-            1,
-            r as isize,
-            b.as_ptr(),
-            c as isize,
-            1,
-            0.0,
-            out.as_mut_ptr(),
-            c as isize,
-            1,
-        );
-    }
+    // Aᵀ is the r × n view of A with strides (1, r).
+    gemm_rows(a, (1, r), b, (r, n, c), &mut out);
     out
 }
 
@@ -122,16 +126,38 @@ pub fn procrustes_warm(m: &[f64], n: usize, prev: Option<&[f64]>) -> (Vec<f64>, 
         }
     };
     let smax = vals.first().copied().unwrap_or(0.0).max(0.0).sqrt();
-    // U_i = M w_i / σ_i for the well-conditioned directions; R = Σ U_i w_iᵀ.
-    let mut u_cols: Vec<Vec<f64>> = Vec::new();
-    let mut w_cols: Vec<Vec<f64>> = Vec::new();
-    for (i, &lam) in vals.iter().enumerate() {
-        let sigma = lam.max(0.0).sqrt();
+    let sigma: Vec<f64> = vals.iter().map(|&l| l.max(0.0).sqrt()).collect();
+    // U_i = M w_i / σ_i (all columns at once: one GEMM).
+    let mw = matmul(m, &w, n, n, n);
+    let col = |i: usize| -> Vec<f64> { (0..n).map(|k| mw[k * n + i] / sigma[i]).collect() };
+    // Well-conditioned directions (σ > 1e-6·σ_max, descending so they come first) are taken as
+    // they are when they are orthonormal to 1e-10 (checked with one more GEMM); otherwise, and
+    // for the weaker directions, each column is re-orthogonalised against the ones before it.
+    let strong = if smax > 0.0 {
+        sigma.iter().take_while(|&&s| s > 1e-6 * smax).count()
+    } else {
+        0
+    };
+    let mut u_cols: Vec<Vec<f64>> = (0..strong).map(col).collect();
+    let block: Vec<f64> = (0..n)
+        .flat_map(|k| u_cols.iter().map(move |u| u[k]))
+        .collect();
+    let gram = matmul_tn(&block, &block, n, strong, strong);
+    let clean = (0..strong).all(|i| {
+        (0..strong).all(|j| (gram[i * strong + j] - f64::from(u8::from(i == j))).abs() <= 1e-10)
+    });
+    if !clean {
+        u_cols.clear();
+    }
+    let mut w_cols: Vec<Vec<f64>> = Vec::with_capacity(n);
+    for i in 0..n {
         let wi: Vec<f64> = (0..n).map(|k| w[k * n + i]).collect();
-        if sigma > 1e-12 * smax && smax > 0.0 {
-            let mut ui: Vec<f64> = (0..n)
-                .map(|r| (0..n).map(|k| m[r * n + k] * wi[k]).sum::<f64>() / sigma)
-                .collect();
+        if i < strong && clean {
+            w_cols.push(wi);
+            continue;
+        }
+        if sigma[i] > 1e-12 * smax && smax > 0.0 {
+            let mut ui = col(i);
             // Re-orthogonalise against the previous U columns (rounding).
             for prev in &u_cols {
                 let d: f64 = prev.iter().zip(&ui).map(|(a, b)| a * b).sum();
@@ -167,13 +193,12 @@ pub fn procrustes_warm(m: &[f64], n: usize, prev: Option<&[f64]>) -> (Vec<f64>, 
             u_cols.push(e);
         }
     }
-    let mut r = vec![0f64; n * n];
-    for (ui, wi) in u_cols.iter().zip(&w_cols) {
-        for a in 0..n {
-            super::axpy(ui[a], wi, &mut r[a * n..(a + 1) * n]);
-        }
-    }
-    (r, w)
+    // R = Σ U_i w_iᵀ = U·Wᵀ (one GEMM; U row-major from its columns, Wᵀ from the w columns).
+    let u_rm: Vec<f64> = (0..n)
+        .flat_map(|r| u_cols.iter().map(move |u| u[r]))
+        .collect();
+    let wt: Vec<f64> = w_cols.iter().flatten().copied().collect();
+    (matmul(&u_rm, &wt, n, n, n), w)
 }
 
 /// Mean row and the top `c` principal directions (columns of a row-major `d × c` matrix) of

@@ -17,7 +17,9 @@
 //!   the unused index values are never emitted (see [`PaletteCodec::entries`]).
 //! - `init=kmeans`: k-means++ seeding and ≤ 25 Lloyd iterations (seeded) on at most 64·k
 //!   training rows.
-//! - Fewer training rows than k is a `BadParam` error on `k`, never a degenerate palette.
+//! - Fewer training rows than k: the palette holds every training row (`entries()` says how
+//!   many) and the address keeps its declared ⌈log₂ k⌉ bits; `probe resolution` refuses such
+//!   populations itself, so its layouts are always what they declare.
 //! - A row's address is its nearest entry in squared L2 (ties: lowest index), stored in
 //!   ⌈log₂ k⌉ bits (k = 256 → one byte; the origin's "2+4" HEEL+HIP address is a flat
 //!   64-entry palette, as its I8Hybrid bench implemented it, §1.12).
@@ -612,20 +614,20 @@ impl PaletteCodec {
     pub fn fit(params: &PaletteParams, train: &Rows, seed: u64) -> Result<Self> {
         let d = train.dim().max(1);
         let k = params.k;
-        if train.len() < k {
+        if train.is_empty() {
             return Err(Error::BadParam {
                 codec: "palette".to_string(),
                 key: "k".to_string(),
                 value: k.to_string(),
-                expected: format!(
-                    "k ≤ the {} training rows (a palette of k entries needs at least k rows)",
-                    train.len()
-                ),
+                expected: "at least one training row".to_string(),
             });
         }
+        // Fewer training rows than k: the palette holds every training row (documented
+        // fallback, as cascade does); the address keeps its declared ⌈log₂ k⌉ bits.
+        let k_fit = k.min(train.len());
         let palette: Vec<f32> = match params.init {
             PaletteInit::Fp => {
-                let idx = farthest_point(train, k);
+                let idx = farthest_point(train, k_fit);
                 let mut p = Vec::with_capacity(idx.len() * d);
                 for &i in &idx {
                     p.extend_from_slice(train.row(i));
@@ -633,12 +635,12 @@ impl PaletteCodec {
                 p
             }
             PaletteInit::Kmeans => {
-                let cap = KMEANS_MAX_PER_ENTRY.saturating_mul(k);
+                let cap = KMEANS_MAX_PER_ENTRY.saturating_mul(k_fit);
                 let sub = subsample(train, cap, seed, STREAM_PAL_SAMPLE);
                 KMeans::fit(
                     sub.as_slice(),
                     d,
-                    k,
+                    k_fit,
                     KMEANS_ITERS,
                     &mut seeded_rng(seed, STREAM_PAL_KMEANS),
                 )

@@ -554,6 +554,9 @@ fn cell(r: Option<&ResultRow>) -> String {
 
 /// P5: the chain, attention fidelity and the score chain.
 fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) -> Result<()> {
+    // Codecs a section cannot fit (e.g. a palette larger than the rows it is fitted on) are
+    // listed at the end with the reason; the other codecs are still measured.
+    let mut not_measured: Vec<String> = Vec::new();
     let dir = opts.model.clone().unwrap_or_else(crate::model::minilm_dir);
     if !dir.join("model.safetensors").is_file() {
         return Err(Error::NotFetched {
@@ -627,7 +630,13 @@ fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) 
         .transpose()?;
     for spec in &opts.codecs {
         let can = match &first {
-            Some(w) => spec.fit(w, opts.seed)?.can_decode(),
+            Some(w) => match spec.fit(w, opts.seed) {
+                Ok(c) => c.can_decode(),
+                Err(e) => {
+                    not_measured.push(format!("{spec} (forward pass): {e}"));
+                    continue;
+                }
+            },
             None => false,
         };
         if can {
@@ -655,7 +664,13 @@ fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) 
     for &kind in &opts.weights {
         let population = format!("minilm-chain:kind={kind}");
         for spec in &decodable {
-            let out = setup.run_codec(spec, kind)?;
+            let out = match setup.run_codec(spec, kind) {
+                Ok(out) => out,
+                Err(e) => {
+                    not_measured.push(format!("{spec} (weights {kind}): {e}"));
+                    continue;
+                }
+            };
             let ctx = RowContext {
                 population: population.clone(),
                 codec: spec.to_string(),
@@ -740,7 +755,13 @@ fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) 
     );
     for spec in &opts.codecs {
         let fit = |rows: &Rows, seed: u64| spec.fit(rows, seed);
-        let out = attn.run(&fit, opts.seed ^ stable_hash(&format!("attn:{spec}")))?;
+        let out = match attn.run(&fit, opts.seed ^ stable_hash(&format!("attn:{spec}"))) {
+            Ok(out) => out,
+            Err(e) => {
+                not_measured.push(format!("{spec} (attention fidelity): {e}"));
+                continue;
+            }
+        };
         let ctx = RowContext {
             population: "minilm-attention".to_string(),
             codec: spec.to_string(),
@@ -831,7 +852,13 @@ fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) 
     let _ = writeln!(md);
     let mut methods: Vec<(String, ScoreMatrix, RowContext)> = Vec::new();
     for spec in &opts.codecs {
-        let codec = spec.fit(&pop.rows, opts.seed ^ stable_hash(&format!("score:{spec}")))?;
+        let codec = match spec.fit(&pop.rows, opts.seed ^ stable_hash(&format!("score:{spec}"))) {
+            Ok(c) => c,
+            Err(e) => {
+                not_measured.push(format!("{spec} (score chain): {e}"));
+                continue;
+            }
+        };
         let mut ctx = RowContext::for_codec(
             codec.as_ref(),
             &pop.name,
@@ -905,6 +932,12 @@ fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) 
         rows.extend(score::metrics(&reports).into_iter().map(|m| ctx.row(m)));
     }
     let _ = writeln!(md, "{truth_line}");
+    if !not_measured.is_empty() {
+        let _ = writeln!(md, "\nNot measured by the chain probe:\n");
+        for n in &not_measured {
+            let _ = writeln!(md, "- {n}");
+        }
+    }
     Ok(())
 }
 

@@ -559,7 +559,21 @@ fn measure_codec(
     note: Option<String>,
 ) -> Result<Measured> {
     let cell_seed = seed ^ stable_hash(&spec.to_string()).rotate_left(17);
-    let codec: Box<dyn Codec> = match spec.fit(&split.train, cell_seed) {
+    // A palette needs k training rows to be the layout it declares (the codec itself falls
+    // back to fewer entries): refuse here with the reason instead.
+    let fitted = match spec {
+        CodecSpec::Palette(p) if split.train.len() < p.k => Err(crate::error::Error::BadParam {
+            codec: "palette".to_string(),
+            key: "k".to_string(),
+            value: p.k.to_string(),
+            expected: format!(
+                "k ≤ the {} training rows (a palette of k entries needs at least k rows)",
+                split.train.len()
+            ),
+        }),
+        _ => spec.fit(&split.train, cell_seed),
+    };
+    let codec: Box<dyn Codec> = match fitted {
         Ok(c) => c,
         Err(e @ crate::error::Error::BadParam { .. }) => {
             let why = e.to_string();

@@ -61,20 +61,30 @@ fn farthest_point_follows_the_definition_by_hand() {
 }
 
 #[test]
-fn too_few_training_rows_is_an_error_and_duplicates_shrink_the_palette() {
+fn too_few_training_rows_fall_back_to_every_row_and_duplicates_shrink_the_palette() {
+    // 10 rows for k = 16: the palette holds the 10 rows, the address keeps its 4 bits, and every
+    // training row decodes to itself (palette only).
     let rows = gaussian_rows(10, 7, 1);
-    let e = PaletteCodec::fit(&params("palette:k=16"), &rows, 0)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("k=16") && e.contains("10 training rows"), "{e}");
-    let e = "palette:k=16,init=kmeans"
-        .parse::<CodecSpec>()
-        .unwrap()
-        .fit(&rows, 0)
+    for s in ["palette:k=16", "palette:k=16,init=kmeans"] {
+        let c = PaletteCodec::fit(&params(s), &rows, 0).unwrap();
+        assert!(c.entries() <= 10, "{s}: {}", c.entries());
+        assert_eq!(c.code_bytes(), 1, "{s}");
+    }
+    let c = PaletteCodec::fit(&params("palette:k=16"), &rows, 0).unwrap();
+    assert_eq!(c.entries(), 10);
+    let mut code = vec![0u8; c.code_bytes()];
+    let mut back = vec![0f32; 7];
+    for r in rows.iter() {
+        c.encode(r, &mut code);
+        c.decode(&code, &mut back).unwrap();
+        assert_eq!(back.as_slice(), r);
+    }
+    let empty = Rows::new(7, Vec::new());
+    let e = PaletteCodec::fit(&params("palette:k=16"), &empty, 0)
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("10 training rows"), "{e}");
+    assert!(e.contains("at least one training row"), "{e}");
 
     // Five copies of one row hold one distinct row: farthest-point stops at one entry, and
     // every code decodes to the row exactly (residual 0 ⇒ every lane 0).

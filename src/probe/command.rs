@@ -206,6 +206,8 @@ pub struct ProbeOptions {
     pub model: Option<PathBuf>,
     /// Threads.
     pub threads: Option<usize>,
+    /// Chain: also attention fidelity and the score-chain diagnostic (false = weight chain only).
+    pub chain_diagnostics: bool,
 }
 
 impl Default for ProbeOptions {
@@ -231,6 +233,7 @@ impl Default for ProbeOptions {
             out: PathBuf::from("reports/probes"),
             model: None,
             threads: None,
+            chain_diagnostics: true,
         }
     }
 }
@@ -324,6 +327,7 @@ impl ProbeArgs {
             out: self.out,
             model: self.model,
             threads: self.threads,
+            chain_diagnostics: true,
         };
         Ok((self.probe, opts))
     }
@@ -739,6 +743,16 @@ fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) 
             "\nNot in the weight chain (cannot decode, so cannot feed a forward pass): {}. They are measured by attention fidelity below.",
             skipped.join(", ")
         );
+    }
+
+    if !opts.chain_diagnostics {
+        if !not_measured.is_empty() {
+            let _ = writeln!(md, "\nNot measured by the chain probe:\n");
+            for n in &not_measured {
+                let _ = writeln!(md, "- {n}");
+            }
+        }
+        return Ok(());
     }
 
     // Attention-score fidelity, every codec.

@@ -15,6 +15,7 @@ use crate::metric::reliability::bench::{InstrumentOptions, Rule, instrument};
 use crate::metric::suite::{
     MetricValue, PairInputs, SYM_SUFFIX, pair_metrics, recon_metric, validity_metrics,
 };
+use crate::probe::chain::WeightKind;
 use crate::probe::command::{ProbeKind, ProbeOptions, probe_rows};
 use crate::probe::pairs::{run_pairs, run_recon};
 use crate::probe::{Split, Truth};
@@ -522,6 +523,11 @@ const PROBES_MD: &str = "probes.md";
 /// `split` of the hypothesis verdict rows (recomputed from the rows on every completion).
 const VERDICT_SPLIT: &str = "verdict";
 
+/// Codecs (by name) the run's chain also measures with every linear weight replaced.
+const WHOLE_MODEL_CODECS: &[&str] = &[
+    "exact", "f16", "bf16", "fp8", "int8", "int4", "sq", "tq-mse",
+];
+
 /// The probe options a plan implies: the plan's codecs, populations, seed and resamples, at the
 /// probe defaults' sample sizes (or `ProbeOptions::quick` with `--quick`).
 pub fn probe_options(plan: &Plan) -> ProbeOptions {
@@ -549,21 +555,37 @@ fn run_probes(plan: &Plan, bar: &ProgressBar) -> (Vec<ResultRow>, String) {
     let mut md = String::new();
     let mut skipped: Vec<String> = Vec::new();
     for &kind in &plan.probes {
-        let per_population = kind != ProbeKind::Chain;
-        let targets: Vec<Option<&PopulationSpec>> = if per_population {
-            plan.populations.iter().map(Some).collect()
-        } else {
-            vec![None]
-        };
-        for t in targets {
+        // (label, options) of each call: the population probes once per population; the chain
+        // twice — every codec with the k and up weights replaced (plus attention fidelity and
+        // the score chain), then the whole model (every linear weight) for the float, absmax,
+        // SQ and TurboQuant-MSE codecs only (fitting trained or palette codecs on all 36
+        // matrices, the 1536-wide down projections included, takes minutes each).
+        let mut calls: Vec<(String, ProbeOptions)> = Vec::new();
+        if kind == ProbeKind::Chain {
             let mut o = opts.clone();
-            if let Some(spec) = t {
-                o.populations = vec![spec.clone()];
+            o.weights = vec![WeightKind::K, WeightKind::Up];
+            calls.push(("probe chain (weights k, up)".to_string(), o));
+            let whole: Vec<CodecSpec> = plan
+                .codecs
+                .iter()
+                .filter(|c| WHOLE_MODEL_CODECS.contains(&c.name()))
+                .cloned()
+                .collect();
+            if !whole.is_empty() {
+                let mut o = opts.clone();
+                o.weights = vec![WeightKind::All];
+                o.codecs = whole;
+                o.chain_diagnostics = false;
+                calls.push(("probe chain (all weights)".to_string(), o));
             }
-            let what = match t {
-                Some(spec) => format!("probe {} on {spec}", kind.name()),
-                None => format!("probe {}", kind.name()),
-            };
+        } else {
+            for spec in &plan.populations {
+                let mut o = opts.clone();
+                o.populations = vec![spec.clone()];
+                calls.push((format!("probe {} on {spec}", kind.name()), o));
+            }
+        }
+        for (what, o) in calls {
             bar.set_message(what.clone());
             match probe_rows(kind, &o) {
                 Ok((r, text)) => {

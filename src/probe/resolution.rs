@@ -561,8 +561,10 @@ fn measure_codec(
     let cell_seed = seed ^ stable_hash(&spec.to_string()).rotate_left(17);
     // A palette needs k training rows to be the layout it declares (the codec itself falls
     // back to fewer entries): refuse here with the reason instead.
-    let fitted = match spec {
-        CodecSpec::Palette(p) if split.train.len() < p.k => Err(crate::error::Error::BadParam {
+    let fitted = if let CodecSpec::Palette(p) = spec
+        && split.train.len() < p.k
+    {
+        Err(crate::error::Error::BadParam {
             codec: "palette".to_string(),
             key: "k".to_string(),
             value: p.k.to_string(),
@@ -570,8 +572,9 @@ fn measure_codec(
                 "k ≤ the {} training rows (a palette of k entries needs at least k rows)",
                 split.train.len()
             ),
-        }),
-        _ => spec.fit(&split.train, cell_seed),
+        })
+    } else {
+        spec.fit(&split.train, cell_seed)
     };
     let codec: Box<dyn Codec> = match fitted {
         Ok(c) => c,

@@ -144,6 +144,7 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
             table(&mut s, &prow, SYM);
         }
         rate_distortion(&mut s, pop, &prow);
+        shared_state_flags(&mut s, &prow);
         instrument_section(&mut s, &all);
         let notes: Vec<String> = prow
             .iter()
@@ -158,6 +159,40 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
         }
     }
     s
+}
+
+/// Flag every codec whose shared state (palettes, bases, tables, codebooks) outweighs the
+/// codes of all the rows it encoded here: its bits/dim then mostly pay for the model.
+fn shared_state_flags(s: &mut String, prow: &[&ResultRow]) {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut lines = Vec::new();
+    for r in prow {
+        if seen.contains(&r.codec.as_str()) {
+            continue;
+        }
+        seen.push(&r.codec);
+        let codes = r.bytes_per_row * r.base_rows;
+        if r.model_bytes > codes {
+            lines.push(format!(
+                "- ⚠ {}: shared state {} B > the {} B of codes of its {} rows ({:.1}× ; amortised \
+                 {:.3} bits/dim of the {:.3})",
+                esc(&r.codec),
+                r.model_bytes,
+                codes,
+                r.base_rows,
+                r.model_bytes as f64 / codes.max(1) as f64,
+                8.0 * r.model_bytes as f64 / (r.base_rows.max(1) * r.dim.max(1)) as f64,
+                r.bits_per_dim
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nShared state larger than the encoded rows (honest bytes: it is counted in bits/dim):\n\n{}",
+            lines.join("\n")
+        );
+    }
 }
 
 fn table(s: &mut String, prow: &[&ResultRow], cols: &[&str]) {

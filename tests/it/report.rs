@@ -247,3 +247,46 @@ fn plan_file_runs_and_its_resolved_copy_reproduces_the_run() {
     let o = run_bin(d, &["run", "--plan", "plan.toml", "--seed", "1"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Honest bytes: a codec whose shared state outweighs its codes is flagged in report.md, with
+/// both sizes; one that does not is not.
+#[test]
+fn report_flags_shared_state_larger_than_the_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run_bin(
+        d,
+        &[
+            "run",
+            "--no-probes",
+            "--quick",
+            "-p",
+            "gaussian:n=300,d=9",
+            "-c",
+            "int8",
+            "-c",
+            "palette:k=256",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(d.join("o/latest/report.md")).unwrap();
+    let flags: Vec<&str> = md.lines().filter(|l| l.starts_with("- ⚠")).collect();
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert!(flags[0].contains("palette:k=256,"), "{}", flags[0]);
+    // The flagged size is the run's own model_bytes (≤ 256 entries × 9 dims × 4 bytes: the
+    // palette holds at most the training rows).
+    let rows =
+        jsonl::parse(&std::fs::read_to_string(d.join("o/latest/results.jsonl")).unwrap()).unwrap();
+    let r = rows
+        .iter()
+        .find(|r| r.codec.starts_with("palette:k=256,"))
+        .unwrap();
+    assert!(r.model_bytes > r.bytes_per_row * r.base_rows && r.model_bytes <= 9216);
+    assert!(
+        flags[0].contains(&format!("shared state {} B", r.model_bytes)),
+        "{}",
+        flags[0]
+    );
+}

@@ -135,7 +135,13 @@ fn ticks(scale: Scale, lo: f64, hi: f64) -> Vec<(f64, String)> {
             let mut v = (lo / step).ceil() * step;
             let mut out = Vec::new();
             while v <= hi + 1e-12 && out.len() < 12 {
-                out.push((v, super::fmt_num(v)));
+                // Whole-number ticks (layers, counts) print as integers.
+                let label = if v.fract() == 0.0 && v.abs() < 1e6 {
+                    format!("{}", v as i64)
+                } else {
+                    super::fmt_num(v)
+                };
+                out.push((v, label));
                 v += step;
             }
             out

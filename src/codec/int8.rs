@@ -5,7 +5,7 @@
 //! Code layout: `[scale: f32 LE][q_0 … q_{d-1}: i8]` with `scale = max|x|/127`,
 //! `q_i = round(x_i/scale)` clamped to ±127, and `x̂_i = scale·q_i`. A zero row stores scale 0.
 
-use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::error::Result;
 use crate::linalg::scan;
 
@@ -36,12 +36,6 @@ impl Scorer for Int8Scorer {
     /// [`crate::linalg::scan`]'s stated bound of the f64 sum.
     fn estimate(&self, code: &[u8]) -> f64 {
         scan::dot_i8(&self.query, &code[4..]) as f64 * scale_of(code) as f64
-    }
-
-    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
-        for (o, c) in out.iter_mut().zip(codes.iter()) {
-            *o = scan::dot_i8(&self.query, &c[4..]) as f64 * scale_of(c) as f64;
-        }
     }
 }
 

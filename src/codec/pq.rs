@@ -22,7 +22,7 @@
 //! Bytes: code = ⌈m·nbits/8⌉; model = 4·K·d (all centroids as f32).
 
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::kmeans::{KMeans, nearest};
@@ -256,12 +256,6 @@ impl Scorer for PqScorer {
     /// (within [`crate::linalg::scan`]'s stated bound of the f64 sum of the f64 table).
     fn estimate(&self, code: &[u8]) -> f64 {
         self.sum(code) as f64
-    }
-
-    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
-        for (o, c) in out.iter_mut().zip(codes.iter()) {
-            *o = self.sum(c) as f64;
-        }
     }
 }
 

@@ -36,7 +36,7 @@
 
 use super::spec::RawParams;
 use super::turbo::f32_at;
-use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, dot, scan, seeded_rng};
@@ -415,12 +415,6 @@ fn byte_subset_sums(q: &[f64]) -> Vec<f32> {
 impl Scorer for RabitqScorer<'_> {
     fn estimate(&self, code: &[u8]) -> f64 {
         self.estimate_one(code)
-    }
-
-    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
-        for (o, c) in out.iter_mut().zip(codes.iter()) {
-            *o = self.estimate_one(c);
-        }
     }
 }
 

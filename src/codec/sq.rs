@@ -16,7 +16,7 @@
 //! The zero row decodes to the nearest grid point of each dimension, not to exactly zero.
 
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::{bits, scan};
@@ -183,12 +183,6 @@ impl SqScorer<'_> {
 impl Scorer for SqScorer<'_> {
     fn estimate(&self, code: &[u8]) -> f64 {
         self.estimate_one(code)
-    }
-
-    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
-        for (o, c) in out.iter_mut().zip(codes.iter()) {
-            *o = self.estimate_one(c);
-        }
     }
 }
 

@@ -28,7 +28,7 @@
 
 use super::qjl::{Projection, Sketch};
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::error::Result;
 use crate::linalg::lloyd_max::{Codebook, beta_codebook};
 use crate::linalg::{
@@ -200,12 +200,6 @@ impl TqMseScorer<'_> {
 impl Scorer for TqMseScorer<'_> {
     fn estimate(&self, code: &[u8]) -> f64 {
         self.estimate_one(code)
-    }
-
-    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
-        for (o, c) in out.iter_mut().zip(codes.iter()) {
-            *o = self.estimate_one(c);
-        }
     }
 }
 

@@ -746,12 +746,7 @@ fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) 
     }
 
     if !opts.chain_diagnostics {
-        if !not_measured.is_empty() {
-            let _ = writeln!(md, "\nNot measured by the chain probe:\n");
-            for n in &not_measured {
-                let _ = writeln!(md, "- {n}");
-            }
-        }
+        not_measured_section(md, &not_measured);
         return Ok(());
     }
 
@@ -946,13 +941,18 @@ fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) 
         rows.extend(score::metrics(&reports).into_iter().map(|m| ctx.row(m)));
     }
     let _ = writeln!(md, "{truth_line}");
+    not_measured_section(md, &not_measured);
+    Ok(())
+}
+
+/// The chain probe's list of codecs it could not fit or run, with the reasons.
+fn not_measured_section(md: &mut String, not_measured: &[String]) {
     if !not_measured.is_empty() {
         let _ = writeln!(md, "\nNot measured by the chain probe:\n");
-        for n in &not_measured {
+        for n in not_measured {
             let _ = writeln!(md, "- {n}");
         }
     }
-    Ok(())
 }
 
 /// The family of a codec by spec name, from the registry of codecs.

@@ -4,7 +4,7 @@
 
 use super::output::{create_run_dir, update_latest, write_atomic};
 use super::plan::{Plan, SplitChoice};
-use super::result::{ResultRow, bits_per_dim};
+use super::result::ResultRow;
 use crate::codec::{Codec, CodecSpec};
 use crate::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
 use crate::data::population::PopulationKind;
@@ -16,7 +16,7 @@ use crate::metric::suite::{
     MetricValue, PairInputs, SYM_SUFFIX, pair_metrics, recon_metric, validity_metrics,
 };
 use crate::probe::chain::WeightKind;
-use crate::probe::command::{ProbeKind, ProbeOptions, probe_rows};
+use crate::probe::command::{ProbeKind, ProbeOptions, RowContext, probe_rows};
 use crate::probe::pairs::{run_pairs, run_recon};
 use crate::probe::{Split, Truth};
 use crate::report;
@@ -485,34 +485,18 @@ fn measure_cell(
         .iter()
         .map(|&(q, j)| outcome.asym[q * outcome.n_base + j])
         .collect();
-    let base_rows = p.split.base.len();
-    let dim = codec.dim();
-    let spec_text = codec.spec().to_string();
-    let rows = metrics
-        .into_iter()
-        .map(|m| ResultRow {
-            population: p.pop.name.clone(),
-            codec: spec_text.clone(),
-            metric: m.name,
-            value: m.estimate.value,
-            ci_lo: m.estimate.ci_lo,
-            ci_hi: m.estimate.ci_hi,
-            n: m.estimate.n,
-            chance: m.chance,
-            bytes_per_row: codec.code_bytes(),
-            model_bytes: codec.model_bytes(),
-            bits_per_dim: bits_per_dim(codec.code_bytes(), codec.model_bytes(), base_rows, dim),
-            grade: codec.grade().to_string(),
-            family: codec.family().to_string(),
-            dim,
-            base_rows,
-            queries: p.split.queries.len(),
-            split: p.split_name.clone(),
-            seed: plan.seed,
-            codecbench_version: VERSION.to_string(),
-            note: m.note,
-        })
-        .collect();
+    // The same row context the probes use (one place builds a ResultRow from a codec).
+    let ctx = RowContext {
+        queries: p.split.queries.len(),
+        ..RowContext::for_codec(
+            codec.as_ref(),
+            &p.pop.name,
+            p.split.base.len(),
+            &p.split_name,
+            plan.seed,
+        )
+    };
+    let rows = metrics.into_iter().map(|m| ctx.row(m)).collect();
     Ok((rows, items))
 }
 

@@ -21,7 +21,7 @@ use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
-use crate::linalg::eigen::{matmul, matmul_tn, pca, procrustes_warm};
+use crate::linalg::eigen::{matmul, matmul_tn, pca, procrustes};
 use crate::linalg::rotation::haar_orthogonal;
 use crate::linalg::{bits, seeded_rng};
 use rand::seq::index::sample;
@@ -156,15 +156,12 @@ impl ItqCodec {
                 })
                 .sum()
         };
-        let mut basis: Option<Vec<f64>> = None;
         for _ in 0..ITQ_ITERS {
             let vr = matmul(&v, &r, n, c, c);
             loss.push(loss_of(&vr));
             let b = signs(&vr);
             let m = matmul_tn(&v, &b, n, c, c);
-            let (next, w) = procrustes_warm(&m, c, basis.as_deref());
-            r = next;
-            basis = Some(w);
+            r = procrustes(&m, c);
         }
         loss.push(loss_of(&matmul(&v, &r, n, c, c)));
         let proj = matmul(&w, &r, d, c, c).iter().map(|&x| x as f32).collect();

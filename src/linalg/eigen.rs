@@ -1,12 +1,19 @@
-// Method: the symmetric eigenproblem by Householder tridiagonalisation and implicit symmetric
-// QR steps (Golub & Van Loan, "Matrix Computations", 4th ed., §8.3), as nalgebra's
-// `SymmetricEigen` implements it; orthogonal Procrustes by P. H. Schönemann (1966),
-// R = U·Wᵀ from the SVD of M = U·Σ·Wᵀ, computed here as the polar factor M·(MᵀM)^(−1/2).
+// Method: the symmetric eigenproblem and the SVD by faer (Householder tridiagonalisation /
+// bidiagonalisation and divide-and-conquer, Golub & Van Loan, "Matrix Computations", 4th ed.,
+// §8.3 and §8.6), sequential so results do not depend on the thread count; orthogonal
+// Procrustes by P. H. Schönemann (1966): R = U·Wᵀ from the SVD M = U·Σ·Wᵀ.
 
-//! Dense symmetric eigen-decomposition (nalgebra), PCA bases and the orthogonal Procrustes
+//! Dense symmetric eigen-decomposition and SVD (faer), PCA bases and the orthogonal Procrustes
 //! solution, in f64, with the conventions the codecs rely on: eigenvalues descending,
 //! eigenvectors as columns, each eigenvector's sign fixed (largest-magnitude entry positive) so
 //! fitted bases do not depend on the solver's sign choices.
+
+use faer::{Mat, Side};
+
+/// Row-major `r × c` slice as a faer matrix.
+fn to_mat(a: &[f64], r: usize, c: usize) -> Mat<f64> {
+    Mat::from_fn(r, c, |i, j| a[i * c + j])
+}
 
 /// Eigen-decomposition of a symmetric `n × n` matrix (row-major): eigenvalues in descending
 /// order and the matching unit eigenvectors as the *columns* of the returned row-major matrix.
@@ -16,23 +23,31 @@ pub fn sym_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
         return (Vec::new(), Vec::new());
     }
     // Symmetrise exactly so rounding in the caller's accumulation cannot bias the solver.
-    let m = nalgebra::DMatrix::from_fn(n, n, |i, j| 0.5 * (a[i * n + j] + a[j * n + i]));
-    let eig = nalgebra::SymmetricEigen::new(m);
+    let m = Mat::from_fn(n, n, |i, j| 0.5 * (a[i * n + j] + a[j * n + i]));
+    let (vals, v) = match m.as_ref().self_adjoint_eigen(Side::Lower) {
+        Ok(eig) => {
+            let s = eig.S().column_vector();
+            let vals: Vec<f64> = (0..n).map(|i| s[i]).collect();
+            (vals, eig.U().to_owned())
+        }
+        // faer reports non-convergence only for non-finite input; NaN eigenpairs then make the
+        // caller's checks fail loudly instead of a silent basis.
+        Err(_) => (vec![f64::NAN; n], Mat::from_fn(n, n, |_, _| f64::NAN)),
+    };
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]));
-    let vals = order.iter().map(|&i| eig.eigenvalues[i]).collect();
+    order.sort_by(|&i, &j| vals[j].total_cmp(&vals[i]));
+    let sorted = order.iter().map(|&i| vals[i]).collect();
     let mut vecs = vec![0f64; n * n];
     for (col, &i) in order.iter().enumerate() {
-        let v = eig.eigenvectors.column(i);
         let lead = (0..n)
-            .max_by(|&x, &y| v[x].abs().total_cmp(&v[y].abs()))
+            .max_by(|&x, &y| v[(x, i)].abs().total_cmp(&v[(y, i)].abs()))
             .unwrap_or(0);
-        let sign = if v[lead] < 0.0 { -1.0 } else { 1.0 };
+        let sign = if v[(lead, i)] < 0.0 { -1.0 } else { 1.0 };
         for k in 0..n {
-            vecs[k * n + col] = sign * v[k];
+            vecs[k * n + col] = sign * v[(k, i)];
         }
     }
-    (vals, vecs)
+    (sorted, vecs)
 }
 
 /// Rows of the output per parallel GEMM task (each task is one matrixmultiply call).
@@ -99,106 +114,21 @@ pub fn matmul_tn(a: &[f64], b: &[f64], n: usize, r: usize, c: usize) -> Vec<f64>
     out
 }
 
-/// The orthogonal `R (n × n)` maximising `trace(Rᵀ M)`, i.e. the polar factor `M (MᵀM)^(−1/2)`
-/// (= U·Wᵀ for M = UΣWᵀ). Directions with a singular value below 1e-12·σ_max are completed
-/// from an eigenbasis so that R stays orthogonal when M is rank-deficient.
+/// The orthogonal `R (n × n)` maximising `trace(Rᵀ M)`: `R = U·Wᵀ` for the full SVD
+/// `M = U·Σ·Wᵀ` (= the polar factor `M (MᵀM)^(−1/2)` when M has full rank). U and W are
+/// orthogonal whatever M's rank, so R is orthogonal for rank-deficient M too.
 pub fn procrustes(m: &[f64], n: usize) -> Vec<f64> {
-    procrustes_warm(m, n, None).0
-}
-
-/// [`procrustes`] warm-started from the eigenvectors `prev` (columns, row-major `n × n`) of a
-/// previous, similar `MᵀM`: the solver then works on the nearly diagonal `prevᵀ MᵀM prev`. Returns R and the new eigenvectors (to pass to the next call).
-pub fn procrustes_warm(m: &[f64], n: usize, prev: Option<&[f64]>) -> (Vec<f64>, Vec<f64>) {
-    let mtm = matmul_tn(m, m, n, n, n);
-    let (vals, w) = match prev {
-        None => sym_eigen(&mtm, n),
-        Some(p) => {
-            let a = matmul(&matmul_tn(p, &mtm, n, n, n), p, n, n, n);
-            // Symmetrise away rounding before the solver.
-            let mut a2 = a.clone();
-            for i in 0..n {
-                for j in 0..n {
-                    a2[i * n + j] = 0.5 * (a[i * n + j] + a[j * n + i]);
-                }
-            }
-            let (vals, v) = sym_eigen(&a2, n);
-            (vals, matmul(p, &v, n, n, n))
-        }
-    };
-    let smax = vals.first().copied().unwrap_or(0.0).max(0.0).sqrt();
-    let sigma: Vec<f64> = vals.iter().map(|&l| l.max(0.0).sqrt()).collect();
-    // U_i = M w_i / σ_i (all columns at once: one GEMM).
-    let mw = matmul(m, &w, n, n, n);
-    let col = |i: usize| -> Vec<f64> { (0..n).map(|k| mw[k * n + i] / sigma[i]).collect() };
-    // Well-conditioned directions (σ > 1e-6·σ_max, descending so they come first) are taken as
-    // they are when they are orthonormal to 1e-10 (checked with one more GEMM); otherwise, and
-    // for the weaker directions, each column is re-orthogonalised against the ones before it.
-    let strong = if smax > 0.0 {
-        sigma.iter().take_while(|&&s| s > 1e-6 * smax).count()
-    } else {
-        0
-    };
-    let mut u_cols: Vec<Vec<f64>> = (0..strong).map(col).collect();
-    let block: Vec<f64> = (0..n)
-        .flat_map(|k| u_cols.iter().map(move |u| u[k]))
-        .collect();
-    let gram = matmul_tn(&block, &block, n, strong, strong);
-    let clean = (0..strong).all(|i| {
-        (0..strong).all(|j| (gram[i * strong + j] - f64::from(u8::from(i == j))).abs() <= 1e-10)
-    });
-    if !clean {
-        u_cols.clear();
+    assert_eq!(m.len(), n * n);
+    if n == 0 {
+        return Vec::new();
     }
-    let mut w_cols: Vec<Vec<f64>> = Vec::with_capacity(n);
-    for i in 0..n {
-        let wi: Vec<f64> = (0..n).map(|k| w[k * n + i]).collect();
-        if i < strong && clean {
-            w_cols.push(wi);
-            continue;
+    match to_mat(m, n, n).as_ref().svd() {
+        Ok(svd) => {
+            let r = svd.U() * svd.V().transpose();
+            (0..n * n).map(|k| r[(k / n, k % n)]).collect()
         }
-        if sigma[i] > 1e-12 * smax && smax > 0.0 {
-            let mut ui = col(i);
-            // Re-orthogonalise against the previous U columns (rounding).
-            for prev in &u_cols {
-                let d: f64 = prev.iter().zip(&ui).map(|(a, b)| a * b).sum();
-                for (x, p) in ui.iter_mut().zip(prev) {
-                    *x -= d * p;
-                }
-            }
-            let nn = ui.iter().map(|x| x * x).sum::<f64>().sqrt();
-            if nn > 1e-9 {
-                ui.iter_mut().for_each(|x| *x /= nn);
-                u_cols.push(ui);
-                w_cols.push(wi);
-                continue;
-            }
-        }
-        w_cols.push(wi);
+        Err(_) => vec![f64::NAN; n * n],
     }
-    // Complete U with unit vectors orthogonal to the ones found (Gram–Schmidt on e_k).
-    let mut k = 0;
-    while u_cols.len() < n {
-        let mut e = vec![0f64; n];
-        e[k % n] = 1.0;
-        k += 1;
-        for prev in &u_cols {
-            let d: f64 = prev.iter().zip(&e).map(|(a, b)| a * b).sum();
-            for (x, p) in e.iter_mut().zip(prev) {
-                *x -= d * p;
-            }
-        }
-        let nn = e.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if nn > 1e-6 {
-            e.iter_mut().for_each(|x| *x /= nn);
-            u_cols.push(e);
-        }
-    }
-    // R = Σ U_i w_iᵀ = U·Wᵀ (one GEMM; U row-major from its columns, Wᵀ from the w columns).
-    let u_rm: Vec<f64> = (0..n)
-        .flat_map(|r| u_cols.iter().map(move |u| u[r]))
-        .collect();
-    let wt: Vec<f64> = w_cols.iter().flatten().copied().collect();
-    (matmul(&u_rm, &wt, n, n, n), w)
 }
 
 /// Mean row and the top `c` principal directions (columns of a row-major `d × c` matrix) of
@@ -237,7 +167,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jacobi_reconstructs_a_symmetric_matrix() {
+    fn sym_eigen_reconstructs_a_symmetric_matrix() {
         let a = [4.0, 1.0, 2.0, 1.0, 3.0, 0.5, 2.0, 0.5, 1.0];
         let (vals, v) = sym_eigen(&a, 3);
         assert!(vals[0] >= vals[1] && vals[1] >= vals[2]);

@@ -7,7 +7,7 @@
 //! - [`bits`]: bit packing of b-bit indices, sign bits, popcount.
 //! - [`kmeans`]: seeded k-means++ / Lloyd (PQ codebooks, palettes).
 //! - [`gemm`]: blocked f64 inner products of f32 rows (the truth), bit-identical to the plain loop.
-//! - [`eigen`]: symmetric eigen-decomposition (nalgebra), f64 GEMM (matrixmultiply), PCA,
+//! - [`eigen`]: symmetric eigen-decomposition and SVD (faer), f64 GEMM (matrixmultiply), PCA,
 //!   orthogonal Procrustes.
 //! - [`simd`]: AVX2 popcount and int8 dot kernels with runtime detection and scalar references.
 //! - [`scan`]: the f32 scan kernels behind `Scorer::estimate_all` (int8/u8/4-bit LUT dots,

@@ -1133,48 +1133,57 @@ fn spiral_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String)
     Ok(())
 }
 
-/// Row identity of every codec on each population.
+/// Row identity of every codec on each population (each codec fitted on all the population's
+/// rows it encodes).
 fn identity_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) -> Result<()> {
     let specs = if opts.populations.is_empty() {
         PopulationSpec::defaults()
     } else {
         opts.populations.clone()
     };
-    let _ = writeln!(
-        md,
-        "\n## Row identity (gate 2 of index tensors): is a row's top candidate by estimated cosine the row itself?\n\n| population | codec | bytes/row | identity top-1 |\n|---|---|---|---|"
-    );
+    md.push_str(IDENTITY_HEADER);
     for spec in &specs {
         let pop = load_population(spec, Some(opts.rows), opts.seed)?;
         for cspec in &opts.codecs {
-            let seed = opts.seed ^ stable_hash(&format!("identity:{}:{cspec}", pop.name));
+            let seed = identity_seed(opts, &pop.name, cspec);
             let codec = cspec.fit(&pop.rows, seed)?;
-            let m = row_identity(
-                codec.as_ref(),
-                &pop.rows,
-                opts.queries,
-                opts.resamples,
-                seed,
-            );
-            let mut ctx = RowContext::for_codec(
-                codec.as_ref(),
-                &pop.name,
-                pop.rows.len(),
-                "identity",
-                opts.seed,
-            );
-            ctx.queries = opts.queries.min(pop.rows.len());
-            let r = ctx.row(m);
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                pop.name,
-                r.codec,
-                r.bytes_per_row,
-                fmt_ci(r.value, r.ci_lo, r.ci_hi)
-            );
+            let (r, line) = identity_row(opts, &pop.name, &pop.rows, cspec, codec.as_ref());
+            md.push_str(&line);
             rows.push(r);
         }
     }
     Ok(())
+}
+
+/// The Markdown table header of the identity probe's section.
+pub const IDENTITY_HEADER: &str = "\n## Row identity (gate 2 of index tensors): is a row's top candidate by estimated cosine the row itself?\n\n| population | codec | bytes/row | identity top-1 |\n|---|---|---|---|\n";
+
+/// The seed of the identity probe's query sample and bootstrap for one population × codec.
+pub fn identity_seed(opts: &ProbeOptions, population: &str, cspec: &CodecSpec) -> u64 {
+    opts.seed ^ stable_hash(&format!("identity:{population}:{cspec}"))
+}
+
+/// `identity.top1` of one fitted codec over `rows` (every row encoded, up to `opts.queries`
+/// sampled rows as queries): the result row and its Markdown table line. `codecbench run`
+/// calls it with each cell's fitted codec, the standalone probe with a codec fitted on `rows`.
+pub fn identity_row(
+    opts: &ProbeOptions,
+    population: &str,
+    rows: &Rows,
+    cspec: &CodecSpec,
+    codec: &dyn Codec,
+) -> (ResultRow, String) {
+    let seed = identity_seed(opts, population, cspec);
+    let m = row_identity(codec, rows, opts.queries, opts.resamples, seed);
+    let mut ctx = RowContext::for_codec(codec, population, rows.len(), "identity", opts.seed);
+    ctx.queries = opts.queries.min(rows.len());
+    let r = ctx.row(m);
+    let line = format!(
+        "| {} | {} | {} | {} |\n",
+        population,
+        r.codec,
+        r.bytes_per_row,
+        fmt_ci(r.value, r.ci_lo, r.ci_hi)
+    );
+    (r, line)
 }

@@ -16,12 +16,16 @@ use crate::metric::suite::{
     MetricValue, PairInputs, SYM_SUFFIX, pair_metrics, recon_metric, validity_metrics,
 };
 use crate::probe::chain::WeightKind;
-use crate::probe::command::{ProbeKind, ProbeOptions, RowContext, probe_rows};
+use crate::probe::command::{
+    IDENTITY_HEADER, ProbeKind, ProbeOptions, RowContext, identity_row, probe_rows,
+};
 use crate::probe::pairs::{run_pairs, run_recon};
 use crate::probe::{Split, Truth};
 use crate::report;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The crate version written into every result.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -60,6 +64,11 @@ pub struct RunMeta {
     pub populations: Vec<PopulationInfo>,
     /// `running`, or `complete` once every cell is done.
     pub status: String,
+    /// Wall-clock seconds of the whole run (this invocation; a resumed run counts only the
+    /// resumed part).
+    pub wall_seconds: f64,
+    /// Where the time went: every cell and probe call this invocation computed.
+    pub timings: Vec<StepTiming>,
 }
 
 /// What a finished run produced.
@@ -216,7 +225,11 @@ fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> 
         started: target.started,
         populations: prepared.iter().map(info).collect(),
         status: "running".to_string(),
+        wall_seconds: 0.0,
+        timings: Vec::new(),
     };
+    let run_clock = std::time::Instant::now();
+    let mut timings: Vec<StepTiming> = Vec::new();
     write_meta(&dir, &meta)?;
     write_atomic(&dir.join("plan.toml"), plan.to_toml().as_bytes())?;
 
@@ -233,96 +246,68 @@ fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> 
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
-    let mut rows: Vec<ResultRow> = Vec::new();
-    for p in &prepared {
-        let done = |spec: &CodecSpec| -> Vec<ResultRow> {
-            let codec = spec.to_string();
-            target
-                .prior
-                .iter()
-                .filter(|r| {
-                    r.population == p.pop.name
-                        && r.codec == codec
-                        && !is_instrument_row(r)
-                        && !r.is_probe()
-                })
-                .cloned()
+    // Probes and the hypothesis matrix come after the codec cells; their rows carry the
+    // probe's name in `split`, so the per-population tables and `--resume` tell them apart. A
+    // resumed run reuses finished probes (with their Markdown) or recomputes all of them.
+    let prior_probe: Vec<ResultRow> = target
+        .prior
+        .iter()
+        .filter(|r| r.is_probe() && r.split != VERDICT_SPLIT)
+        .cloned()
+        .collect();
+    let stored_md = std::fs::read_to_string(dir.join(PROBES_MD)).ok();
+    let reuse_probes = stored_md.is_some() && !prior_probe.is_empty();
+    let calls = if plan.probes.is_empty() || reuse_probes {
+        Vec::new()
+    } else {
+        probe_calls(plan)
+    };
+    // The codec cells of every population and the probes that need no fitted codec run
+    // concurrently (every seed derives from names, so results do not depend on scheduling).
+    let board = Board::new(prepared.len(), plan.codecs.len());
+    let (cells, early) = rayon::join(
+        || -> Result<Vec<PopulationDone>> {
+            prepared
+                .par_iter()
+                .enumerate()
+                .map(|(pi, p)| population_cells(plan, p, pi, &target.prior, &board, &dir, &bar))
                 .collect()
-        };
-        let mut truth: Option<Truth> = None;
-        let mut items: Vec<Option<Vec<f64>>> = Vec::new();
-        for spec in &plan.codecs {
-            let finished = done(spec);
-            if !finished.is_empty() {
-                rows.extend(finished);
-                items.push(None);
-                bar.inc(1);
-                continue;
-            }
-            if truth.is_none() {
-                bar.set_message(format!("{}: exact scores", p.pop.name));
-                truth = Some(Truth::compute(&p.split));
-            }
-            let Some(t) = truth.as_ref() else { continue };
-            bar.set_message(format!("{} × {spec}", p.pop.name));
-            let (cell_rows, cell_items) = measure_cell(plan, p, t, spec)?;
-            rows.extend(cell_rows);
-            items.push(Some(cell_items));
-            write_results(&dir, &rows)?;
-            bar.inc(1);
-        }
-        // The instrument block: reliability of the codecs as items, after all codec cells.
-        let prior_block: Vec<ResultRow> = target
-            .prior
-            .iter()
-            .filter(|r| r.population == p.pop.name && is_instrument_row(r) && !r.is_probe())
-            .cloned()
-            .collect();
-        if !prior_block.is_empty() {
-            rows.extend(prior_block);
-        } else if plan.codecs.len() >= 2 {
-            bar.set_message(format!("{}: reliability of the codecs", p.pop.name));
-            let t = match truth.take() {
-                Some(t) => t,
-                None => Truth::compute(&p.split),
-            };
-            let mut full: Vec<Vec<f64>> = Vec::with_capacity(plan.codecs.len());
-            for (spec, it) in plan.codecs.iter().zip(items) {
-                full.push(match it {
-                    Some(v) => v,
-                    None => measure_cell(plan, p, &t, spec)?.1,
-                });
-            }
-            let block = instrument_rows(plan, p, &t, &full, &rows);
-            rows.extend(block);
-            write_results(&dir, &rows)?;
-        }
+        },
+        || -> Vec<Option<ProbeOutcome>> {
+            calls
+                .par_iter()
+                .map(|c| (c.kind != ProbeKind::Identity).then(|| run_probe_call(plan, c, &bar, &[], &[])))
+                .collect()
+        },
+    );
+    let cells = cells?;
+    let mut rows: Vec<ResultRow> = Vec::new();
+    let mut fitted: Vec<Vec<Option<Arc<dyn Codec>>>> = Vec::with_capacity(cells.len());
+    for c in cells {
+        rows.extend(c.rows);
+        timings.extend(c.timings);
+        fitted.push(c.fitted);
     }
     write_results(&dir, &rows)?;
 
-    // Probes and the hypothesis matrix, after every codec cell (their rows carry the probe's
-    // name in `split`, so the per-population tables and `--resume` tell them apart).
     let mut probe_md = String::new();
     if !plan.probes.is_empty() {
-        let prior_probe: Vec<ResultRow> = target
-            .prior
-            .iter()
-            .filter(|r| r.is_probe() && r.split != VERDICT_SPLIT)
-            .cloned()
-            .collect();
-        let stored_md = std::fs::read_to_string(dir.join(PROBES_MD)).ok();
-        match stored_md {
-            Some(text) if !prior_probe.is_empty() => {
-                rows.extend(prior_probe);
-                probe_md = text;
-            }
-            _ => {
-                let (probe_rows, text) = run_probes(plan, &bar);
-                rows.extend(probe_rows);
-                probe_md = text;
-                write_results(&dir, &rows)?;
-                write_atomic(&dir.join(PROBES_MD), probe_md.as_bytes())?;
-            }
+        if reuse_probes {
+            rows.extend(prior_probe);
+            probe_md = stored_md.unwrap_or_default();
+        } else {
+            // The identity probe uses the cells' fitted codecs: it runs now.
+            let outcomes: Vec<ProbeOutcome> = calls
+                .par_iter()
+                .zip(early)
+                .map(|(c, e)| e.unwrap_or_else(|| run_probe_call(plan, c, &bar, &prepared, &fitted)))
+                .collect();
+            let (probe_rows, text, probe_timings) = assemble_probes(&calls, outcomes, &bar);
+            timings.extend(probe_timings);
+            rows.extend(probe_rows);
+            probe_md = text;
+            write_results(&dir, &rows)?;
+            write_atomic(&dir.join(PROBES_MD), probe_md.as_bytes())?;
         }
         bar.set_message("hypothesis matrix");
         let reg = hypothesis::Registry::builtin();
@@ -335,6 +320,8 @@ fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> 
     }
     bar.finish_and_clear();
     meta.status = "complete".to_string();
+    meta.wall_seconds = run_clock.elapsed().as_secs_f64();
+    meta.timings = timings;
     write_meta(&dir, &meta)?;
     let cells: Vec<ResultRow> = rows.iter().filter(|r| !r.is_probe()).cloned().collect();
     let mut md = report::markdown::render(&meta, &cells);
@@ -440,16 +427,193 @@ fn write_results(dir: &std::path::Path, rows: &[ResultRow]) -> Result<()> {
     )
 }
 
-/// Fit, encode and measure one codec on one prepared population.
-fn measure_cell(
+/// What has finished so far, so the result files can be rewritten after every cell with every
+/// finished cell in plan order (populations in order, each one's cells then its instrument
+/// block), whichever order concurrent cells finish in.
+struct Board {
+    cells: Vec<Vec<Mutex<Option<Vec<ResultRow>>>>>,
+    instruments: Vec<Mutex<Option<Vec<ResultRow>>>>,
+    write: Mutex<()>,
+}
+
+impl Board {
+    fn new(populations: usize, codecs: usize) -> Self {
+        Board {
+            cells: (0..populations)
+                .map(|_| (0..codecs).map(|_| Mutex::new(None)).collect())
+                .collect(),
+            instruments: (0..populations).map(|_| Mutex::new(None)).collect(),
+            write: Mutex::new(()),
+        }
+    }
+
+    fn set_cell(&self, pop: usize, codec: usize, rows: &[ResultRow]) {
+        if let Ok(mut g) = self.cells[pop][codec].lock() {
+            *g = Some(rows.to_vec());
+        }
+    }
+
+    fn set_instrument(&self, pop: usize, rows: &[ResultRow]) {
+        if let Ok(mut g) = self.instruments[pop].lock() {
+            *g = Some(rows.to_vec());
+        }
+    }
+
+    /// Rewrite the result files with everything finished.
+    fn write(&self, dir: &Path) -> Result<()> {
+        let _guard = self.write.lock();
+        let mut all = Vec::new();
+        let take = |m: &Mutex<Option<Vec<ResultRow>>>, all: &mut Vec<ResultRow>| {
+            if let Ok(g) = m.lock()
+                && let Some(r) = g.as_ref()
+            {
+                all.extend(r.iter().cloned());
+            }
+        };
+        for (cells, instrument) in self.cells.iter().zip(&self.instruments) {
+            for c in cells {
+                take(c, &mut all);
+            }
+            take(instrument, &mut all);
+        }
+        write_results(dir, &all)
+    }
+}
+
+/// One population's finished cells and instrument block.
+struct PopulationDone {
+    rows: Vec<ResultRow>,
+    fitted: Vec<Option<Arc<dyn Codec>>>,
+    timings: Vec<StepTiming>,
+}
+
+/// The codec cells of one population (those `prior` lacks, concurrently), then its instrument
+/// block (reliability of the codecs as items).
+fn population_cells(
     plan: &Plan,
     p: &Prepared,
-    truth: &Truth,
-    spec: &CodecSpec,
-) -> Result<(Vec<ResultRow>, Vec<f64>)> {
-    let cell_seed = p.seed ^ stable_hash(&spec.to_string()).rotate_left(17);
-    let codec: Box<dyn Codec> = spec.fit(&p.split.train, cell_seed)?;
+    pi: usize,
+    prior: &[ResultRow],
+    board: &Board,
+    dir: &Path,
+    bar: &ProgressBar,
+) -> Result<PopulationDone> {
+    let done = |spec: &CodecSpec| -> Vec<ResultRow> {
+        let codec = spec.to_string();
+        prior
+            .iter()
+            .filter(|r| {
+                r.population == p.pop.name
+                    && r.codec == codec
+                    && !is_instrument_row(r)
+                    && !r.is_probe()
+            })
+            .cloned()
+            .collect()
+    };
+    let finished: Vec<Vec<ResultRow>> = plan.codecs.iter().map(done).collect();
+    for (ci, f) in finished.iter().enumerate() {
+        if !f.is_empty() {
+            board.set_cell(pi, ci, f);
+            bar.inc(1);
+        }
+    }
+    let mut truth: Option<Truth> = None;
+    if finished.iter().any(Vec::is_empty) {
+        bar.set_message(format!("{}: exact scores", p.pop.name));
+        truth = Some(Truth::compute(&p.split));
+    }
+    let computed: Vec<Option<Cell>> = match truth.as_ref() {
+        Some(t) => (0..plan.codecs.len())
+            .into_par_iter()
+            .map(|ci| -> Result<Option<Cell>> {
+                if !finished[ci].is_empty() {
+                    return Ok(None);
+                }
+                let spec = &plan.codecs[ci];
+                bar.set_message(format!("{} × {spec}", p.pop.name));
+                let cell = measure_cell(plan, p, t, spec)?;
+                board.set_cell(pi, ci, &cell.rows);
+                board.write(dir)?;
+                bar.inc(1);
+                Ok(Some(cell))
+            })
+            .collect::<Result<_>>()?,
+        None => (0..plan.codecs.len()).map(|_| None).collect(),
+    };
+    let mut rows: Vec<ResultRow> = Vec::new();
+    let mut items: Vec<Option<Vec<f64>>> = Vec::with_capacity(plan.codecs.len());
+    let mut fitted: Vec<Option<Arc<dyn Codec>>> = Vec::with_capacity(plan.codecs.len());
+    let mut timings: Vec<StepTiming> = Vec::new();
+    for (f, c) in finished.into_iter().zip(computed) {
+        match c {
+            Some(c) => {
+                rows.extend(c.rows);
+                items.push(c.items);
+                fitted.push(c.codec);
+                timings.extend(c.timing);
+            }
+            None => {
+                rows.extend(f);
+                items.push(None);
+                fitted.push(None);
+            }
+        }
+    }
+    let prior_block: Vec<ResultRow> = prior
+        .iter()
+        .filter(|r| r.population == p.pop.name && is_instrument_row(r) && !r.is_probe())
+        .cloned()
+        .collect();
+    if !prior_block.is_empty() {
+        board.set_instrument(pi, &prior_block);
+        rows.extend(prior_block);
+    } else if plan.codecs.len() >= 2 {
+        bar.set_message(format!("{}: reliability of the codecs", p.pop.name));
+        let clock = std::time::Instant::now();
+        let t = match truth.take() {
+            Some(t) => t,
+            None => Truth::compute(&p.split),
+        };
+        let mut full: Vec<Vec<f64>> = Vec::with_capacity(plan.codecs.len());
+        for (spec, it) in plan.codecs.iter().zip(items) {
+            full.push(match it {
+                Some(v) => v,
+                None => measure_cell(plan, p, &t, spec)?.items.unwrap_or_default(),
+            });
+        }
+        let block = instrument_rows(plan, p, &t, &full, &rows);
+        board.set_instrument(pi, &block);
+        board.write(dir)?;
+        rows.extend(block);
+        timings.push(StepTiming::of(format!("instrument {}", p.pop.name), clock));
+    }
+    Ok(PopulationDone {
+        rows,
+        fitted,
+        timings,
+    })
+}
+
+/// The seed of one codec cell (from the population's seed and the codec's canonical spec).
+fn cell_seed(p: &Prepared, spec: &CodecSpec) -> u64 {
+    p.seed ^ stable_hash(&spec.to_string()).rotate_left(17)
+}
+
+/// The codec of one cell: fitted on the split's training rows with the cell's seed (the same
+/// codec whenever it is fitted again, e.g. for a resumed run's probes).
+fn fit_cell_codec(p: &Prepared, spec: &CodecSpec) -> Result<Arc<dyn Codec>> {
+    Ok(Arc::from(spec.fit(&p.split.train, cell_seed(p, spec))?))
+}
+
+/// Fit, encode and measure one codec on one prepared population.
+fn measure_cell(plan: &Plan, p: &Prepared, truth: &Truth, spec: &CodecSpec) -> Result<Cell> {
+    let cell_seed = cell_seed(p, spec);
+    let clock = std::time::Instant::now();
+    let codec = fit_cell_codec(p, spec)?;
+    let fit_s = clock.elapsed().as_secs_f64();
     let codes = codec.encode_all(&p.split.base);
+    let encode_s = clock.elapsed().as_secs_f64() - fit_s;
     let outcome = run_pairs(codec.as_ref(), &p.split, &codes)?;
 
     let asym = PairInputs {
@@ -497,7 +661,55 @@ fn measure_cell(
         )
     };
     let rows = metrics.into_iter().map(|m| ctx.row(m)).collect();
-    Ok((rows, items))
+    let total = clock.elapsed().as_secs_f64();
+    Ok(Cell {
+        codec: plan.probes.contains(&ProbeKind::Identity).then_some(codec),
+        rows,
+        items: Some(items),
+        timing: Some(StepTiming {
+            step: format!("cell {} × {spec}", p.pop.name),
+            seconds: total,
+            fit_seconds: Some(fit_s),
+            encode_seconds: Some(encode_s),
+        }),
+    })
+}
+
+/// One finished codec cell: its rows, its instrument items (None when reused from a prior
+/// run) and how long it took (None when reused).
+struct Cell {
+    rows: Vec<ResultRow>,
+    items: Option<Vec<f64>>,
+    timing: Option<StepTiming>,
+    /// The fitted codec, kept when a probe of the run uses it (the identity probe).
+    codec: Option<Arc<dyn Codec>>,
+}
+
+/// Wall-clock time of one step of a run (a codec cell, a probe call), kept in run.json so a
+/// user can see where a run's time went. Timings never enter results.jsonl.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepTiming {
+    /// What ran: `cell POPULATION × CODEC`, `probe …`, `instrument POPULATION`.
+    pub step: String,
+    /// Seconds of wall-clock time (concurrent steps overlap).
+    pub seconds: f64,
+    /// Of which fitting the codec (cells only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fit_seconds: Option<f64>,
+    /// Of which encoding the base rows (cells only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encode_seconds: Option<f64>,
+}
+
+impl StepTiming {
+    fn of(step: String, clock: std::time::Instant) -> Self {
+        StepTiming {
+            step,
+            seconds: clock.elapsed().as_secs_f64(),
+            fit_seconds: None,
+            encode_seconds: None,
+        }
+    }
 }
 
 /// The Markdown sections of a run's probes, kept beside results.jsonl so `--resume` can reuse
@@ -530,25 +742,38 @@ pub fn probe_options(plan: &Plan) -> ProbeOptions {
     }
 }
 
-/// Run the plan's probes: the chain once, the population probes once per population so one
-/// population a probe cannot measure (too few rows, MiniLM not fetched) is reported and skipped
-/// without losing the rest. Returns the rows and the Markdown sections.
-fn run_probes(plan: &Plan, bar: &ProgressBar) -> (Vec<ResultRow>, String) {
+/// One probe call of a run.
+struct ProbeCall {
+    kind: ProbeKind,
+    /// What it is, for the progress bar, warnings and timings.
+    what: String,
+    opts: ProbeOptions,
+    /// The population it measures (population probes) in the plan's order.
+    population: usize,
+}
+
+/// A probe call's rows and Markdown (or why it could not run) and its time.
+type ProbeOutcome = (Result<(Vec<ResultRow>, String)>, StepTiming);
+
+/// The plan's probe calls: the population probes once per population, so one population a
+/// probe cannot measure (too few rows, MiniLM not fetched) is reported and skipped without
+/// losing the rest; the chain twice — every codec with the k and up weights replaced (plus
+/// attention fidelity and the score chain), then the whole model (every linear weight) for the
+/// float, absmax, SQ and TurboQuant-MSE codecs only (fitting trained or palette codecs on all
+/// 36 matrices, the 1536-wide down projections included, takes minutes each).
+fn probe_calls(plan: &Plan) -> Vec<ProbeCall> {
     let opts = probe_options(plan);
-    let mut rows = Vec::new();
-    let mut md = String::new();
-    let mut skipped: Vec<String> = Vec::new();
+    let mut calls = Vec::new();
     for &kind in &plan.probes {
-        // (label, options) of each call: the population probes once per population; the chain
-        // twice — every codec with the k and up weights replaced (plus attention fidelity and
-        // the score chain), then the whole model (every linear weight) for the float, absmax,
-        // SQ and TurboQuant-MSE codecs only (fitting trained or palette codecs on all 36
-        // matrices, the 1536-wide down projections included, takes minutes each).
-        let mut calls: Vec<(String, ProbeOptions)> = Vec::new();
         if kind == ProbeKind::Chain {
             let mut o = opts.clone();
             o.weights = vec![WeightKind::K, WeightKind::Up];
-            calls.push(("probe chain (weights k, up)".to_string(), o));
+            calls.push(ProbeCall {
+                kind,
+                what: "probe chain (weights k, up)".to_string(),
+                opts: o,
+                population: 0,
+            });
             let whole: Vec<CodecSpec> = plan
                 .codecs
                 .iter()
@@ -560,29 +785,75 @@ fn run_probes(plan: &Plan, bar: &ProgressBar) -> (Vec<ResultRow>, String) {
                 o.weights = vec![WeightKind::All];
                 o.codecs = whole;
                 o.chain_diagnostics = false;
-                calls.push(("probe chain (all weights)".to_string(), o));
+                calls.push(ProbeCall {
+                    kind,
+                    what: "probe chain (all weights)".to_string(),
+                    opts: o,
+                    population: 0,
+                });
             }
         } else {
-            for spec in &plan.populations {
+            for (i, spec) in plan.populations.iter().enumerate() {
                 let mut o = opts.clone();
                 o.populations = vec![spec.clone()];
-                calls.push((format!("probe {} on {spec}", kind.name()), o));
+                calls.push(ProbeCall {
+                    kind,
+                    what: format!("probe {} on {spec}", kind.name()),
+                    opts: o,
+                    population: i,
+                });
             }
         }
-        for (what, o) in calls {
-            bar.set_message(what.clone());
-            match probe_rows(kind, &o) {
-                Ok((r, text)) => {
-                    rows.extend(r);
-                    md.push_str(&text);
-                }
-                Err(e) => {
-                    let line = format!("{what}: skipped: {e}");
-                    bar.suspend(|| eprintln!("warning: {line}"));
-                    skipped.push(line);
-                }
+    }
+    calls
+}
+
+/// Run one probe call (the identity probe with the cells' fitted codecs in `fitted`).
+fn run_probe_call(
+    plan: &Plan,
+    call: &ProbeCall,
+    bar: &ProgressBar,
+    prepared: &[Prepared],
+    fitted: &[Vec<Option<Arc<dyn Codec>>>],
+) -> ProbeOutcome {
+    bar.set_message(call.what.clone());
+    let clock = std::time::Instant::now();
+    let out = match (call.kind, prepared.get(call.population)) {
+        (ProbeKind::Identity, Some(p)) => identity_in_run(
+            plan,
+            &call.opts,
+            p,
+            fitted.get(call.population).map_or(&[], Vec::as_slice),
+        ),
+        _ => probe_rows(call.kind, &call.opts),
+    };
+    (out, StepTiming::of(call.what.clone(), clock))
+}
+
+/// The probes' rows, Markdown sections (in the calls' order, with "Probes not run" listing the
+/// calls that failed and why) and timings.
+fn assemble_probes(
+    calls: &[ProbeCall],
+    outcomes: Vec<ProbeOutcome>,
+    bar: &ProgressBar,
+) -> (Vec<ResultRow>, String, Vec<StepTiming>) {
+    let mut rows = Vec::new();
+    let mut md = String::new();
+    let mut skipped: Vec<String> = Vec::new();
+    let mut timings = Vec::new();
+    for (call, (out, timing)) in calls.iter().zip(outcomes) {
+        match out {
+            Ok((r, text)) => {
+                rows.extend(r);
+                md.push_str(&text);
+            }
+            Err(e) => {
+                let line = format!("{}: skipped: {e}", call.what);
+                bar.suspend(|| eprintln!("warning: {line}"));
+                skipped.push(line);
             }
         }
+        timings.push(timing);
     }
     if !skipped.is_empty() {
         md.push_str("\n## Probes not run\n\n");
@@ -590,7 +861,30 @@ fn run_probes(plan: &Plan, bar: &ProgressBar) -> (Vec<ResultRow>, String) {
             md.push_str(&format!("- {s}\n"));
         }
     }
-    (rows, md)
+    (rows, md, timings)
+}
+
+/// The identity probe of a run on one population: each cell's own fitted codec (fitted again,
+/// identically, where a resumed run reused the cell's rows), every row of the population
+/// encoded, the probe's query sample.
+fn identity_in_run(
+    plan: &Plan,
+    opts: &ProbeOptions,
+    p: &Prepared,
+    fitted: &[Option<Arc<dyn Codec>>],
+) -> Result<(Vec<ResultRow>, String)> {
+    let mut rows = Vec::new();
+    let mut md = IDENTITY_HEADER.to_string();
+    for (i, spec) in plan.codecs.iter().enumerate() {
+        let codec = match fitted.get(i).cloned().flatten() {
+            Some(c) => c,
+            None => fit_cell_codec(p, spec)?,
+        };
+        let (r, line) = identity_row(opts, &p.pop.name, &p.pop.rows, spec, codec.as_ref());
+        rows.push(r);
+        md.push_str(&line);
+    }
+    Ok((rows, md))
 }
 
 /// Name of the population-level rows of the instrument analysis.

@@ -105,4 +105,8 @@ impl Codec for HalfCodec {
     fn can_pair(&self) -> bool {
         true
     }
+    fn pair_is_decoded_dot(&self) -> bool {
+        // `pair` is Σ f64(get(a, i))·f64(get(b, i)) in order = dot_f64 of the decoded rows.
+        true
+    }
 }

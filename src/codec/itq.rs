@@ -7,8 +7,10 @@
 //! Fit (on at most 2048 training rows, a seeded subsample): mean μ, top-c principal directions
 //! W (d × c, symmetric eigen-decomposition of the covariance), V = (X − μ)W. R starts as a Haar
 //! random c × c rotation (ChaCha8 from the fit seed) and alternates, for 50 iterations,
-//! B = sign(V R) and the orthogonal Procrustes update R = polar(Vᵀ B). The quantization loss
-//! ‖B − V R‖²_F (recorded per iteration, [`ItqCodec::loss_history`]) never increases.
+//! B = sign(V R) and the orthogonal Procrustes update R = polar(Vᵀ B) (SVD). The quantization
+//! loss ‖B − V R‖²_F (recorded per iteration, [`ItqCodec::loss_history`]) never increases. When
+//! B repeats the previous iteration's B, R would repeat too (a fixed point): the fit stops there
+//! with exactly the 50-iteration result.
 //!
 //! Code: the c bits [((x − μ)ᵀ W R)_i > 0] plus one f32 scale s = Σ_i |v_i| / c (the
 //! least-squares length of v along its sign vector). Decode x̂ = μ + s·(W R) b with b ∈ {±1}^c;
@@ -156,12 +158,19 @@ impl ItqCodec {
                 })
                 .sum()
         };
+        let mut prev_b: Option<Vec<f64>> = None;
         for _ in 0..ITQ_ITERS {
             let vr = matmul(&v, &r, n, c, c);
             loss.push(loss_of(&vr));
             let b = signs(&vr);
+            if prev_b.as_ref() == Some(&b) {
+                // A fixed point: R = polar(Vᵀ B) was computed from this very B, so every later
+                // iteration would repeat it exactly. Stopping here is the 50-iteration result.
+                break;
+            }
             let m = matmul_tn(&v, &b, n, c, c);
             r = procrustes(&m, c);
+            prev_b = Some(b);
         }
         loss.push(loss_of(&matmul(&v, &r, n, c, c)));
         let proj = matmul(&w, &r, d, c, c).iter().map(|&x| x as f32).collect();

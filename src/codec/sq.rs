@@ -158,25 +158,29 @@ impl SqCodec {
 
 struct SqScorer<'a> {
     codec: &'a SqCodec,
-    query: Vec<f32>,
+    /// y_j·step_j in f32 (the level weights).
+    qstep: Vec<f32>,
+    /// Σ_j y_j·lo_j in f64 (the offset every code shares).
+    offset: f64,
 }
 
 impl SqScorer<'_> {
-    /// ⟨y, x̂⟩ with x̂_j = lo_j + q_j·step_j formed in f32 exactly as `decode` forms it, the
-    /// products and their sum in f32 by [`scan::dot_affine`] (bytes for 8 bits, nibbles for 4;
-    /// AVX2 when available, bit-identical to its scalar reference), the same fixed order with
-    /// [`bits::get`] for other widths. So the estimate is within [`crate::linalg::scan`]'s
-    /// stated bound, (d + 2)·2⁻²⁴·Σ|y_j·x̂_j|, of the f64 ⟨y, decode(code)⟩.
+    /// ⟨y, x̂⟩ with x̂_j = lo_j + k_j·step_j, folded per query as Σ_j y_j·lo_j (f64, once) +
+    /// Σ_j (y_j·step_j)·k_j — one f32 weight and one code byte per dimension, as the int8 scan
+    /// reads them: [`scan::dot_u8`] for 8 bits, [`scan::dot_u4`] for 4 (AVX2 when available,
+    /// bit-identical to their scalar references), the same fixed order with [`bits::get`] for
+    /// other widths. Against the f64 ⟨y, decode(code)⟩ this errs by at most
+    /// (d + 3)·2⁻²⁴·Σ_j |y_j|·(|lo_j| + |x̂_j − lo_j|) (the f32 sum of d level terms, the f32
+    /// rounding of y_j·step_j, and the f32 rounding of x̂_j in decode).
     #[inline]
     fn estimate_one(&self, code: &[u8]) -> f64 {
-        let c = self.codec;
-        let y = &self.query;
-        let s = match c.params.bits {
-            8 => scan::dot_affine::<8>(y, &c.lo, &c.step, code),
-            4 => scan::dot_affine::<4>(y, &c.lo, &c.step, code),
-            b => scan::lanes32_sum(y.len(), |j| y[j] * c.value(j, bits::get(code, b, j))),
+        let w = &self.qstep;
+        let s = match self.codec.params.bits {
+            8 => scan::dot_u8(w, code),
+            4 => scan::dot_u4(w, code),
+            b => scan::lanes32_sum(w.len(), |j| w[j] * bits::get(code, b, j) as f32),
         };
-        s as f64
+        self.offset + s as f64
     }
 }
 
@@ -233,7 +237,12 @@ impl Codec for SqCodec {
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(SqScorer {
             codec: self,
-            query: query.to_vec(),
+            qstep: query.iter().zip(&self.step).map(|(&y, &s)| y * s).collect(),
+            offset: query
+                .iter()
+                .zip(&self.lo)
+                .map(|(&y, &l)| y as f64 * l as f64)
+                .sum(),
         })
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {

@@ -219,35 +219,62 @@ pub fn haar_orthogonal(p: usize, rng: &mut impl Rng) -> Vec<f64> {
 
 /// The first `cols` columns of the rows of a p×p Haar-random orthogonal matrix.
 ///
-/// Rows of a p×p iid N(0,1) matrix are orthonormalised by modified Gram–Schmidt, which yields
-/// the Q of a QR decomposition whose R has a positive diagonal: exactly the sign-fixed QR that
-/// makes Q Haar-distributed (Mezzadri 2007). A (probability-zero) degenerate vector is redrawn.
+/// The rows g_i of a p×p iid N(0,1) matrix G (drawn row by row) are orthonormalised in order:
+/// the Q of the QR decomposition Gᵀ = Q·R with R's diagonal made positive, whose columns are the
+/// output's rows — exactly the sign-fixed QR that makes Q Haar-distributed (Mezzadri 2007), and
+/// the same matrix, up to rounding, as modified Gram–Schmidt on the rows. The QR is faer's
+/// (Householder, blocked); a (probability-zero) rank-deficient draw falls back to Gram–Schmidt
+/// with redraws.
 fn haar_rows(p: usize, cols: usize, rng: &mut impl Rng) -> Vec<f64> {
-    let mut q = vec![0f64; p * p];
-    for i in 0..p {
-        loop {
-            let mut v: Vec<f64> = (0..p).map(|_| rng.sample(StandardNormal)).collect();
-            let before = dot(&v, &v).sqrt();
-            for k in 0..i {
-                let qk = &q[k * p..(k + 1) * p];
-                let r = dot(qk, &v);
-                axpy(-r, qk, &mut v);
-            }
-            let n = dot(&v, &v).sqrt();
-            if n > 1e-8 * before && n > 0.0 {
-                for (dst, &x) in q[i * p..(i + 1) * p].iter_mut().zip(&v) {
-                    *dst = x / n;
-                }
-                break;
-            }
-        }
-    }
+    let g: Vec<f64> = (0..p * p).map(|_| rng.sample(StandardNormal)).collect();
+    let gt = faer::Mat::<f64>::from_fn(p, p, |r, c| g[c * p + r]);
+    let qr = gt.as_ref().qr();
+    let (q_mat, r_mat) = (qr.compute_Q(), qr.R());
+    let scale = (0..p).map(|i| r_mat[(i, i)].abs()).fold(0.0f64, f64::max);
+    let q: Vec<f64> = if (0..p).all(|i| r_mat[(i, i)].abs() > 1e-8 * scale && scale > 0.0) {
+        (0..p * p)
+            .map(|k| {
+                let (i, j) = (k / p, k % p);
+                let sign = if r_mat[(i, i)] < 0.0 { -1.0 } else { 1.0 };
+                sign * q_mat[(j, i)]
+            })
+            .collect()
+    } else {
+        gram_schmidt_rows(g, p, rng)
+    };
     if cols == p {
         return q;
     }
     q.chunks_exact(p)
         .flat_map(|row| row[..cols].iter().copied())
         .collect()
+}
+
+/// Modified Gram–Schmidt on the rows of `g` (p × p), redrawing a row that is (numerically) in
+/// the span of the ones before it.
+fn gram_schmidt_rows(mut g: Vec<f64>, p: usize, rng: &mut impl Rng) -> Vec<f64> {
+    for i in 0..p {
+        loop {
+            let mut v = g[i * p..(i + 1) * p].to_vec();
+            let before = dot(&v, &v).sqrt();
+            for k in 0..i {
+                let qk = &g[k * p..(k + 1) * p];
+                let r = dot(qk, &v);
+                axpy(-r, qk, &mut v);
+            }
+            let n = dot(&v, &v).sqrt();
+            if n > 1e-8 * before && n > 0.0 {
+                for (dst, &x) in g[i * p..(i + 1) * p].iter_mut().zip(&v) {
+                    *dst = x / n;
+                }
+                break;
+            }
+            for x in g[i * p..(i + 1) * p].iter_mut() {
+                *x = rng.sample(StandardNormal);
+            }
+        }
+    }
+    g
 }
 
 /// In-place Walsh–Hadamard transform scaled by 1/√n (orthogonal and symmetric);

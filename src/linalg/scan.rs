@@ -5,7 +5,7 @@
 //! The order of that sum is part of the kernel's definition, so the AVX2 path and the scalar
 //! reference (and therefore results on machines with and without AVX2) are identical:
 //!
-//! - **dot kernels** ([`dot_i8`], [`dot_u8`], [`dot_u4`], [`dot_affine`], [`dot_lut`],
+//! - **dot kernels** ([`dot_i8`], [`dot_u8`], [`dot_u4`], [`dot_lut`],
 //!   [`dot_signed_levels`]):
 //!   32 lanes,
 //!   lane j sums the terms i ≡ j (mod 32) of the body (the first n − n mod 32 terms) in order,
@@ -103,37 +103,6 @@ pub fn dot_i8_scalar(q: &[f32], c: &[u8]) -> f32 {
 pub fn dot_u8_scalar(q: &[f32], c: &[u8]) -> f32 {
     assert!(c.len() >= q.len(), "dot_u8: code too short");
     lanes32_sum(q.len(), |i| q[i] * c[i] as f32)
-}
-
-/// `Σ q_i · (lo_i + k_i·step_i)` with k_i the bytes (`BITS` = 8) or nibbles (`BITS` = 4) of
-/// `code`: the affine (per-dimension min/step) scalar quantizer's dot product, each term formed
-/// exactly as its decode forms x̂_i in f32 (scalar reference).
-pub fn dot_affine_scalar<const BITS: u32>(q: &[f32], lo: &[f32], step: &[f32], code: &[u8]) -> f32 {
-    affine_check::<BITS>(q, lo, step, code);
-    lanes32_sum(q.len(), |i| {
-        q[i] * (lo[i] + packed(code, BITS, i) as f32 * step[i])
-    })
-}
-
-fn affine_check<const BITS: u32>(q: &[f32], lo: &[f32], step: &[f32], code: &[u8]) {
-    assert!(BITS == 4 || BITS == 8, "dot_affine: BITS must be 4 or 8");
-    assert!(
-        lo.len() >= q.len() && step.len() >= q.len(),
-        "dot_affine: short tables"
-    );
-    assert!(
-        code.len() >= super::bits::packed_len(q.len(), BITS),
-        "dot_affine: code too short"
-    );
-}
-
-/// [`dot_affine_scalar`], bit-identical (AVX2 when available).
-pub fn dot_affine<const BITS: u32>(q: &[f32], lo: &[f32], step: &[f32], code: &[u8]) -> f32 {
-    affine_check::<BITS>(q, lo, step, code);
-    dispatch!(
-        avx2::dot_affine::<BITS>(q, lo, step, code),
-        dot_affine_scalar::<BITS>(q, lo, step, code)
-    )
 }
 
 /// `Σ q_i · k_i` with k_i the nibbles of `code` (LSB-first), i.e. [`dot_lut_scalar`] with the
@@ -343,51 +312,6 @@ mod avx2 {
         let mut s = finish(acc);
         for (j, &qj) in q.iter().enumerate().skip(body) {
             s += qj * super::packed(code, 4, j) as f32;
-        }
-        s
-    }
-
-    /// # Safety
-    /// AVX2 must be available; lengths as checked by `affine_check`.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn dot_affine<const BITS: u32>(
-        q: &[f32],
-        lo: &[f32],
-        step: &[f32],
-        code: &[u8],
-    ) -> f32 {
-        let n = q.len();
-        let body = n - n % DOT_LANES;
-        let mut acc = [_mm256_setzero_ps(); 4];
-        let mut i = 0;
-        while i < body {
-            let idx = if BITS == 4 {
-                nibbles32(code, i / 2)
-            } else {
-                // SAFETY: i + 32 <= body <= code.len(); unaligned loads of 8 bytes.
-                std::array::from_fn(|k| unsafe {
-                    let b = (code.as_ptr().add(i + 8 * k) as *const i64).read_unaligned();
-                    _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(b))
-                })
-            };
-            for (k, a) in acc.iter_mut().enumerate() {
-                let at = i + 8 * k;
-                // SAFETY: at + 8 <= body <= q, lo, step lengths.
-                let (qv, lv, sv) = unsafe {
-                    (
-                        _mm256_loadu_ps(q.as_ptr().add(at)),
-                        _mm256_loadu_ps(lo.as_ptr().add(at)),
-                        _mm256_loadu_ps(step.as_ptr().add(at)),
-                    )
-                };
-                let x = _mm256_add_ps(lv, _mm256_mul_ps(_mm256_cvtepi32_ps(idx[k]), sv));
-                *a = _mm256_add_ps(*a, _mm256_mul_ps(qv, x));
-            }
-            i += DOT_LANES;
-        }
-        let mut s = finish(acc);
-        for (j, &qj) in q.iter().enumerate().skip(body) {
-            s += qj * (lo[j] + super::packed(code, BITS, j) as f32 * step[j]);
         }
         s
     }
@@ -623,18 +547,6 @@ mod tests {
                 dot_u8(&q, &c).to_bits(),
                 dot_u8_scalar(&q, &c).to_bits(),
                 "u8 n={n}"
-            );
-            let lo = floats(n, &mut rng);
-            let st = floats(n, &mut rng);
-            assert_eq!(
-                dot_affine::<8>(&q, &lo, &st, &c).to_bits(),
-                dot_affine_scalar::<8>(&q, &lo, &st, &c).to_bits(),
-                "affine8 n={n}"
-            );
-            assert_eq!(
-                dot_affine::<4>(&q, &lo, &st, &c).to_bits(),
-                dot_affine_scalar::<4>(&q, &lo, &st, &c).to_bits(),
-                "affine4 n={n}"
             );
             let c4 = &c[..n.div_ceil(2)];
             assert_eq!(

@@ -162,6 +162,23 @@ struct Layer {
 /// weight matrices are packed once per group instead of once per text.
 const ROWS_PER_GROUP: usize = 512;
 
+/// Consecutive runs of `seqs` of at most [`ROWS_PER_GROUP`] tokens (a longer sequence alone).
+fn groups(seqs: &[Vec<u32>]) -> Vec<std::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let (mut start, mut tokens) = (0, 0);
+    for (i, ids) in seqs.iter().enumerate() {
+        if i > start && tokens + ids.len() > ROWS_PER_GROUP {
+            groups.push(start..i);
+            (start, tokens) = (i, 0);
+        }
+        tokens += ids.len();
+    }
+    if start < seqs.len() {
+        groups.push(start..seqs.len());
+    }
+    groups
+}
+
 /// Checkpoint names of a layer's linear weights (without the `.weight` suffix), in forward order.
 const LINEAR_PARTS: [&str; 6] = [
     "attention.self.query",
@@ -377,6 +394,32 @@ impl BertModel {
         Ok(states)
     }
 
+    /// [`Self::forward`] of many sequences, in order: consecutive sequences are stacked into
+    /// groups of about 512 tokens (as [`Self::embed`] does) so each weight matrix is packed once
+    /// per group, and groups run in parallel. Bit-identical to calling `forward` on each.
+    pub fn forward_many(&self, seqs: &[Vec<u32>]) -> Result<Vec<Vec<Rows>>> {
+        for ids in seqs {
+            self.check_ids(ids)?;
+        }
+        let h = self.config.hidden_size;
+        let per_group: Vec<Vec<Vec<Rows>>> = groups(seqs)
+            .into_par_iter()
+            .map(|range| {
+                let group: Vec<&[u32]> = seqs[range].iter().map(Vec::as_slice).collect();
+                let mut states: Vec<Vec<Rows>> = vec![Vec::new(); group.len()];
+                self.run(&group, &mut |x| {
+                    let mut first = 0;
+                    for (ids, st) in group.iter().zip(states.iter_mut()) {
+                        st.push(Rows::new(h, x[first * h..(first + ids.len()) * h].to_vec()));
+                        first += ids.len();
+                    }
+                });
+                states
+            })
+            .collect();
+        Ok(per_group.into_iter().flatten().collect())
+    }
+
     /// The sentence embedding of one token sequence: the last hidden state averaged over all
     /// tokens (the attention mask of one unpadded sentence is all ones), L2-normalised.
     pub fn sentence_embedding(&self, ids: &[u32]) -> Result<Vec<f32>> {
@@ -396,19 +439,7 @@ impl BertModel {
         for ids in &encoded {
             self.check_ids(ids)?;
         }
-        let mut groups = Vec::new();
-        let (mut start, mut tokens) = (0, 0);
-        for (i, ids) in encoded.iter().enumerate() {
-            if i > start && tokens + ids.len() > ROWS_PER_GROUP {
-                groups.push(start..i);
-                (start, tokens) = (i, 0);
-            }
-            tokens += ids.len();
-        }
-        if start < encoded.len() {
-            groups.push(start..encoded.len());
-        }
-        let pooled: Vec<Vec<Vec<f32>>> = groups
+        let pooled: Vec<Vec<Vec<f32>>> = groups(&encoded)
             .into_par_iter()
             .map(|range| {
                 let seqs: Vec<&[u32]> = encoded[range].iter().map(Vec::as_slice).collect();

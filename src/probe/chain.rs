@@ -536,7 +536,7 @@ pub fn reconstruct(codec: &dyn Codec, w: &Rows) -> Result<Rows> {
 
 /// Hidden states of every sentence, in parallel (each forward pass is independent).
 pub fn forward_all(model: &BertModel, ids: &[Vec<u32>]) -> Result<Vec<States>> {
-    ids.par_iter().map(|s| model.forward(s)).collect()
+    model.forward_many(ids)
 }
 
 fn last(states: &States) -> &Rows {

@@ -39,9 +39,11 @@ pub fn row_identity(
         .map(|&p| {
             let i = nonzero[p];
             let scorer = codec.scorer(rows.row(i));
+            let mut est = vec![0f64; codes.len()];
+            scorer.estimate_all(&codes, &mut est);
             let mut best = (usize::MAX, f64::NEG_INFINITY);
             for &j in &nonzero {
-                let s = scorer.estimate(codes.get(j)) / norms[j];
+                let s = est[j] / norms[j];
                 if s > best.1 {
                     best = (j, s);
                 }

@@ -8,7 +8,7 @@ use super::result::ResultRow;
 use crate::codec::{Codec, CodecSpec};
 use crate::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
 use crate::data::population::PopulationKind;
-use crate::data::{Population, Provenance, Rows};
+use crate::data::{Population, Provenance, RowSelection, Rows};
 use crate::error::{Error, Result};
 use crate::hypothesis;
 use crate::metric::reliability::bench::{InstrumentOptions, Rule, instrument};
@@ -276,7 +276,9 @@ fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> 
         || -> Vec<Option<ProbeOutcome>> {
             calls
                 .par_iter()
-                .map(|c| (c.kind != ProbeKind::Identity).then(|| run_probe_call(plan, c, &bar, &[], &[])))
+                .map(|c| {
+                    (c.kind != ProbeKind::Identity).then(|| run_probe_call(plan, c, &bar, &[], &[]))
+                })
                 .collect()
         },
     );
@@ -300,7 +302,9 @@ fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> 
             let outcomes: Vec<ProbeOutcome> = calls
                 .par_iter()
                 .zip(early)
-                .map(|(c, e)| e.unwrap_or_else(|| run_probe_call(plan, c, &bar, &prepared, &fitted)))
+                .map(|(c, e)| {
+                    e.unwrap_or_else(|| run_probe_call(plan, c, &bar, &prepared, &fitted))
+                })
                 .collect();
             let (probe_rows, text, probe_timings) = assemble_probes(&calls, outcomes, &bar);
             timings.extend(probe_timings);
@@ -865,14 +869,29 @@ fn assemble_probes(
 }
 
 /// The identity probe of a run on one population: each cell's own fitted codec (fitted again,
-/// identically, where a resumed run reused the cell's rows), every row of the population
-/// encoded, the probe's query sample.
+/// identically, where a resumed run reused the cell's rows), the population's rows (a seeded
+/// sample of the probe's `rows` when there are more) encoded, the probe's query sample.
 fn identity_in_run(
     plan: &Plan,
     opts: &ProbeOptions,
     p: &Prepared,
     fitted: &[Option<Arc<dyn Codec>>],
 ) -> Result<(Vec<ResultRow>, String)> {
+    // At most the probe's row count (a seeded sample, in population order), as the standalone
+    // probe loads it: the identity search is all rows × the query sample per codec.
+    let sampled;
+    let pool = if p.pop.rows.len() > opts.rows {
+        let mut idx = RowSelection::Sample {
+            count: opts.rows,
+            seed: opts.seed ^ stable_hash(&format!("identity rows:{}", p.pop.name)),
+        }
+        .resolve(p.pop.rows.len());
+        idx.sort_unstable();
+        sampled = p.pop.rows.select(&idx);
+        &sampled
+    } else {
+        &p.pop.rows
+    };
     let mut rows = Vec::new();
     let mut md = IDENTITY_HEADER.to_string();
     for (i, spec) in plan.codecs.iter().enumerate() {
@@ -880,7 +899,7 @@ fn identity_in_run(
             Some(c) => c,
             None => fit_cell_codec(p, spec)?,
         };
-        let (r, line) = identity_row(opts, &p.pop.name, &p.pop.rows, spec, codec.as_ref());
+        let (r, line) = identity_row(opts, &p.pop.name, pool, spec, codec.as_ref());
         rows.push(r);
         md.push_str(&line);
     }

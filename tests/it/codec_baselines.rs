@@ -230,7 +230,7 @@ fn itq_loss_decreases_rotation_stays_orthogonal_and_beats_random() {
     let loss = itq.loss_history();
     for w in loss.windows(2) {
         // Alternating minimisation: each half-step is optimal ⇒ non-increasing (1e-9 relative
-        // for the Jacobi/Procrustes rounding).
+        // for the SVD/Procrustes rounding).
         assert!(w[1] <= w[0] * (1.0 + 1e-9), "{loss:?}");
     }
     // The learned rotation beats the random one it starts from (ITQ paper Fig. 2: 10–30 %).

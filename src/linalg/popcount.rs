@@ -116,32 +116,27 @@ pub fn popcnt_available() -> bool {
     }
 }
 
-/// Little-endian word w of a code, zero-padded past its end.
-#[inline(always)]
-fn load_word(x: &[u8], w: usize) -> u64 {
-    let s = 8 * w;
-    match x.get(s..s + 8) {
-        Some(b) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
-        None => {
-            let mut buf = [0u8; 8];
-            let tail = &x[s..];
-            buf[..tail.len()].copy_from_slice(tail);
-            u64::from_le_bytes(buf)
-        }
-    }
-}
-
-/// One code with B planes known at compile time.
+/// One code with B planes known at compile time: full 8-byte words, then the zero-padded tail.
 #[inline(always)]
 fn one<const B: usize>(words: &[u64], x: &[u8]) -> (u32, u32) {
+    let full = x.len() / 8;
+    let (body, tail) = x.split_at(8 * full);
+    let (wbody, wtail) = words.split_at(B * full);
     let mut acc = [0u32; B];
     let mut pop = 0u32;
-    for (w, q) in words.chunks_exact(B).enumerate() {
-        let xw = load_word(x, w);
+    let mut step = |xw: u64, q: &[u64]| {
         pop += xw.count_ones();
         for j in 0..B {
             acc[j] += (xw & q[j]).count_ones();
         }
+    };
+    for (xb, q) in body.chunks_exact(8).zip(wbody.chunks_exact(B)) {
+        step(u64::from_le_bytes(xb.try_into().expect("8 bytes")), q);
+    }
+    if !tail.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..tail.len()].copy_from_slice(tail);
+        step(u64::from_le_bytes(buf), &wtail[..B]);
     }
     let mut dot = 0u32;
     for (j, a) in acc.iter().enumerate() {

@@ -4,7 +4,7 @@
 //! population against the float query (band derived from the added error variance).
 
 use crate::util::gaussian_rows;
-use codecbench::codec::rabitq::{QueryRounding, RabitqCodec};
+use codecbench::codec::rabitq::{Centroid, QueryRounding, RabitqCodec};
 use codecbench::codec::{Codec, CodecSpec, Codes};
 use codecbench::data::Rows;
 use codecbench::linalg::popcount::{BitPlanes, and_planes_many, and_planes_scalar};
@@ -150,8 +150,11 @@ fn qb_scorer_matches_the_paper_formula_in_f64() {
                 let mut all = vec![0f64; codes.len()];
                 scorer.estimate_all(&codes, &mut all);
                 for (r, code) in codes.iter().enumerate() {
-                    let (s_ip, f_add) = (f32_at(code, 4), f32_at(code, 8));
-                    let signs = &code[12..];
+                    // Header: decode scale, s_ip, and f_add with centroid = mean only.
+                    let mean = params.centroid == Centroid::Mean;
+                    let s_ip = f32_at(code, 4);
+                    let f_add = if mean { f32_at(code, 8) } else { 0.0 };
+                    let signs = &code[if mean { 12 } else { 8 }..];
                     let grid: f64 = (0..p)
                         .map(|i| {
                             let xh = if signs[i / 8] >> (i % 8) & 1 == 1 { 0.5 } else { -0.5 };

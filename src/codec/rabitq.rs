@@ -719,7 +719,11 @@ impl Codec for RabitqCodec {
         let popcount = self.quantize(query, &qrot).map(|qq| {
             let sum_u: f64 = qq.levels.iter().map(|&u| u as f64).sum();
             PopcountQuery {
-                planes: BitPlanes::new(&qq.levels, self.params.qb.unwrap_or(1) as u32, self.sign_bytes()),
+                planes: BitPlanes::new(
+                    &qq.levels,
+                    self.params.qb.unwrap_or(1) as u32,
+                    self.sign_bytes(),
+                ),
                 delta: qq.delta,
                 lo: qq.lo,
                 offset: 0.5 * (qq.delta * sum_u + qrot.len() as f64 * qq.lo),

@@ -93,7 +93,10 @@ pub fn and_planes_many(
     offset: usize,
     out: &mut [(u32, u32)],
 ) {
-    assert!(stride > 0 && offset + planes.n_bytes <= stride, "and_planes: bad stride");
+    assert!(
+        stride > 0 && offset + planes.n_bytes <= stride,
+        "and_planes: bad stride"
+    );
     assert_eq!(data.len(), stride * out.len(), "and_planes: bad buffer");
     #[cfg(target_arch = "x86_64")]
     if popcnt_available() {

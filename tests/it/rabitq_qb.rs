@@ -133,9 +133,17 @@ fn qb_scorer_matches_the_paper_formula_in_f64() {
                 let qq = codec.quantized_query(q).unwrap();
                 let tol_q = 8.0 * p as f64 * EPS * (qn + 1.0);
                 assert!((qq.lo - lo).abs() <= tol_q, "{s}: lo {} vs {lo}", qq.lo);
-                assert!((qq.delta - delta).abs() <= tol_q, "{s}: Δ {} vs {delta}", qq.delta);
+                assert!(
+                    (qq.delta - delta).abs() <= tol_q,
+                    "{s}: Δ {} vs {delta}",
+                    qq.delta
+                );
                 for (i, &u) in qq.levels.iter().enumerate() {
-                    let t = if delta > 0.0 { (qrot[i] - lo) / delta } else { 0.0 };
+                    let t = if delta > 0.0 {
+                        (qrot[i] - lo) / delta
+                    } else {
+                        0.0
+                    };
                     let ok = match params.qround {
                         QueryRounding::Nearest => u as f64 == t.round().clamp(0.0, top),
                         QueryRounding::Random => {
@@ -157,7 +165,11 @@ fn qb_scorer_matches_the_paper_formula_in_f64() {
                     let signs = &code[if mean { 12 } else { 8 }..];
                     let grid: f64 = (0..p)
                         .map(|i| {
-                            let xh = if signs[i / 8] >> (i % 8) & 1 == 1 { 0.5 } else { -0.5 };
+                            let xh = if signs[i / 8] >> (i % 8) & 1 == 1 {
+                                0.5
+                            } else {
+                                -0.5
+                            };
                             xh * qbar[i]
                         })
                         .sum();
@@ -167,8 +179,15 @@ fn qb_scorer_matches_the_paper_formula_in_f64() {
                         + s_ip.abs() * (delta * top + lo.abs()) * p as f64 * (1.0 + qn);
                     let tol = 8.0 * p as f64 * EPS * scale;
                     let got = scorer.estimate(code);
-                    assert!((got - want).abs() <= tol, "{s} d={d} row {r}: {got} vs {want}");
-                    assert_eq!(got.to_bits(), all[r].to_bits(), "{s}: estimate vs estimate_all");
+                    assert!(
+                        (got - want).abs() <= tol,
+                        "{s} d={d} row {r}: {got} vs {want}"
+                    );
+                    assert_eq!(
+                        got.to_bits(),
+                        all[r].to_bits(),
+                        "{s}: estimate vs estimate_all"
+                    );
                 }
                 // With centroid = zero the zero row's code is all zero: the estimate is
                 // ⟨c, q⟩ = 0 exactly.
@@ -185,7 +204,12 @@ fn qb_scorer_matches_the_paper_formula_in_f64() {
 /// `qb` needs bits = 1; `qround` needs `qb`; the spec round-trips and the default is unchanged.
 #[test]
 fn qb_spec_round_trips_and_refuses_multibit() {
-    for s in ["rabitq:bits=2,qb=4", "rabitq:qb=0", "rabitq:qb=9", "rabitq:qround=random"] {
+    for s in [
+        "rabitq:bits=2,qb=4",
+        "rabitq:qb=0",
+        "rabitq:qb=9",
+        "rabitq:qround=random",
+    ] {
         let e = s.parse::<CodecSpec>().unwrap_err().to_string();
         assert!(e.contains("qb") || e.contains("qround"), "{s}: {e}");
     }
@@ -318,6 +342,9 @@ fn qb4_quality_on_minilm_sentences_is_within_the_band_of_the_float_query() {
     let r4 = pooled_pearson("rabitq:bits=1,qb=4", &rows, &queries);
     let r1 = pooled_pearson("rabitq:bits=1,qb=1", &rows, &queries);
     eprintln!("minilm-sentences Pearson: float {r0:.4}, qb=4 {r4:.4}, qb=1 {r1:.4}");
-    assert!(r4 >= r0 - 0.015 && r4 <= r0 + 0.003, "qb=4 {r4} vs float {r0}");
+    assert!(
+        r4 >= r0 - 0.015 && r4 <= r0 + 0.003,
+        "qb=4 {r4} vs float {r0}"
+    );
     assert!(r1 < r0 - 0.1, "qb=1 {r1} vs float {r0}");
 }

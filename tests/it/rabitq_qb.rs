@@ -7,7 +7,9 @@ use crate::util::gaussian_rows;
 use codecbench::codec::rabitq::{Centroid, QueryRounding, RabitqCodec};
 use codecbench::codec::{Codec, CodecSpec, Codes};
 use codecbench::data::Rows;
-use codecbench::linalg::popcount::{BitPlanes, and_planes_many, and_planes_scalar};
+use codecbench::linalg::popcount::{
+    BitPlanes, and_planes_many, and_planes_many_portable, and_planes_scalar,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -72,6 +74,12 @@ fn popcount_planes_equal_the_scalar_reference_exactly() {
                 }
                 let mut out = vec![(0u32, 0u32); rows];
                 and_planes_many(&planes, &data, stride, offset, &mut out);
+                let mut portable = vec![(0u32, 0u32); rows];
+                and_planes_many_portable(&planes, &data, stride, offset, &mut portable);
+                assert_eq!(
+                    out, portable,
+                    "B={bits} n={n_bytes}: POPCNT vs portable copy"
+                );
                 for (r, &got) in out.iter().enumerate() {
                     let x = &data[r * stride + offset..r * stride + offset + n_bytes];
                     assert_eq!(got, and_planes_scalar(&planes, x), "B={bits} n={n_bytes}");

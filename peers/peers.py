@@ -30,7 +30,8 @@ Configurations and traps (algorithms.md §3, §5):
   with --pq8 also faiss:PQ{d/4}x8 = `pq:m=d/4,nbits=8` (same bytes; K-means wants ≥ 39·256
   training rows and is slow).
 - faiss:RaBitQ quantises the query to qb = 4 bits by default; both qb=4 and qb=0 (float query)
-  are run. It centres on the training mean like our default `rabitq:bits=1` (centroid=mean) and
+  are run, paired with our `rabitq:bits=1,qb=4` (quantized query, nearest rounding, popcount
+  scan, like FAISS) and `rabitq:bits=1` (float query) respectively. It centres on the training mean like our default `rabitq:bits=1` (centroid=mean) and
   stores 8 bytes of factors where ours stores 12 (f_add too); multi-bit RaBitQ decode in FAISS
   ignores the ex-bits, so only 1 bit is compared here.
 - faiss:RR{d},SQtqmse{b} needs unit-norm rows and an explicit rotation: rows are normalised, the
@@ -385,11 +386,13 @@ def peers_for(d, ntrain, pq8=False):
 
             return set_qb
 
+        # Like for like: FAISS's qb = 4 (quantized query, popcount scan) pairs with our
+        # rabitq:bits=1,qb=4; qb = 0 (float query) with our default float-query scorer.
         for v in (4, 0):
             out.append(
                 FaissPeer(
                     f"faiss:RaBitQ:qb={v}",
-                    "rabitq:bits=1",
+                    f"rabitq:bits=1,qb={v}" if v else "rabitq:bits=1",
                     lambda: faiss.IndexRaBitQ(d, ip),
                     setup=qb(v),
                 )

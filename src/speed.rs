@@ -19,8 +19,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 /// Codecs `codecbench speed` measures when none are named: the set issue #8 compares with FAISS
-/// (SQ8, SQ4, PQ, RaBitQ 1-bit, TurboQuant-MSE 4-bit; `peers/speed_faiss.py`), plus the per-row
-/// int8 / int4 baselines.
+/// (SQ8, SQ4, PQ, RaBitQ 1-bit with the float query and with the 4-bit quantized query of FAISS's
+/// default `qb = 4`, TurboQuant-MSE 4-bit; `peers/speed_faiss.py`), plus the per-row int8 / int4
+/// baselines.
 pub const DEFAULT_CODECS: &[&str] = &[
     "int8",
     "int4",
@@ -28,6 +29,7 @@ pub const DEFAULT_CODECS: &[&str] = &[
     "sq:bits=4",
     "pq",
     "rabitq:bits=1",
+    "rabitq:bits=1,qb=4",
     "tq-mse:bits=4",
 ];
 /// Dimensions measured when none are named.

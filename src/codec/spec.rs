@@ -202,6 +202,18 @@ pub static CODECS: &[CodecInfo] = &[
                 doc: "normalisation centre: mean of the training rows (4·d model bytes) or the origin",
             },
             ROT_PARAM,
+            ParamInfo {
+                key: "qb",
+                values: "none | 1..=8",
+                default: "none",
+                doc: "query bits (bits=1 only): quantize the rotated, centred query to B_q bits between its min and max and score by AND + popcount over its bit planes (FAISS IndexRaBitQ qb); none = float query",
+            },
+            ParamInfo {
+                key: "qround",
+                values: "nearest | random",
+                default: "nearest",
+                doc: "with qb: round the query to the nearest level (FAISS) or randomized rounding (the RaBitQ paper, unbiased; seeded by the fit seed and the query)",
+            },
         ],
     },
     CodecInfo {

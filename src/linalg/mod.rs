@@ -10,6 +10,8 @@
 //! - [`eigen`]: symmetric eigen-decomposition and SVD (faer), f64 GEMM (matrixmultiply), PCA,
 //!   orthogonal Procrustes.
 //! - [`simd`]: AVX2 popcount and int8 dot kernels with runtime detection and scalar references.
+//! - [`popcount`]: bit-plane AND-popcount (RaBitQ's quantized-query scorer), POPCNT at run
+//!   time, exactly equal to its per-byte reference.
 //! - [`scan`]: the f32 scan kernels behind `Scorer::estimate_all` (int8/u8/4-bit LUT dots,
 //!   RaBitQ grid dots, PQ table sums), AVX2 with bit-identical scalar references.
 //!
@@ -22,6 +24,7 @@ pub mod eigen;
 pub mod gemm;
 pub mod kmeans;
 pub mod lloyd_max;
+pub mod popcount;
 pub mod rotation;
 pub mod scan;
 pub mod simd;
@@ -35,6 +38,8 @@ use rand_chacha::ChaCha8Rng;
 pub const STREAM_ROTATION: u64 = 1;
 /// ChaCha8 stream of the QJL sketch matrix S.
 pub const STREAM_SKETCH: u64 = 2;
+/// ChaCha8 stream of RaBitQ's randomized query rounding (seeded per query).
+pub const STREAM_QUERY_ROUNDING: u64 = 3;
 
 /// The generator for one purpose (`stream`) of a codec fitted with `seed`.
 pub fn seeded_rng(seed: u64, stream: u64) -> ChaCha8Rng {

@@ -438,6 +438,8 @@ fn list_and_inspect_describe_what_is_there() {
         "int8",
         "int4",
         "group=row | integer ≥ 1 (default 32)",
+        "qb=none | 1..=8 (default none)",
+        "qround=nearest | random (default nearest)",
     ] {
         assert!(s.contains(c), "{c}: {s}");
     }

@@ -38,6 +38,8 @@ fn specs() -> Vec<CodecSpec> {
         "rabitq:bits=4,enc=optimal",
         "rabitq:bits=3,centroid=zero,rot=hadamard",
         "rabitq:bits=9,rot=none",
+        "rabitq:qb=4",
+        "rabitq:qb=1,qround=random,centroid=zero,rot=hadamard",
         "sign",
         "sign:rot=none",
         "sign:rot=hadamard",

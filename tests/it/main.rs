@@ -19,6 +19,7 @@ mod probe;
 mod probe_chain;
 mod probe_family;
 mod probe_spiral;
+mod rabitq_qb;
 mod reliability;
 mod report;
 mod resume;

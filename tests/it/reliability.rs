@@ -526,6 +526,48 @@ fn eigenvalues_of(cols: &[Vec<f64>]) -> Vec<f64> {
 }
 
 #[test]
+fn bartlett_thresholds_match_simulated_data() {
+    // parallel_analysis draws Wishart(I_k, n − 1) scatter matrices by Bartlett's decomposition
+    // instead of simulating data. The same distribution must come out: per eigenvalue position,
+    // the median and 90th percentile over 3000 Bartlett matrices against 3000 correlation
+    // matrices of simulated n × k normal data (computed here, independently). Each quantile's
+    // sampling SE is about √(p(1−p)/m)/f(x_p) ≤ 1.6·σ/√m for these near-normal spreads, so the
+    // difference of two independent estimates has SE ≤ 2.3·σ/√m; the tolerance is 5 of those.
+    let (k, n, m) = (4usize, 40usize, 3000usize);
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let mut sims: Vec<Vec<f64>> = vec![Vec::new(); k];
+    for _ in 0..m {
+        let cols: Vec<Vec<f64>> = (0..k)
+            .map(|_| (0..n).map(|_| normal(&mut rng)).collect())
+            .collect();
+        for (slot, v) in sims.iter_mut().zip(eigenvalues_of(&cols)) {
+            slot.push(v);
+        }
+    }
+    for p in [0.5, 0.9] {
+        let opts = ParallelOptions {
+            matrices: m,
+            quantile: p,
+            seed: 5,
+        };
+        let pa = parallel_analysis(&vec![0.0; k], n, opts).unwrap();
+        for (pos, sim) in sims.iter_mut().enumerate() {
+            sim.sort_unstable_by(f64::total_cmp);
+            let want = sim[((m - 1) as f64 * p).round() as usize];
+            let mean = sim.iter().sum::<f64>() / m as f64;
+            let sd = (sim.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / m as f64).sqrt();
+            let tol = 5.0 * 2.3 * sd / (m as f64).sqrt();
+            close(
+                pa.thresholds[pos],
+                want,
+                tol,
+                &format!("position {pos}, quantile {p}"),
+            );
+        }
+    }
+}
+
+#[test]
 fn parallel_analysis_finds_planted_factors_and_none_in_noise() {
     let opts = ParallelOptions {
         matrices: 100,

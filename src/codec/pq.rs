@@ -22,14 +22,15 @@
 //! Bytes: code = ⌈m·nbits/8⌉; model = 4·K·d (all centroids as f32).
 
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::kmeans::{KMeans, nearest};
-use crate::linalg::{bits, scan, seeded_rng};
+use crate::linalg::{bits, fastscan, scan, seeded_rng};
 use rand::seq::index::sample;
 use rayon::prelude::*;
 use std::fmt;
+use std::sync::Arc;
 
 /// ChaCha8 stream of the training subsample; subspace j uses stream `STREAM_PQ_SUB + j`.
 const STREAM_PQ_SAMPLE: u64 = 0x5051_0000;
@@ -67,6 +68,25 @@ impl fmt::Display for PqM {
     }
 }
 
+/// How queries are scored against codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PqScan {
+    /// ADC with f32 tables (`scan=adc`, the default).
+    #[default]
+    Adc,
+    /// FastScan: u8 tables, u16 sums, SIMD shuffles over 32-row blocks (`scan=fast`, nbits = 4).
+    Fast,
+}
+
+impl fmt::Display for PqScan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PqScan::Adc => "adc",
+            PqScan::Fast => "fast",
+        })
+    }
+}
+
 /// Parameters of [`PqCodec`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PqParams {
@@ -74,6 +94,8 @@ pub struct PqParams {
     pub m: PqM,
     /// Bits per sub-vector code (K = 2^nbits centroids).
     pub nbits: u32,
+    /// The scorer (same codebooks and codes either way).
+    pub scan: PqScan,
 }
 
 impl Default for PqParams {
@@ -81,6 +103,7 @@ impl Default for PqParams {
         PqParams {
             m: PqM::PerDims(2),
             nbits: 4,
+            scan: PqScan::Adc,
         }
     }
 }
@@ -106,13 +129,31 @@ impl PqParams {
                 _ => return Err(raw.bad("nbits", &v, "an integer in 1..=8")),
             };
         }
+        if let Some(v) = raw.take("scan") {
+            p.scan = match v.as_str() {
+                "adc" => PqScan::Adc,
+                "fast" => PqScan::Fast,
+                _ => return Err(raw.bad("scan", &v, "adc or fast")),
+            };
+        }
+        if p.scan == PqScan::Fast && p.nbits != 4 {
+            return Err(raw.bad(
+                "scan",
+                "fast",
+                "scan=fast only with nbits=4 (FastScan looks up 4-bit codes in 16-entry tables)",
+            ));
+        }
         Ok(p)
     }
 }
 
 impl fmt::Display for PqParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "m={},nbits={}", self.m, self.nbits)
+        write!(f, "m={},nbits={}", self.m, self.nbits)?;
+        if self.scan != PqScan::Adc {
+            write!(f, ",scan={}", self.scan)?;
+        }
+        Ok(())
     }
 }
 
@@ -144,6 +185,13 @@ impl PqCodec {
                 "m",
                 params.m.to_string(),
                 format!("at most d = {d} sub-vectors"),
+            ));
+        }
+        if params.scan == PqScan::Fast && (params.nbits != 4 || m >= 65535) {
+            return Err(bad(
+                "scan",
+                "fast".to_string(),
+                "scan=fast only with nbits=4 and m < 65535".to_string(),
             ));
         }
         if train.len() < k {
@@ -225,6 +273,49 @@ impl PqCodec {
         }
         t
     }
+
+    /// The ADC table as the scorers hold it (f64 entries rounded to f32).
+    pub fn adc_table_f32(&self, query: &[f32]) -> Vec<f32> {
+        self.adc_table(query).iter().map(|&v| v as f32).collect()
+    }
+
+    /// The FastScan u8 tables of `query` (`scan=fast`; nbits must be 4): the f32 ADC table
+    /// quantized by [`fastscan::quantize_lut`].
+    pub fn fast_lut(&self, query: &[f32]) -> fastscan::QuantLut {
+        assert_eq!(self.params.nbits, 4, "fast_lut: nbits must be 4");
+        fastscan::quantize_lut(&self.adc_table_f32(query), self.m())
+    }
+
+    /// The FastScan blocks of `codes`, built once per `Codes` and cached beside them.
+    fn fast_blocks(&self, codes: &Codes) -> Arc<fastscan::Blocks> {
+        let m = self.m();
+        codes.scan_layout(FAST_LAYOUT_KEY ^ m as u64, |c| {
+            fastscan::pack_blocks(c.as_bytes(), c.code_bytes(), m)
+        })
+    }
+}
+
+/// Key of the FastScan layout in [`Codes::scan_layout`] (xor m).
+const FAST_LAYOUT_KEY: u64 = 0x5051_3446_5300_0000;
+
+/// `scan=fast`: the quantized tables of one query; `estimate_all` runs the SIMD block scan over
+/// the cached layout, `estimate` the scalar sum of the same u8 table (identical u16 sums).
+struct PqFastScorer<'a> {
+    codec: &'a PqCodec,
+    lut: fastscan::QuantLut,
+}
+
+impl Scorer for PqFastScorer<'_> {
+    /// `Σ_j q_j[k_j] / a + Σ_j min_j`: within m/(2a) of the f32-table ADC sum (see
+    /// [`fastscan`]).
+    fn estimate(&self, code: &[u8]) -> f64 {
+        self.lut.value(fastscan::sum_code(&self.lut, code))
+    }
+
+    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
+        let blocks = self.codec.fast_blocks(codes);
+        fastscan::scan(&self.lut, &blocks, out);
+    }
 }
 
 struct PqScorer {
@@ -304,7 +395,18 @@ impl Codec for PqCodec {
     fn can_decode(&self) -> bool {
         true
     }
+    fn prepare_scan(&self, codes: &Codes) {
+        if self.params.scan == PqScan::Fast {
+            self.fast_blocks(codes);
+        }
+    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        if self.params.scan == PqScan::Fast {
+            return Box::new(PqFastScorer {
+                codec: self,
+                lut: self.fast_lut(query),
+            });
+        }
         Box::new(PqScorer {
             k: 1usize << self.params.nbits,
             nbits: self.params.nbits,

@@ -14,6 +14,7 @@ mod loaders;
 mod metric;
 mod model;
 mod palette;
+mod pq_fastscan;
 mod peers;
 mod probe;
 mod probe_chain;

@@ -300,7 +300,11 @@ pub fn measure_codec(
         let s = time(|| codes = black_box(codec.encode_all(rows)));
         // A scan layout (PQ FastScan's blocks) is built per scanned chunk and counts as encode.
         chunks = split_codes(&codes, threads);
-        let p = time(|| chunks.par_iter().for_each(|c| codec.prepare_scan(black_box(c))));
+        let p = time(|| {
+            chunks
+                .par_iter()
+                .for_each(|c| codec.prepare_scan(black_box(c)))
+        });
         enc.push(n as f64 / (s + p));
     }
     let scorers: Vec<_> = queries.iter().map(|q| codec.scorer(q)).collect();

@@ -1,6 +1,9 @@
 // Method: H. Jégou, M. Douze, C. Schmid, "Product quantization for nearest neighbor search",
 // IEEE TPAMI 33(1), 2011 (asymmetric distance computation, ADC); as FAISS `IndexPQ`
-// (`PQ{M}x{nbits}`). See `../shared/reference/algorithms.md` §1.7.
+// (`PQ{M}x{nbits}`). `scan=fast`: F. André, A.-M. Kermarrec, N. Le Scouarnec, "Cache locality is
+// not enough: high-performance nearest neighbor search with product quantization fast scan",
+// VLDB 2015; as FAISS `IndexPQFastScan` (`PQ{M}x4fs`). See `../shared/reference/algorithms.md`
+// §1.7.
 
 //! `pq`: product quantization with per-subspace k-means and ADC lookup tables.
 //!
@@ -18,6 +21,14 @@
 //!
 //! Scoring is ADC: per query an m × K table of ⟨q_j, c_{j,k}⟩ (f64), summed over the m codes;
 //! it equals ⟨q, decode(code)⟩ up to rounding. Decode concatenates the chosen centroids.
+//!
+//! `scan=fast` (nbits = 4 only; `BadParam` otherwise) keeps the same codebooks and codes and
+//! changes only the scorer, as FAISS's `PQ{M}x4fs`: per query the f32 ADC table is quantized to
+//! u8 (one shared scale a, a per-sub-quantizer bias; u16 row sums that cannot overflow) and
+//! `estimate_all` sums it with AVX2 `vpshufb` over 32-row transposed blocks built once per
+//! [`Codes`] ([`Codes::scan_layout`], [`Codec::prepare_scan`]). The estimate is within m/(2a)
+//! of the f32-table ADC sum; `estimate` (scalar, row-major code) and `estimate_all` give
+//! identical values. The rule, the bound and the layout are in [`crate::linalg::fastscan`].
 //!
 //! Bytes: code = ⌈m·nbits/8⌉; model = 4·K·d (all centroids as f32).
 

@@ -75,7 +75,10 @@ pub fn quantize_lut(table: &[f32], m: usize) -> QuantLut {
     for (j, t) in table.chunks_exact(16).take(m).enumerate() {
         let lo = t.iter().fold(f64::INFINITY, |a, &v| a.min(v as f64));
         let hi = t.iter().fold(f64::NEG_INFINITY, |a, &v| a.max(v as f64));
-        assert!(lo.is_finite() && hi.is_finite(), "quantize_lut: non-finite entry");
+        assert!(
+            lo.is_finite() && hi.is_finite(),
+            "quantize_lut: non-finite entry"
+        );
         mins[j] = lo;
         max_span = max_span.max(hi - lo);
         sum_span += hi - lo;
@@ -89,7 +92,9 @@ pub fn quantize_lut(table: &[f32], m: usize) -> QuantLut {
     let mut lut = vec![0u8; 16 * m_p];
     for (j, t) in table.chunks_exact(16).take(m).enumerate() {
         for (q, &v) in lut[16 * j..16 * j + 16].iter_mut().zip(t) {
-            *q = ((v as f64 - mins[j]) * scale + 0.5).floor().clamp(0.0, 255.0) as u8;
+            *q = ((v as f64 - mins[j]) * scale + 0.5)
+                .floor()
+                .clamp(0.0, 255.0) as u8;
         }
     }
     QuantLut {
@@ -250,7 +255,10 @@ mod avx2 {
             let e_hi = _mm256_sub_epi16(a_hi, _mm256_slli_epi16::<8>(b_hi));
             macro_rules! fold {
                 ($v:expr) => {
-                    _mm_add_epi16(_mm256_castsi256_si128($v), _mm256_extracti128_si256::<1>($v))
+                    _mm_add_epi16(
+                        _mm256_castsi256_si128($v),
+                        _mm256_extracti128_si256::<1>($v),
+                    )
                 };
             }
             let (el, ol, eh, oh) = (fold!(e_lo), fold!(b_lo), fold!(e_hi), fold!(b_hi));

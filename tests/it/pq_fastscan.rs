@@ -140,7 +140,11 @@ fn pq_fast_estimates_agree_exactly_and_stay_within_the_lut_bound() {
             let bound = lut.error_bound();
             for (i, c) in codes.iter().enumerate() {
                 let one = sc.estimate(c);
-                assert_eq!(one.to_bits(), all[i].to_bits(), "d={d} row {i}: estimate_all");
+                assert_eq!(
+                    one.to_bits(),
+                    all[i].to_bits(),
+                    "d={d} row {i}: estimate_all"
+                );
                 assert_eq!(one.to_bits(), parts[i].to_bits(), "d={d} row {i}: chunked");
                 let sub = fast.sub_codes(c);
                 let float: f64 = sub
@@ -164,7 +168,10 @@ fn pq_fast_estimates_agree_exactly_and_stay_within_the_lut_bound() {
             // The bound is not vacuous: it is small against the spread of the estimates.
             let spread = all.iter().cloned().fold(f64::MIN, f64::max)
                 - all.iter().cloned().fold(f64::MAX, f64::min);
-            assert!(bound < 0.05 * spread, "d={d}: bound {bound} vs spread {spread}");
+            assert!(
+                bound < 0.05 * spread,
+                "d={d}: bound {bound} vs spread {spread}"
+            );
         }
     }
 }
@@ -186,7 +193,11 @@ fn pq_scan_parameter_round_trips_and_fast_needs_four_bits() {
         "pq:scan=adc".parse::<CodecSpec>().unwrap().to_string(),
         "pq:m=d/2,nbits=4"
     );
-    for bad in ["pq:nbits=8,scan=fast", "pq:nbits=2,scan=fast", "pq:scan=simd"] {
+    for bad in [
+        "pq:nbits=8,scan=fast",
+        "pq:nbits=2,scan=fast",
+        "pq:scan=simd",
+    ] {
         let e = bad.parse::<CodecSpec>().unwrap_err().to_string();
         assert!(e.contains("scan"), "{bad}: {e}");
     }
@@ -273,11 +284,20 @@ fn pq_fast_quality_on_minilm_sentences_is_within_the_derived_band_of_adc() {
         };
         let diff: Vec<f64> = ef.iter().zip(&ea).map(|(f, a)| f - a).collect();
         let (ny, ne) = (centre(&ea), centre(&diff));
-        assert!((pf - pa).abs() <= 2.0 * ne / ny + 1e-12, "Pearson {pf} vs adc {pa}");
+        assert!(
+            (pf - pa).abs() <= 2.0 * ne / ny + 1e-12,
+            "Pearson {pf} vs adc {pa}"
+        );
         let sigma = (fast.m() as f64 / 12.0).sqrt() / lut.scale;
         let rms = (diff.iter().map(|e| e * e).sum::<f64>() / n as f64).sqrt();
-        assert!(rms <= 1.5 * sigma, "RMS error {rms} vs rounding model σ {sigma}");
-        assert!(rms >= 0.5 * sigma, "RMS error {rms} ≪ σ {sigma}: is the LUT quantized?");
+        assert!(
+            rms <= 1.5 * sigma,
+            "RMS error {rms} vs rounding model σ {sigma}"
+        );
+        assert!(
+            rms >= 0.5 * sigma,
+            "RMS error {rms} ≪ σ {sigma}: is the LUT quantized?"
+        );
         let e_max = diff.iter().fold(0f64, |a, e| a.max(e.abs()));
         let mut sorted = ea.clone();
         sorted.sort_by(|a, b| b.total_cmp(a));
@@ -286,7 +306,10 @@ fn pq_fast_quality_on_minilm_sentences_is_within_the_derived_band_of_adc() {
             .filter(|&&v| v <= sorted[k] + 2.0 * e_max)
             .count();
         let (rf, ra) = (recall_at_k(&truth, &ef, k), recall_at_k(&truth, &ea, k));
-        assert!((rf - ra).abs() <= c as f64 / k as f64 + 1e-12, "recall {rf} vs {ra}, c {c}");
+        assert!(
+            (rf - ra).abs() <= c as f64 / k as f64 + 1e-12,
+            "recall {rf} vs {ra}, c {c}"
+        );
         r_fast += pf / nq;
         r_adc += pa / nq;
         r_band += 3.0 * 2.0 * (n as f64).sqrt() * sigma / ny / nq;

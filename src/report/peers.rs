@@ -189,13 +189,13 @@ pub fn ratio_text(ratio: Option<f64>) -> String {
 /// The codec a peer is paired with: FAISS's fast-scan PQ (`…PQ{M}x4fs`) is timed against our
 /// `pq` with `scan=fast` (same codes, u8 tables), even when an older peers file names plain `pq`.
 pub fn fast_scan_pair(peer: &str, ours: CodecSpec) -> CodecSpec {
-    match ours {
-        CodecSpec::Pq(mut p) if peer.ends_with("x4fs") && p.nbits == 4 => {
+    if let CodecSpec::Pq(mut p) = ours {
+        if peer.ends_with("x4fs") && p.nbits == 4 {
             p.scan = PqScan::Fast;
-            CodecSpec::Pq(p)
         }
-        other => other,
+        return CodecSpec::Pq(p);
     }
+    ours
 }
 
 /// Parse a peers JSONL file. Blank lines are skipped; any other line that is not a valid row,

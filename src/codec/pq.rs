@@ -287,7 +287,17 @@ impl PqCodec {
 
     /// The ADC table as the scorers hold it (f64 entries rounded to f32).
     pub fn adc_table_f32(&self, query: &[f32]) -> Vec<f32> {
-        self.adc_table(query).iter().map(|&v| v as f32).collect()
+        let mut t = Vec::with_capacity(self.m() << self.params.nbits);
+        for (j, book) in self.books.iter().enumerate() {
+            let q = &query[self.bounds[j]..self.bounds[j + 1]];
+            t.extend(
+                book.centroids
+                    .chunks_exact(book.dim)
+                    .map(|c| super::dot_f64(q, c) as f32),
+            );
+        }
+        debug_assert_eq!(t.len(), self.m() << self.params.nbits);
+        t
     }
 
     /// The FastScan u8 tables of `query` (`scan=fast`; nbits must be 4): the f32 ADC table

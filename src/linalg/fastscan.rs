@@ -73,12 +73,17 @@ pub fn quantize_lut(table: &[f32], m: usize) -> QuantLut {
     let mut mins = vec![0f64; m];
     let (mut max_span, mut sum_span) = (0f64, 0f64);
     for (j, t) in table.chunks_exact(16).take(m).enumerate() {
-        let lo = t.iter().fold(f64::INFINITY, |a, &v| a.min(v as f64));
-        let hi = t.iter().fold(f64::NEG_INFINITY, |a, &v| a.max(v as f64));
+        // min / max of f32 values are exact in f32 (branch-free so the loop vectorizes).
+        let (mut lo, mut hi) = (t[0], t[0]);
+        for &v in &t[1..] {
+            lo = if v < lo { v } else { lo };
+            hi = if v > hi { v } else { hi };
+        }
         assert!(
-            lo.is_finite() && hi.is_finite(),
+            t.iter().all(|v| v.is_finite()),
             "quantize_lut: non-finite entry"
         );
+        let (lo, hi) = (lo as f64, hi as f64);
         mins[j] = lo;
         max_span = max_span.max(hi - lo);
         sum_span += hi - lo;
@@ -91,10 +96,10 @@ pub fn quantize_lut(table: &[f32], m: usize) -> QuantLut {
     let m_p = m + m % 2;
     let mut lut = vec![0u8; 16 * m_p];
     for (j, t) in table.chunks_exact(16).take(m).enumerate() {
+        let lo = mins[j];
         for (q, &v) in lut[16 * j..16 * j + 16].iter_mut().zip(t) {
-            *q = ((v as f64 - mins[j]) * scale + 0.5)
-                .floor()
-                .clamp(0.0, 255.0) as u8;
+            // x ≥ ½ > 0, so the truncating cast is ⌊x⌋ (no libm floor call); ≤ 255 by the rule.
+            *q = (((v as f64 - lo) * scale + 0.5) as u32).min(255) as u8;
         }
     }
     QuantLut {

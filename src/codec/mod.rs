@@ -222,6 +222,71 @@ pub trait Scorer: Send + Sync {
             *o = self.estimate(c);
         }
     }
+
+    /// The k best rows by estimate (a search): by default [`Scorer::estimate_all`] into
+    /// `scratch` (resized to `codes.len()`) then a [`TopK`] pass; a scorer may fuse the two but
+    /// must return exactly the same pairs.
+    fn top_k(&self, codes: &Codes, k: usize, scratch: &mut Vec<f64>) -> Vec<(f64, u32)> {
+        scratch.resize(codes.len(), 0.0);
+        self.estimate_all(codes, scratch);
+        let mut top = TopK::new(k.min(codes.len()));
+        for (i, &s) in scratch.iter().enumerate() {
+            top.push(s, i as u32);
+        }
+        top.into_vec()
+    }
+}
+
+/// The k best (score, row) pairs, best first, kept in a small sorted buffer as a FAISS search
+/// keeps its heap: a row enters only when its score is strictly above the current k-th, so
+/// among equal scores the earlier row wins.
+#[derive(Debug, Clone)]
+pub struct TopK {
+    k: usize,
+    best: Vec<(f64, u32)>,
+}
+
+impl TopK {
+    /// An empty buffer for `k` entries.
+    pub fn new(k: usize) -> Self {
+        TopK {
+            k,
+            best: Vec::with_capacity(k + 1),
+        }
+    }
+    /// True when `score` would enter the buffer now.
+    #[inline]
+    pub fn admits(&self, score: f64) -> bool {
+        self.best.len() < self.k || (self.k > 0 && score > self.best[self.k - 1].0)
+    }
+    /// Offer row `i` with `score`.
+    #[inline]
+    pub fn push(&mut self, score: f64, i: u32) {
+        if !self.admits(score) {
+            return;
+        }
+        if self.best.len() == self.k {
+            self.best.pop();
+        }
+        let pos = self.best.partition_point(|&(b, _)| b >= score);
+        self.best.insert(pos, (score, i));
+    }
+    /// True when full.
+    pub fn is_full(&self) -> bool {
+        self.best.len() == self.k
+    }
+    /// The current k-th score (None until full).
+    pub fn kth(&self) -> Option<f64> {
+        if self.k > 0 && self.is_full() {
+            Some(self.best[self.k - 1].0)
+        } else {
+            None
+        }
+    }
+    /// The pairs, best first.
+    pub fn into_vec(self) -> Vec<(f64, u32)> {
+        self.best
+    }
 }
 
 /// A fitted vector codec. See `../shared/DESIGN.md` ("The Codec trait").

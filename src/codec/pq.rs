@@ -33,7 +33,7 @@
 //! Bytes: code = ⌈m·nbits/8⌉; model = 4·K·d (all centroids as f32).
 
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, TopK};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::kmeans::{KMeans, nearest};
@@ -336,6 +336,34 @@ impl Scorer for PqFastScorer<'_> {
     fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
         let blocks = self.codec.fast_blocks(codes);
         fastscan::scan(&self.lut, &blocks, out);
+    }
+
+    /// Fused with the block scan: a row's f64 estimate is formed only when its u16 sum is above
+    /// the largest sum whose value does not beat the current k-th (`value` is non-decreasing in
+    /// the sum, so such rows cannot enter), then offered to the same [`TopK`] as the default:
+    /// identical result.
+    fn top_k(&self, codes: &Codes, k: usize, _scratch: &mut Vec<f64>) -> Vec<(f64, u32)> {
+        let blocks = self.codec.fast_blocks(codes);
+        let mut top = TopK::new(k.min(codes.len()));
+        // Once full: the largest sum whose value does not beat the k-th (rows at or below it
+        // cannot enter).
+        let mut floor: Option<u16> = None;
+        let mut sums = [0u16; fastscan::BLOCK];
+        for b in 0..blocks.blocks() {
+            fastscan::block_sums(&self.lut.lut, blocks.block(b), &mut sums);
+            let r0 = b * fastscan::BLOCK;
+            let rows = (blocks.n - r0).min(fastscan::BLOCK);
+            for (i, &s) in sums[..rows].iter().enumerate() {
+                if floor.is_some_and(|f| s <= f) {
+                    continue;
+                }
+                top.push(self.lut.value(s), (r0 + i) as u32);
+                if let Some(t) = top.kth() {
+                    floor = Some(self.lut.sum_floor(t));
+                }
+            }
+        }
+        top.into_vec()
     }
 }
 

@@ -57,6 +57,21 @@ impl QuantLut {
     pub fn value(&self, sum: u16) -> f64 {
         sum as f64 / self.scale + self.bias
     }
+    /// The largest sum s with `value(s) ≤ v`, or 0: rows whose sum is below it score below
+    /// `v` (since `value` is non-decreasing in the sum), so a top-k scan can skip them.
+    pub fn sum_floor(&self, v: f64) -> u16 {
+        // Start from the real-arithmetic guess and correct it against `value` itself, so the
+        // answer is exact whatever the rounding of the guess.
+        let guess = ((v - self.bias) * self.scale).clamp(0.0, 65535.0) as u32;
+        let mut s = guess.min(65535);
+        while s > 0 && self.value(s as u16) > v {
+            s -= 1;
+        }
+        while s < 65535 && self.value((s + 1) as u16) <= v {
+            s += 1;
+        }
+        s as u16
+    }
     /// The bound m / (2a) on |value(Σ q) − Σ_j t_{j,k_j}| (see the module docs), widened by
     /// the f64 rounding of the estimate.
     pub fn error_bound(&self) -> f64 {

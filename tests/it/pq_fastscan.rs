@@ -330,3 +330,27 @@ fn pq_fast_quality_on_minilm_sentences_is_within_the_derived_band_of_adc() {
     assert!(r_band < 0.05 && rec_band < 0.5, "bands {r_band} {rec_band}");
     assert!(r_adc > 0.9 && r_fast > 0.9, "Pearson {r_adc} {r_fast}");
 }
+
+#[test]
+fn pq_fast_fused_top_k_equals_estimate_all_then_top_k() {
+    // Few distinct sums (2-dim rows, 16 centroids each): many ties, which the fused scan must
+    // break exactly as the plain top-k does (earlier row first).
+    for &(d, m, n) in &[(2usize, 1usize, 301usize), (37, 19, 333), (64, 32, 1000)] {
+        let rows = gaussian_rows(n, d, 40 + d as u64);
+        let fast = pq(&format!("pq:m={m},nbits=4,scan=fast"), &rows, 2);
+        let codes = fast.encode_all(&rows);
+        for q in gaussian_rows(4, d, 41).iter() {
+            let sc = fast.scorer(q);
+            let mut all = vec![0f64; n];
+            sc.estimate_all(&codes, &mut all);
+            for k in [0, 1, 10, 100, n, n + 5] {
+                let want = codecbench::peers::top_k(&all, k);
+                let got = sc.top_k(&codes, k, &mut Vec::new());
+                assert_eq!(got.len(), want.len());
+                for (g, w) in got.iter().zip(&want) {
+                    assert_eq!((g.0.to_bits(), g.1), (w.0.to_bits(), w.1), "d={d} k={k}");
+                }
+            }
+        }
+    }
+}

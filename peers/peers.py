@@ -26,7 +26,8 @@ Each row names the codecbench codec it is the peer of (`ours`), so that
 
 Configurations and traps (algorithms.md §3, §5):
 - faiss:SQ8 is per-dimension affine (min/max trained) = our `sq` (bits=8), not absmax int8.
-- faiss:PQ{d/2}x4 (and its fast-scan form PQ{d/2}x4fs) = our `pq` default (m = d/2, 4 bits);
+- faiss:PQ{d/2}x4 = our `pq` default (m = d/2, 4 bits); its fast-scan form PQ{d/2}x4fs =
+  `pq:scan=fast` (same codes, u8 tables, SIMD shuffle scan);
   with --pq8 also faiss:PQ{d/4}x8 = `pq:m=d/4,nbits=8` (same bytes; K-means wants ≥ 39·256
   training rows and is slow).
 - faiss:RaBitQ quantises the query to qb = 4 bits by default; both qb=4 and qb=0 (float query)
@@ -364,7 +365,7 @@ def pq_specs(d, ntrain, pq8):
     out = []
     if d % 2 == 0 and ntrain >= 16:
         out.append((f"PQ{d // 2}x4", "pq"))
-        out.append((f"PQ{d // 2}x4fs", "pq"))
+        out.append((f"PQ{d // 2}x4fs", "pq:scan=fast"))
     if pq8 and d % 4 == 0 and ntrain >= 256:
         out.append((f"PQ{d // 4}x8", "pq:m=d/4,nbits=8"))
     return out

@@ -34,7 +34,7 @@ def configs(d):
         ("SQ8", "sq:bits=8", lambda: faiss.index_factory(d, "SQ8", ip)),
         ("SQ4", "sq:bits=4", lambda: faiss.index_factory(d, "SQ4", ip)),
         (f"PQ{d // 2}x4", "pq:m=d/2,nbits=4", lambda: faiss.IndexPQ(d, d // 2, 4, ip)),
-        (f"PQ{d // 2}x4fs", "pq:m=d/2,nbits=4", lambda: faiss.index_factory(d, f"PQ{d // 2}x4fs", ip)),
+        (f"PQ{d // 2}x4fs", "pq:m=d/2,nbits=4,scan=fast", lambda: faiss.index_factory(d, f"PQ{d // 2}x4fs", ip)),
         (f"PQ{d // 8}x8", "pq:m=d/8,nbits=8", lambda: faiss.IndexPQ(d, d // 8, 8, ip)),
         ("RaBitQ qb=4", "rabitq:bits=1,qb=4", rabitq(4)),
         ("RaBitQ qb=0", "rabitq:bits=1", rabitq(0)),

@@ -8,15 +8,16 @@
 //! with the export's flags; `--run DIR` takes them from such a run instead), then time ours like
 //! the peers were timed:
 //!
-//! - encode: `encode_all(base)` (fitting is not timed, as FAISS's `train` is not);
+//! - encode: `encode_all(base)` plus `prepare_scan` (PQ FastScan's 32-row blocks; fitting is not
+//!   timed, as FAISS's `train` is not);
 //! - scan: per query, build the scorer (rotation, LUTs), estimate every code and keep the top k
-//!   in a small sorted buffer — what a FAISS `search(queries, k)` does; queries are split over
+//!   in a small sorted buffer (`Scorer::top_k`; PQ FastScan fuses it into its u16 block scan) — what a FAISS `search(queries, k)` does; queries are split over
 //!   the threads as FAISS splits them over OpenMP threads.
 //!
 //! Each rate is the median over `repeats` repetitions (min and max kept), on a rayon pool of one
 //! thread (`.t1`) and of all threads (`.tall`). Timings are never asserted in tests.
 
-use crate::codec::{Codec, CodecSpec, Codes};
+use crate::codec::{Codec, CodecSpec, Codes, TopK};
 use crate::data::catalog::stable_hash;
 use crate::data::{RowSelection, Rows};
 use crate::error::{Error, Result};
@@ -158,19 +159,11 @@ pub fn cell_seed(split_seed: u64, spec: &CodecSpec) -> u64 {
 
 /// Keep the k largest of `scores` (ids), as a k-heap search does; returns them best first.
 pub fn top_k(scores: &[f64], k: usize) -> Vec<(f64, u32)> {
-    let k = k.min(scores.len());
-    let mut best: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
+    let mut top = TopK::new(k.min(scores.len()));
     for (i, &s) in scores.iter().enumerate() {
-        if best.len() < k {
-            let pos = best.partition_point(|&(b, _)| b >= s);
-            best.insert(pos, (s, i as u32));
-        } else if k > 0 && s > best[k - 1].0 {
-            best.pop();
-            let pos = best.partition_point(|&(b, _)| b >= s);
-            best.insert(pos, (s, i as u32));
-        }
+        top.push(s, i as u32);
     }
-    best
+    top.into_vec()
 }
 
 fn secs(t: Instant) -> f64 {
@@ -193,6 +186,7 @@ pub fn time_codec(
     for _ in 0..repeats {
         let t = Instant::now();
         codes = black_box(codec.encode_all(black_box(base)));
+        codec.prepare_scan(&codes); // a scan layout (PQ FastScan's blocks) counts as encode
         enc.push(n as f64 / secs(t));
     }
     let dim = queries.dim();
@@ -202,9 +196,8 @@ pub fn time_codec(
             .par_chunks(dim)
             .map(|q| {
                 let sc = codec.scorer(black_box(q));
-                let mut out = vec![0f64; n];
-                sc.estimate_all(&codes, &mut out);
-                top_k(&out, k)
+                let mut scratch = Vec::new();
+                sc.top_k(&codes, k, &mut scratch)
             })
             .collect();
         black_box(tops);

@@ -37,7 +37,7 @@ pub use itq::{ItqBits, ItqCodec, ItqParams};
 pub use matryoshka::{MatryoshkaCodec, MatryoshkaParams, Profile};
 pub use palette::{PaletteCodec, PaletteParams};
 pub use polar::{PolarCodec, PolarParams};
-pub use pq::{PqCodec, PqM, PqParams};
+pub use pq::{PqCodec, PqM, PqParams, PqScan};
 pub use qjl::{Projection, QjlCodec, QjlParams, SketchLen};
 pub use rabitq::{Centroid, Encoder, RabitqCodec, RabitqParams};
 pub use sign::{SignCodec, SignParams};
@@ -49,6 +49,8 @@ pub use turbo::{TqMseCodec, TqParams, TqProdCodec};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
 
 /// What a code keeps (the origin's second axis): a reconstruction of the row, only a signature
 /// that supports scoring, or both in part.
@@ -102,10 +104,42 @@ impl std::fmt::Display for Family {
 }
 
 /// Codes of many rows, stored contiguously with a fixed stride of `code_bytes`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A scorer may attach one **auxiliary scan layout** (e.g. PQ FastScan's 32-row transposed
+/// blocks) with [`Codes::scan_layout`]: built once on first use and kept beside the codes. It is
+/// derived state: equality, `Debug` and the bytes ignore it; a clone shares it.
 pub struct Codes {
     code_bytes: usize,
     data: Vec<u8>,
+    layout: OnceLock<(u64, Arc<dyn Any + Send + Sync>)>,
+}
+
+impl Clone for Codes {
+    fn clone(&self) -> Self {
+        Codes {
+            code_bytes: self.code_bytes,
+            data: self.data.clone(),
+            layout: self.layout.clone(),
+        }
+    }
+}
+
+impl PartialEq for Codes {
+    fn eq(&self, other: &Self) -> bool {
+        self.code_bytes == other.code_bytes && self.data == other.data
+    }
+}
+
+impl Eq for Codes {}
+
+impl std::fmt::Debug for Codes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Codes")
+            .field("code_bytes", &self.code_bytes)
+            .field("len", &self.len())
+            .field("scan_layout", &self.layout.get().map(|(k, _)| *k))
+            .finish()
+    }
 }
 
 impl Codes {
@@ -115,7 +149,11 @@ impl Codes {
             code_bytes > 0 && data.len() % code_bytes == 0,
             "Codes::new: bad stride"
         );
-        Codes { code_bytes, data }
+        Codes {
+            code_bytes,
+            data,
+            layout: OnceLock::new(),
+        }
     }
     /// Number of codes.
     pub fn len(&self) -> usize {
@@ -141,6 +179,32 @@ impl Codes {
     pub fn as_bytes(&self) -> &[u8] {
         &self.data
     }
+    /// The auxiliary scan layout named `key`, built by `build` from these codes on first use and
+    /// cached (thread-safe; concurrent first callers may both build, one result is kept). A
+    /// `Codes` caches one layout: asking for another key (or another type) builds it afresh,
+    /// uncached. `key` must determine the layout completely (same key ⇒ same `T` and bytes).
+    pub fn scan_layout<T: Any + Send + Sync>(
+        &self,
+        key: u64,
+        build: impl FnOnce(&Codes) -> T,
+    ) -> Arc<T> {
+        if let Some((k, any)) = self.layout.get() {
+            if *k == key {
+                if let Ok(t) = Arc::clone(any).downcast::<T>() {
+                    return t;
+                }
+            }
+            return Arc::new(build(self));
+        }
+        let built: Arc<T> = Arc::new(build(self));
+        let any: Arc<dyn Any + Send + Sync> = built.clone();
+        let _ = self.layout.set((key, any));
+        built
+    }
+    /// True when a scan layout is cached.
+    pub fn has_scan_layout(&self) -> bool {
+        self.layout.get().is_some()
+    }
 }
 
 /// Per-query state (a rotated query, lookup tables…) that estimates the inner product
@@ -157,6 +221,71 @@ pub trait Scorer: Send + Sync {
         for (o, c) in out.iter_mut().zip(codes.iter()) {
             *o = self.estimate(c);
         }
+    }
+
+    /// The k best rows by estimate (a search): by default [`Scorer::estimate_all`] into
+    /// `scratch` (resized to `codes.len()`) then a [`TopK`] pass; a scorer may fuse the two but
+    /// must return exactly the same pairs.
+    fn top_k(&self, codes: &Codes, k: usize, scratch: &mut Vec<f64>) -> Vec<(f64, u32)> {
+        scratch.resize(codes.len(), 0.0);
+        self.estimate_all(codes, scratch);
+        let mut top = TopK::new(k.min(codes.len()));
+        for (i, &s) in scratch.iter().enumerate() {
+            top.push(s, i as u32);
+        }
+        top.into_vec()
+    }
+}
+
+/// The k best (score, row) pairs, best first, kept in a small sorted buffer as a FAISS search
+/// keeps its heap: a row enters only when its score is strictly above the current k-th, so
+/// among equal scores the earlier row wins.
+#[derive(Debug, Clone)]
+pub struct TopK {
+    k: usize,
+    best: Vec<(f64, u32)>,
+}
+
+impl TopK {
+    /// An empty buffer for `k` entries.
+    pub fn new(k: usize) -> Self {
+        TopK {
+            k,
+            best: Vec::with_capacity(k + 1),
+        }
+    }
+    /// True when `score` would enter the buffer now.
+    #[inline]
+    pub fn admits(&self, score: f64) -> bool {
+        self.best.len() < self.k || (self.k > 0 && score > self.best[self.k - 1].0)
+    }
+    /// Offer row `i` with `score`.
+    #[inline]
+    pub fn push(&mut self, score: f64, i: u32) {
+        if !self.admits(score) {
+            return;
+        }
+        if self.best.len() == self.k {
+            self.best.pop();
+        }
+        let pos = self.best.partition_point(|&(b, _)| b >= score);
+        self.best.insert(pos, (score, i));
+    }
+    /// True when full.
+    pub fn is_full(&self) -> bool {
+        self.best.len() == self.k
+    }
+    /// The current k-th score (None until full).
+    pub fn kth(&self) -> Option<f64> {
+        if self.k > 0 && self.is_full() {
+            Some(self.best[self.k - 1].0)
+        } else {
+            None
+        }
+    }
+    /// The pairs, best first.
+    pub fn into_vec(self) -> Vec<(f64, u32)> {
+        self.best
     }
 }
 
@@ -186,6 +315,11 @@ pub trait Codec: Send + Sync {
             .for_each(|(out, row)| self.encode(row, out));
         Codes::new(stride, data)
     }
+
+    /// Build whatever auxiliary scan layout this codec's scorers use on `codes` (e.g. PQ
+    /// FastScan's transposed 32-row blocks) now rather than on the first scan; `codecbench speed`
+    /// and `compare-peers` count it as encode time. Default: nothing to build.
+    fn prepare_scan(&self, _codes: &Codes) {}
 
     /// Reconstruct a row; signature codecs return `Unsupported`.
     fn decode(&self, _code: &[u8], _out: &mut [f32]) -> Result<()> {

@@ -1,6 +1,9 @@
 // Method: H. Jégou, M. Douze, C. Schmid, "Product quantization for nearest neighbor search",
 // IEEE TPAMI 33(1), 2011 (asymmetric distance computation, ADC); as FAISS `IndexPQ`
-// (`PQ{M}x{nbits}`). See `../shared/reference/algorithms.md` §1.7.
+// (`PQ{M}x{nbits}`). `scan=fast`: F. André, A.-M. Kermarrec, N. Le Scouarnec, "Cache locality is
+// not enough: high-performance nearest neighbor search with product quantization fast scan",
+// VLDB 2015; as FAISS `IndexPQFastScan` (`PQ{M}x4fs`). See `../shared/reference/algorithms.md`
+// §1.7.
 
 //! `pq`: product quantization with per-subspace k-means and ADC lookup tables.
 //!
@@ -19,17 +22,26 @@
 //! Scoring is ADC: per query an m × K table of ⟨q_j, c_{j,k}⟩ (f64), summed over the m codes;
 //! it equals ⟨q, decode(code)⟩ up to rounding. Decode concatenates the chosen centroids.
 //!
+//! `scan=fast` (nbits = 4 only; `BadParam` otherwise) keeps the same codebooks and codes and
+//! changes only the scorer, as FAISS's `PQ{M}x4fs`: per query the f32 ADC table is quantized to
+//! u8 (one shared scale a, a per-sub-quantizer bias; u16 row sums that cannot overflow) and
+//! `estimate_all` sums it with AVX2 `vpshufb` over 32-row transposed blocks built once per
+//! [`Codes`] ([`Codes::scan_layout`], [`Codec::prepare_scan`]). The estimate is within m/(2a)
+//! of the f32-table ADC sum; `estimate` (scalar, row-major code) and `estimate_all` give
+//! identical values. The rule, the bound and the layout are in [`crate::linalg::fastscan`].
+//!
 //! Bytes: code = ⌈m·nbits/8⌉; model = 4·K·d (all centroids as f32).
 
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, TopK};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::kmeans::{KMeans, nearest};
-use crate::linalg::{bits, scan, seeded_rng};
+use crate::linalg::{bits, fastscan, scan, seeded_rng};
 use rand::seq::index::sample;
 use rayon::prelude::*;
 use std::fmt;
+use std::sync::Arc;
 
 /// ChaCha8 stream of the training subsample; subspace j uses stream `STREAM_PQ_SUB + j`.
 const STREAM_PQ_SAMPLE: u64 = 0x5051_0000;
@@ -67,6 +79,25 @@ impl fmt::Display for PqM {
     }
 }
 
+/// How queries are scored against codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PqScan {
+    /// ADC with f32 tables (`scan=adc`, the default).
+    #[default]
+    Adc,
+    /// FastScan: u8 tables, u16 sums, SIMD shuffles over 32-row blocks (`scan=fast`, nbits = 4).
+    Fast,
+}
+
+impl fmt::Display for PqScan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PqScan::Adc => "adc",
+            PqScan::Fast => "fast",
+        })
+    }
+}
+
 /// Parameters of [`PqCodec`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PqParams {
@@ -74,6 +105,8 @@ pub struct PqParams {
     pub m: PqM,
     /// Bits per sub-vector code (K = 2^nbits centroids).
     pub nbits: u32,
+    /// The scorer (same codebooks and codes either way).
+    pub scan: PqScan,
 }
 
 impl Default for PqParams {
@@ -81,6 +114,7 @@ impl Default for PqParams {
         PqParams {
             m: PqM::PerDims(2),
             nbits: 4,
+            scan: PqScan::Adc,
         }
     }
 }
@@ -106,13 +140,31 @@ impl PqParams {
                 _ => return Err(raw.bad("nbits", &v, "an integer in 1..=8")),
             };
         }
+        if let Some(v) = raw.take("scan") {
+            p.scan = match v.as_str() {
+                "adc" => PqScan::Adc,
+                "fast" => PqScan::Fast,
+                _ => return Err(raw.bad("scan", &v, "adc or fast")),
+            };
+        }
+        if p.scan == PqScan::Fast && p.nbits != 4 {
+            return Err(raw.bad(
+                "scan",
+                "fast",
+                "scan=fast only with nbits=4 (FastScan looks up 4-bit codes in 16-entry tables)",
+            ));
+        }
         Ok(p)
     }
 }
 
 impl fmt::Display for PqParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "m={},nbits={}", self.m, self.nbits)
+        write!(f, "m={},nbits={}", self.m, self.nbits)?;
+        if self.scan != PqScan::Adc {
+            write!(f, ",scan={}", self.scan)?;
+        }
+        Ok(())
     }
 }
 
@@ -144,6 +196,13 @@ impl PqCodec {
                 "m",
                 params.m.to_string(),
                 format!("at most d = {d} sub-vectors"),
+            ));
+        }
+        if params.scan == PqScan::Fast && (params.nbits != 4 || m >= 65535) {
+            return Err(bad(
+                "scan",
+                "fast".to_string(),
+                "scan=fast only with nbits=4 and m < 65535".to_string(),
             ));
         }
         if train.len() < k {
@@ -225,6 +284,87 @@ impl PqCodec {
         }
         t
     }
+
+    /// The ADC table as the scorers hold it (f64 entries rounded to f32).
+    pub fn adc_table_f32(&self, query: &[f32]) -> Vec<f32> {
+        let mut t = Vec::with_capacity(self.m() << self.params.nbits);
+        for (j, book) in self.books.iter().enumerate() {
+            let q = &query[self.bounds[j]..self.bounds[j + 1]];
+            t.extend(
+                book.centroids
+                    .chunks_exact(book.dim)
+                    .map(|c| super::dot_f64(q, c) as f32),
+            );
+        }
+        debug_assert_eq!(t.len(), self.m() << self.params.nbits);
+        t
+    }
+
+    /// The FastScan u8 tables of `query` (`scan=fast`; nbits must be 4): the f32 ADC table
+    /// quantized by [`fastscan::quantize_lut`].
+    pub fn fast_lut(&self, query: &[f32]) -> fastscan::QuantLut {
+        assert_eq!(self.params.nbits, 4, "fast_lut: nbits must be 4");
+        fastscan::quantize_lut(&self.adc_table_f32(query), self.m())
+    }
+
+    /// The FastScan blocks of `codes`, built once per `Codes` and cached beside them.
+    fn fast_blocks(&self, codes: &Codes) -> Arc<fastscan::Blocks> {
+        let m = self.m();
+        codes.scan_layout(FAST_LAYOUT_KEY ^ m as u64, |c| {
+            fastscan::pack_blocks(c.as_bytes(), c.code_bytes(), m)
+        })
+    }
+}
+
+/// Key of the FastScan layout in [`Codes::scan_layout`] (xor m).
+const FAST_LAYOUT_KEY: u64 = 0x5051_3446_5300_0000;
+
+/// `scan=fast`: the quantized tables of one query; `estimate_all` runs the SIMD block scan over
+/// the cached layout, `estimate` the scalar sum of the same u8 table (identical u16 sums).
+struct PqFastScorer<'a> {
+    codec: &'a PqCodec,
+    lut: fastscan::QuantLut,
+}
+
+impl Scorer for PqFastScorer<'_> {
+    /// `Σ_j q_j[k_j] / a + Σ_j min_j`: within m/(2a) of the f32-table ADC sum (see
+    /// [`fastscan`]).
+    fn estimate(&self, code: &[u8]) -> f64 {
+        self.lut.value(fastscan::sum_code(&self.lut, code))
+    }
+
+    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
+        let blocks = self.codec.fast_blocks(codes);
+        fastscan::scan(&self.lut, &blocks, out);
+    }
+
+    /// Fused with the block scan: a row's f64 estimate is formed only when its u16 sum is above
+    /// the largest sum whose value does not beat the current k-th (`value` is non-decreasing in
+    /// the sum, so such rows cannot enter), then offered to the same [`TopK`] as the default:
+    /// identical result.
+    fn top_k(&self, codes: &Codes, k: usize, _scratch: &mut Vec<f64>) -> Vec<(f64, u32)> {
+        let blocks = self.codec.fast_blocks(codes);
+        let mut top = TopK::new(k.min(codes.len()));
+        // Once full: the largest sum whose value does not beat the k-th (rows at or below it
+        // cannot enter).
+        let mut floor: Option<u16> = None;
+        let mut sums = [0u16; fastscan::BLOCK];
+        for b in 0..blocks.blocks() {
+            fastscan::block_sums(&self.lut.lut, blocks.block(b), &mut sums);
+            let r0 = b * fastscan::BLOCK;
+            let rows = (blocks.n - r0).min(fastscan::BLOCK);
+            for (i, &s) in sums[..rows].iter().enumerate() {
+                if floor.is_some_and(|f| s <= f) {
+                    continue;
+                }
+                top.push(self.lut.value(s), (r0 + i) as u32);
+                if let Some(t) = top.kth() {
+                    floor = Some(self.lut.sum_floor(t));
+                }
+            }
+        }
+        top.into_vec()
+    }
 }
 
 struct PqScorer {
@@ -304,7 +444,18 @@ impl Codec for PqCodec {
     fn can_decode(&self) -> bool {
         true
     }
+    fn prepare_scan(&self, codes: &Codes) {
+        if self.params.scan == PqScan::Fast {
+            self.fast_blocks(codes);
+        }
+    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        if self.params.scan == PqScan::Fast {
+            return Box::new(PqFastScorer {
+                codec: self,
+                lut: self.fast_lut(query),
+            });
+        }
         Box::new(PqScorer {
             k: 1usize << self.params.nbits,
             nbits: self.params.nbits,

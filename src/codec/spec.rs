@@ -264,6 +264,12 @@ pub static CODECS: &[CodecInfo] = &[
                 default: "4",
                 doc: "bits per sub-vector code (2^nbits centroids)",
             },
+            ParamInfo {
+                key: "scan",
+                values: "adc | fast",
+                default: "adc",
+                doc: "scorer: adc = f32 tables; fast = FastScan (FAISS PQ{m}x4fs: u8 tables, u16 sums, AVX2 shuffles over 32-row blocks; nbits=4 only; same codes)",
+            },
         ],
     },
     CodecInfo {

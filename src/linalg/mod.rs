@@ -21,6 +21,7 @@
 
 pub mod bits;
 pub mod eigen;
+pub mod fastscan;
 pub mod gemm;
 pub mod kmeans;
 pub mod lloyd_max;

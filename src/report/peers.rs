@@ -3,7 +3,7 @@
 //! population × codec × peer the quality metrics side by side (with a verdict from the CIs) and
 //! the speed ratios ours / peer. Pure functions; `crate::peers` measures and writes.
 
-use crate::codec::CodecSpec;
+use crate::codec::{CodecSpec, PqScan};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -186,6 +186,18 @@ pub fn ratio_text(ratio: Option<f64>) -> String {
     }
 }
 
+/// The codec a peer is paired with: FAISS's fast-scan PQ (`…PQ{M}x4fs`) is timed against our
+/// `pq` with `scan=fast` (same codes, u8 tables), even when an older peers file names plain `pq`.
+pub fn fast_scan_pair(peer: &str, ours: CodecSpec) -> CodecSpec {
+    if let CodecSpec::Pq(mut p) = ours {
+        if peer.ends_with("x4fs") && p.nbits == 4 {
+            p.scan = PqScan::Fast;
+        }
+        return CodecSpec::Pq(p);
+    }
+    ours
+}
+
 /// Parse a peers JSONL file. Blank lines are skipped; any other line that is not a valid row,
 /// or whose `ours` is not a codec spec, is an error naming the file and the line (1-based).
 pub fn parse(path: &Path, text: &str) -> Result<Vec<PeerRow>> {
@@ -199,11 +211,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<PeerRow>> {
         if line.trim().is_empty() {
             continue;
         }
-        let row: PeerRow =
+        let mut row: PeerRow =
             serde_json::from_str(line).map_err(|e| bad(i + 1, format!("not a peers row: {e}")))?;
-        row.ours
+        let spec = row
+            .ours
             .parse::<CodecSpec>()
             .map_err(|e| bad(i + 1, format!("`ours` is not a codec spec: {e}")))?;
+        row.ours = fast_scan_pair(&row.codec, spec).to_string();
         if row.dim == 0 {
             return Err(bad(i + 1, "dim must be at least 1".to_string()));
         }

@@ -15,6 +15,7 @@ mod metric;
 mod model;
 mod palette;
 mod peers;
+mod pq_fastscan;
 mod probe;
 mod probe_chain;
 mod probe_family;

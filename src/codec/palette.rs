@@ -59,7 +59,7 @@ use super::{Codec, CodecSpec, Family, Grade, Scorer, dot_f64};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::bits::{BitReader, BitWriter};
-use crate::linalg::kmeans::{KMeans, nearest};
+use crate::linalg::kmeans::{self, KMeans, nearest};
 use crate::linalg::{Rotation, RotationKind, eigen, seeded_rng};
 use half::bf16;
 use rand::seq::index::sample;
@@ -374,16 +374,6 @@ pub fn index_bits(n: usize) -> u32 {
     }
 }
 
-fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| {
-            let t = x as f64 - y as f64;
-            t * t
-        })
-        .sum()
-}
-
 /// Farthest-point sampling (the origin's CLAM palette): indices of up to `k` rows. The first is
 /// the row of largest norm; each next one maximises the squared L2 distance to its nearest
 /// chosen row (ties: lowest index). Stops early once every row coincides with a chosen one.
@@ -407,7 +397,7 @@ pub fn farthest_point(rows: &Rows, k: usize) -> Vec<usize> {
     let mut chosen = vec![first];
     let mut mind: Vec<f64> = (0..n)
         .into_par_iter()
-        .map(|i| sq_dist(rows.row(i), rows.row(first)))
+        .map(|i| kmeans::sq_dist(rows.row(i), rows.row(first)))
         .collect();
     while chosen.len() < k {
         let next = argmax(&mind);
@@ -417,7 +407,7 @@ pub fn farthest_point(rows: &Rows, k: usize) -> Vec<usize> {
         chosen.push(next);
         let c = rows.row(next);
         mind.par_iter_mut().enumerate().for_each(|(i, m)| {
-            let d = sq_dist(rows.row(i), c);
+            let d = kmeans::sq_dist(rows.row(i), c);
             if d < *m {
                 *m = d;
             }

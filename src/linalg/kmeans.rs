@@ -22,14 +22,27 @@ pub struct KMeans {
     pub objective: Vec<f64>,
 }
 
-fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| {
+/// Squared Euclidean distance in f64: eight independent partial sums (element i goes to
+/// lane i mod 8 of the body), added pairwise, then the tail in order — a fixed order, so the
+/// result is deterministic, and one the compiler turns into vector code (a single running sum
+/// is a chain of dependent additions).
+pub fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    let body = n - n % 8;
+    let mut lanes = [0f64; 8];
+    for (ca, cb) in a[..body].chunks_exact(8).zip(b[..body].chunks_exact(8)) {
+        for ((l, &x), &y) in lanes.iter_mut().zip(ca).zip(cb) {
             let t = x as f64 - y as f64;
-            t * t
-        })
-        .sum()
+            *l += t * t;
+        }
+    }
+    let mut s = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6]))
+        + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+    for (&x, &y) in a[body..n].iter().zip(&b[body..n]) {
+        let t = x as f64 - y as f64;
+        s += t * t;
+    }
+    s
 }
 
 /// Index of the nearest centroid and its squared distance (ties: lowest index).

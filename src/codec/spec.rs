@@ -512,6 +512,20 @@ pub enum CodecSpec {
 }
 
 impl CodecSpec {
+    /// Whether the fitted codec can decode (reconstruct) rows, known without fitting it: the
+    /// same as `Codec::can_decode` of every fit (the contract test checks both agree), so a
+    /// probe can choose its codecs before paying for fits.
+    pub fn decodes(&self) -> bool {
+        !matches!(
+            self,
+            CodecSpec::Qjl(_)
+                | CodecSpec::Sign(_)
+                | CodecSpec::Base17(_)
+                | CodecSpec::Spiral(_)
+                | CodecSpec::Cascade(_)
+        )
+    }
+
     /// The spec's codec name.
     pub fn name(&self) -> &'static str {
         match self {

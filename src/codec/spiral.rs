@@ -239,11 +239,28 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 struct SpiralScorer<'a> {
     codec: &'a SpiralCodec,
     query: Vec<f32>,
+    /// ‖query‖ (f64), computed once.
+    query_norm: f64,
 }
 
 impl Scorer for SpiralScorer<'_> {
+    /// [`cosine`] of the sampled query and the stored values, without decoding into a buffer:
+    /// ⟨q, s⟩ and ‖s‖² accumulate in index order exactly as `cosine`'s two sums do, so the
+    /// value is identical.
     fn estimate(&self, code: &[u8]) -> f64 {
-        cosine(&self.query, &self.codec.stored(code))
+        let (mut dot, mut ss) = (0f64, 0f64);
+        let stored = code[self.codec.head()..].chunks_exact(2);
+        for (&q, c) in self.query.iter().zip(stored) {
+            let v = bf16_value(u16::from_le_bytes([c[0], c[1]])) as f64;
+            dot += q as f64 * v;
+            ss += v * v;
+        }
+        let nb = ss.sqrt();
+        if self.query_norm > 0.0 && nb > 0.0 {
+            dot / (self.query_norm * nb)
+        } else {
+            0.0
+        }
     }
 }
 
@@ -285,9 +302,11 @@ impl Codec for SpiralCodec {
         debug_assert_eq!(h + 2 * self.slots(), self.code_bytes());
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        let query = self.sample_row(query);
         Box::new(SpiralScorer {
             codec: self,
-            query: self.sample_row(query),
+            query_norm: super::dot_f64(&query, &query).sqrt(),
+            query,
         })
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {

@@ -147,6 +147,11 @@ fn every_codec_keeps_the_contract() {
                 let ctx = format!("{spec} d={d} seed={seed}");
                 assert_eq!(codec.dim(), d, "{ctx}");
                 assert_eq!(codec.spec(), spec, "{ctx}: codec reports its spec");
+                assert_eq!(
+                    codec.can_decode(),
+                    spec.decodes(),
+                    "{ctx}: CodecSpec::decodes agrees with the fitted codec"
+                );
 
                 // Code length equals code_bytes.
                 let codes = codec.encode_all(&rows);

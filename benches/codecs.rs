@@ -1,4 +1,5 @@
-//! Criterion benches: encode and estimate throughput of each codec at d = 384 and 768.
+//! Criterion benches: encode and estimate throughput of each default codec (plus RaBitQ `qb=4`
+//! and PQ `scan=fast`) at d = 384 and 768.
 
 use codecbench::codec::CodecSpec;
 use codecbench::data::synthetic::{SyntheticKind, generate};
@@ -11,7 +12,12 @@ fn bench_codecs(c: &mut Criterion) {
     for d in [384usize, 768] {
         let rows = generate(SyntheticKind::Gaussian, ROWS, d, 1);
         let query = generate(SyntheticKind::Gaussian, 1, d, 2);
-        for spec in CodecSpec::defaults() {
+        // The defaults plus the two scan variants that exist for speed: RaBitQ's quantized-query
+        // popcount scan and PQ FastScan (its 32-row block layout is built on the first scan
+        // and cached with the codes).
+        let extra = ["rabitq:bits=1,qb=4", "pq:m=d/2,nbits=4,scan=fast"]
+            .map(|s| s.parse::<CodecSpec>().expect("bench spec"));
+        for spec in CodecSpec::defaults().into_iter().chain(extra) {
             let codec = spec.fit(&rows, 0).expect("fit");
             let mut g = c.benchmark_group(format!("encode/d{d}"));
             g.throughput(Throughput::Elements(ROWS as u64));

@@ -83,6 +83,15 @@ pub fn and_planes_scalar(planes: &BitPlanes, x: &[u8]) -> (u32, u32) {
     (dot, x.iter().map(|v| v.count_ones()).sum())
 }
 
+/// The buffer shape [`and_planes_many`] and its portable copy require.
+fn check_many(planes: &BitPlanes, data: &[u8], stride: usize, offset: usize, codes: usize) {
+    assert!(
+        stride > 0 && offset + planes.n_bytes <= stride,
+        "and_planes: bad stride"
+    );
+    assert_eq!(data.len(), stride * codes, "and_planes: bad buffer");
+}
+
 /// (⟨x, u⟩, popcount(x)) for every code of a strided buffer: code i is
 /// `data[i·stride + offset ..][..planes.n_bytes()]`; `out[i]` receives its pair. Exactly equal
 /// to [`and_planes_scalar`] on each code.
@@ -93,11 +102,7 @@ pub fn and_planes_many(
     offset: usize,
     out: &mut [(u32, u32)],
 ) {
-    assert!(
-        stride > 0 && offset + planes.n_bytes <= stride,
-        "and_planes: bad stride"
-    );
-    assert_eq!(data.len(), stride * out.len(), "and_planes: bad buffer");
+    check_many(planes, data, stride, offset, out.len());
     #[cfg(target_arch = "x86_64")]
     if popcnt_available() {
         // SAFETY: POPCNT was detected at run time.
@@ -186,11 +191,7 @@ pub fn and_planes_many_portable(
     offset: usize,
     out: &mut [(u32, u32)],
 ) {
-    assert!(
-        stride > 0 && offset + planes.n_bytes <= stride,
-        "and_planes: bad stride"
-    );
-    assert_eq!(data.len(), stride * out.len(), "and_planes: bad buffer");
+    check_many(planes, data, stride, offset, out.len());
     many_generic(planes, data, stride, offset, out);
 }
 

@@ -553,9 +553,9 @@ fn population_cells(
         match c {
             Some(c) => {
                 rows.extend(c.rows);
-                items.push(c.items);
+                items.push(Some(c.items));
                 fitted.push(c.codec);
-                timings.extend(c.timing);
+                timings.push(c.timing);
             }
             None => {
                 rows.extend(f);
@@ -583,7 +583,7 @@ fn population_cells(
         for (spec, it) in plan.codecs.iter().zip(items) {
             full.push(match it {
                 Some(v) => v,
-                None => measure_cell(plan, p, &t, spec)?.items.unwrap_or_default(),
+                None => measure_cell(plan, p, &t, spec)?.items,
             });
         }
         let block = instrument_rows(plan, p, &t, &full, &rows);
@@ -669,22 +669,22 @@ fn measure_cell(plan: &Plan, p: &Prepared, truth: &Truth, spec: &CodecSpec) -> R
     Ok(Cell {
         codec: plan.probes.contains(&ProbeKind::Identity).then_some(codec),
         rows,
-        items: Some(items),
-        timing: Some(StepTiming {
+        items,
+        timing: StepTiming {
             step: format!("cell {} × {spec}", p.pop.name),
             seconds: total,
             fit_seconds: Some(fit_s),
             encode_seconds: Some(encode_s),
-        }),
+        },
     })
 }
 
-/// One finished codec cell: its rows, its instrument items (None when reused from a prior
-/// run) and how long it took (None when reused).
+/// One codec cell computed by this invocation: its rows, its instrument items and how long it
+/// took.
 struct Cell {
     rows: Vec<ResultRow>,
-    items: Option<Vec<f64>>,
-    timing: Option<StepTiming>,
+    items: Vec<f64>,
+    timing: StepTiming,
     /// The fitted codec, kept when a probe of the run uses it (the identity probe).
     codec: Option<Arc<dyn Codec>>,
 }

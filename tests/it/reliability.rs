@@ -895,8 +895,10 @@ fn instrument_of_nothing_is_empty() {
 }
 
 #[test]
-fn in_bench_helpers_are_fast_enough_for_the_default_run() {
-    // 200 queries × 2000 base rows × 8 codecs in well under a few seconds (release build).
+fn in_bench_helpers_give_defined_values_at_the_default_run_scale() {
+    // 200 queries × 2000 base rows × 8 codecs: the size of a default run's population. How long
+    // this takes is measured by benchmarks, never asserted here (a timed test fails on a
+    // loaded machine); this checks that every statistic is defined and in range at that size.
     let (queries, n_base) = (200, 2000);
     let (truth, items) = instrument_data(
         queries,
@@ -905,7 +907,6 @@ fn in_bench_helpers_are_fast_enough_for_the_default_run() {
         2,
     );
     let names: Vec<String> = (0..items.len()).map(|i| format!("c{i}")).collect();
-    let start = std::time::Instant::now();
     let rep = instrument(
         &items,
         &names,
@@ -915,9 +916,13 @@ fn in_bench_helpers_are_fast_enough_for_the_default_run() {
     assert!(rep.without_truth.is_some());
     let t: Vec<&[f64]> = truth.chunks(n_base).collect();
     let e: Vec<&[f64]> = items[0].chunks(n_base).collect();
-    let _ = validity_icc(&t, &e, 1000, 0);
-    let _ = topk_kappa(&t, &e, 10, 1000, 0);
-    let _ = decile_kappa_quadratic(&t, &e, 1000, 0);
-    let secs = start.elapsed().as_secs_f64();
-    assert!(secs < 20.0, "took {secs:.1} s");
+    let in_range = |e: codecbench::metric::bootstrap::Estimate| {
+        let (v, lo, hi) = (e.value.unwrap(), e.ci_lo.unwrap(), e.ci_hi.unwrap());
+        assert!((-1.0..=1.0).contains(&v) && lo <= v && v <= hi, "{e:?}");
+    };
+    let icc = validity_icc(&t, &e, 1000, 0);
+    in_range(icc.agreement);
+    in_range(icc.consistency);
+    in_range(topk_kappa(&t, &e, 10, 1000, 0));
+    in_range(decile_kappa_quadratic(&t, &e, 1000, 0));
 }

@@ -4,7 +4,7 @@
 use crate::util::{run_bin, stderr};
 use codecbench::report::jsonl;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ARGS: &[&str] = &[
     "run",
@@ -64,41 +64,49 @@ fn killed_run_resumes_to_identical_results() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    let run_dir = loop {
-        let found = std::fs::read_dir(d.join("part")).ok().and_then(|mut it| {
+    let find_run = || {
+        std::fs::read_dir(d.join("part")).ok().and_then(|mut it| {
             it.find_map(|e| {
                 e.ok()
                     .map(|e| e.path())
                     .filter(|p| p.join("results.jsonl").exists())
             })
-        });
-        if let Some(p) = found {
+        })
+    };
+    // No deadline (a timed assertion fails on a loaded machine): the run either writes its
+    // first cell or ends; a run that ends without a results file is a failure.
+    let run_dir = loop {
+        if let Some(p) = find_run() {
             break p;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no cell finished in 120 s"
-        );
+        if let Some(status) = child.try_wait().unwrap() {
+            match find_run() {
+                Some(p) => break p,
+                None => panic!("the run ended ({status}) before any cell was on disk"),
+            }
+        }
         std::thread::sleep(Duration::from_millis(5));
     };
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert!(
-        !status.success(),
-        "the run finished before it could be killed"
-    );
+    child.kill().ok();
+    // The kill may land at any point, even after the last cell (then every cell is present):
+    // the checks below hold wherever it lands.
+    child.wait().unwrap();
 
-    // What is on disk is valid and holds only whole cells.
+    // What is on disk is valid and holds only whole cells. Cells run concurrently, so the
+    // finished ones are any subset of the plan's cells (not a prefix); the file lists them in
+    // plan order, each with all of its rows, and `--resume` is keyed by cell.
     let partial =
         jsonl::parse(&std::fs::read_to_string(run_dir.join("results.jsonl")).unwrap()).unwrap();
     assert!(!partial.is_empty());
-    assert!(partial.len() < full_rows.len(), "killed after all cells");
-    assert_eq!(&full_rows[..partial.len()], &partial[..]);
-    assert_ne!(
-        key(&full_rows[partial.len()]),
-        key(partial.last().unwrap()),
-        "a cell was written in part"
+    let present: std::collections::HashSet<_> = partial.iter().map(key).collect();
+    let expected: Vec<_> = full_rows
+        .iter()
+        .filter(|r| present.contains(&key(r)))
+        .cloned()
+        .collect();
+    assert_eq!(
+        expected, partial,
+        "the killed run's file is not the uninterrupted run's rows of the same whole cells, in plan order"
     );
     // results.csv is written before results.jsonl: it holds at least the same rows.
     let csv = std::fs::read_to_string(run_dir.join("results.csv")).unwrap();

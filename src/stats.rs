@@ -538,11 +538,11 @@ fn agreement_report(csv: &RawCsv) -> Result<AgreementReport> {
     let kappa_quadratic = conf.kappa(KappaWeights::Quadratic).ok_or_else(undefined)?;
     let agree = (0..conf.categories())
         .map(|i| conf.count(i, i))
-        .sum::<u64>();
+        .sum::<f64>();
     Ok(AgreementReport {
         names: csv.names.clone(),
         n: csv.rows.len(),
-        observed: agree as f64 / csv.rows.len() as f64,
+        observed: agree / csv.rows.len() as f64,
         categories: coding.categories,
         order: coding.order,
         kappa,

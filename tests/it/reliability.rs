@@ -1,7 +1,8 @@
 //! Known-answer and invariant tests of `codecbench::metric::reliability`: the Shrout & Fleiss
 //! (1979) published ICCs, reference-library values (pingouin, scikit-learn, SciPy, NumPy) to 1e-6
 //! on other tables, and the properties the bench relies on (moments merge exactly, ICC(3,1)
-//! ignores a rater offset, parallel analysis finds planted factors, the decision rules fire).
+//! ignores a rater offset, parallel analysis finds planted factors, the decision rules fire,
+//! top-k kappa and per-query ICC do not depend on row order under ties).
 //!
 //! Reference values were produced with Python 3 in a venv holding pingouin 0.7.0, scipy 1.17.1,
 //! scikit-learn 1.9.1, numpy 2.4.6, pandas 3.1.1. For ICCs: long format
@@ -13,13 +14,15 @@
 //! standardized alpha = the same call on `scipy.stats.zscore(a, axis=0, ddof=1)`.
 
 use codecbench::metric::bootstrap::Estimate;
+use codecbench::metric::recall::recall_at_k;
 use codecbench::metric::reliability::alpha::{
     alpha_from_matrix, alpha_if_deleted, cronbach_alpha, feldt_interval, item_total,
     standardized_alpha,
 };
 use codecbench::metric::reliability::bench::{
-    DIFFERENT_ALPHA, InstrumentOptions, REDUNDANT_ALPHA, Rule, decile_kappa_quadratic, deciles,
-    instrument, topk_kappa, validity_icc,
+    DIFFERENT_ALPHA, InstrumentOptions, REDUNDANT_ALPHA, Rule, decile_confusion,
+    decile_kappa_quadratic, deciles, instrument, pooled_kappa_of, query_icc, topk_confusion,
+    topk_kappa, validity_icc,
 };
 use codecbench::metric::reliability::factor::{
     ParallelOptions, first_factor_loadings, parallel_analysis, symmetric_eigen,
@@ -30,6 +33,7 @@ use codecbench::metric::reliability::kappa::{
 };
 use codecbench::metric::reliability::{Moments, SquareMatrix, Table};
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -792,6 +796,371 @@ fn validity_icc_agreement_punishes_scale_and_consistency_does_not() {
         1e-12,
         "perfect estimate",
     );
+}
+
+// ---------------------------------------------------------------- ties, per-query pieces
+
+#[test]
+fn topk_confusion_holds_expected_counts_under_ties() {
+    // truth [5,4,4,4,1], k = 2: p_t = [1, 1/3, 1/3, 1/3, 0]; estimate [2,1,1,0,0]:
+    // p_e = [1, 1/2, 1/2, 0, 0]. Cells (category 1 = in the top-k, truth = rater A):
+    //   (1,1) = Σ p_t p_e           = 1 + 2·(1/3)(1/2)           = 4/3
+    //   (1,0) = Σ p_t (1 − p_e)     = 2·(1/3)(1/2) + 1/3         = 2/3
+    //   (0,1) = Σ (1 − p_t) p_e     = 2·(2/3)(1/2)               = 2/3
+    //   (0,0) = Σ (1 − p_t)(1 − p_e) = 2·(2/3)(1/2) + 2/3 + 1    = 7/3
+    // Marginals (3, 2) both ways, n = 5: p_o = (4/3 + 7/3)/5 = 11/15, p_e = (9 + 4)/25 = 13/25,
+    // κ = (11/15 − 13/25)/(1 − 13/25) = (16/75)/(36/75) = 4/9 = (recall − k/n)/(1 − k/n) with
+    // recall = (4/3)/2 = 2/3, k/n = 2/5. Each cell is 1–2 roundings of a value ≤ 5 (≤ 2e-15);
+    // kappa adds a handful of O(1) operations: 1e-12 is generous.
+    let (t, e) = ([5.0, 4.0, 4.0, 4.0, 1.0], [2.0, 1.0, 1.0, 0.0, 0.0]);
+    let m = topk_confusion(&t, &e, 2);
+    close(m.count(1, 1), 4.0 / 3.0, 1e-15, "(1,1)");
+    close(m.count(1, 0), 2.0 / 3.0, 1e-15, "(1,0)");
+    close(m.count(0, 1), 2.0 / 3.0, 1e-15, "(0,1)");
+    close(m.count(0, 0), 7.0 / 3.0, 1e-15, "(0,0)");
+    close(m.n(), 5.0, 1e-15, "n");
+    let kappa = some(m.kappa(KappaWeights::Nominal), "kappa");
+    close(kappa, 4.0 / 9.0, 1e-12, "kappa");
+    let recall = recall_at_k(&t, &e, 2);
+    close(
+        kappa,
+        (recall - 0.4) / (1.0 - 0.4),
+        1e-12,
+        "chance-corrected recall",
+    );
+    // The same table built by hand, cell by cell and through the fractional constructor.
+    let mut by_hand = Confusion::new(2);
+    for (a, b, w) in [(1, 1, 4.0), (1, 0, 2.0), (0, 1, 2.0), (0, 0, 7.0)] {
+        by_hand.add_weighted(a, b, w / 3.0);
+    }
+    let cells = Confusion::from_expected(2, &[7.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0, 4.0 / 3.0]);
+    for other in [&by_hand, &cells] {
+        close(
+            some(other.kappa(KappaWeights::Nominal), "kappa"),
+            4.0 / 9.0,
+            1e-12,
+            "hand-built kappa",
+        );
+    }
+    // Pooling copies of one table leaves kappa as it is; no parts: undefined.
+    close(
+        some(
+            pooled_kappa_of([&m, &m, &m], KappaWeights::Nominal),
+            "pooled",
+        ),
+        kappa,
+        1e-12,
+        "pooled copies",
+    );
+    assert!(pooled_kappa_of(std::iter::empty(), KappaWeights::Nominal).is_none());
+    // A constant estimate: every row is in with probability k/n, so the table is exactly at
+    // chance (observed = expected agreement) and kappa is 0.
+    let flat = topk_confusion(&t, &[1.0; 5], 2);
+    close(
+        some(flat.kappa(KappaWeights::Nominal), "flat"),
+        0.0,
+        1e-12,
+        "flat estimate",
+    );
+    // k = 0: everything out; k ≥ n: everything in; both undefined as kappa.
+    assert_eq!(topk_confusion(&t, &e, 0).count(0, 0), 5.0);
+    assert_eq!(topk_confusion(&t, &e, 9).count(1, 1), 5.0);
+    assert!(
+        topk_confusion(&t, &e, 9)
+            .kappa(KappaWeights::Nominal)
+            .is_none()
+    );
+}
+
+#[test]
+fn per_query_tables_pool_to_the_scikit_learn_values() {
+    // The per-query building blocks pooled by the caller give the values of the pooled helpers
+    // (and scikit-learn's, quoted in the two tests above).
+    let top = [topk_confusion(&Q1T, &Q1E, 3), topk_confusion(&Q2T, &Q2E, 3)];
+    close(
+        some(pooled_kappa_of(&top, KappaWeights::Nominal), "top-3"),
+        0.5,
+        1e-12,
+        "pooled top-3 kappa",
+    );
+    let q1t: Vec<f64> = (0..30).map(|i| (1.3 * f64::from(i)).sin()).collect();
+    let q1e: Vec<f64> = (0..30)
+        .map(|i| (1.3 * f64::from(i)).sin() + 0.3 * (2.1 * f64::from(i)).cos())
+        .collect();
+    let q2t: Vec<f64> = (0..20).map(|i| (0.7 * f64::from(i)).cos()).collect();
+    let q2e: Vec<f64> = (0..20)
+        .map(|i| (0.7 * f64::from(i)).cos() + 0.5 * (3.3 * f64::from(i)).sin())
+        .collect();
+    let dec = [decile_confusion(&q1t, &q1e), decile_confusion(&q2t, &q2e)];
+    close(
+        some(pooled_kappa_of(&dec[..1], KappaWeights::Quadratic), "q1"),
+        0.9393939393939393,
+        1e-12,
+        "decile query 1",
+    );
+    close(
+        some(pooled_kappa_of(&dec, KappaWeights::Quadratic), "both"),
+        0.9030303030303031,
+        1e-12,
+        "decile pooled",
+    );
+}
+
+/// ICC(2,1) and ICC(3,1) of a subjects × raters table (given as rater columns) from the
+/// two-way ANOVA written out by definition (Shrout & Fleiss 1979, Table 3): grand, row and
+/// column means; SSR = k Σ (row mean − grand)², SSC = n Σ (column mean − grand)²,
+/// SSE = Σ (x − grand)² − SSR − SSC.
+fn icc23_reference(cols: &[&[f64]]) -> (f64, f64) {
+    let (k, n) = (cols.len(), cols[0].len());
+    let (kf, nf) = (k as f64, n as f64);
+    let grand = cols.iter().flat_map(|c| c.iter()).sum::<f64>() / (nf * kf);
+    let ssr = kf
+        * (0..n)
+            .map(|i| (cols.iter().map(|c| c[i]).sum::<f64>() / kf - grand).powi(2))
+            .sum::<f64>();
+    let ssc = nf
+        * cols
+            .iter()
+            .map(|c| (c.iter().sum::<f64>() / nf - grand).powi(2))
+            .sum::<f64>();
+    let sst = cols
+        .iter()
+        .flat_map(|c| c.iter())
+        .map(|x| (x - grand).powi(2))
+        .sum::<f64>();
+    let sse = sst - ssr - ssc;
+    let (msr, msc, mse) = (
+        ssr / (nf - 1.0),
+        ssc / (kf - 1.0),
+        sse / ((nf - 1.0) * (kf - 1.0)),
+    );
+    (
+        (msr - mse) / (msr + (kf - 1.0) * mse + kf * (msc - mse) / nf),
+        (msr - mse) / (msr + (kf - 1.0) * mse),
+    )
+}
+
+#[test]
+fn query_icc_matches_the_two_way_anova_written_out() {
+    // The reference first reproduces Shrout & Fleiss (4 raters; pingouin's values above).
+    let sf = shrout_fleiss();
+    let cols: Vec<&[f64]> = (0..sf.n_cols()).map(|j| sf.column(j)).collect();
+    let (i2, i3) = icc23_reference(&cols);
+    close(
+        i2,
+        SF_ICC[1].0,
+        1e-12,
+        "reference ICC(2,1) on Shrout-Fleiss",
+    );
+    close(
+        i3,
+        SF_ICC[2].0,
+        1e-12,
+        "reference ICC(3,1) on Shrout-Fleiss",
+    );
+    // One query: truth and estimate are the two raters. Both sides sum ≤ 23 terms of O(1)
+    // values (rounding ~1e-15 on each mean square) and the ICCs here are far from 0/0: 1e-12.
+    let pooled_t: Vec<f64> = [&Q1T[..], &Q2T, &Q3T].concat();
+    let pooled_e: Vec<f64> = [&Q1E[..], &Q2E, &Q3E].concat();
+    let cases: [(&[f64], &[f64]); 4] = [
+        (&Q1T, &Q1E),
+        (&Q2T, &Q2E),
+        (&Q3T, &Q3E),
+        (&pooled_t, &pooled_e),
+    ];
+    for (q, (t, e)) in cases.iter().enumerate() {
+        let (want2, want3) = icc23_reference(&[t, e]);
+        let (got2, got3) = query_icc(t, e);
+        close(
+            some(got2, "ICC(2,1)"),
+            want2,
+            1e-12,
+            &format!("case {q} ICC(2,1)"),
+        );
+        close(
+            some(got3, "ICC(3,1)"),
+            want3,
+            1e-12,
+            &format!("case {q} ICC(3,1)"),
+        );
+    }
+    // The concatenated pairs are the pooled form: pingouin's values of the pooled test above.
+    let (a, c) = query_icc(&pooled_t, &pooled_e);
+    close(
+        some(a, "pooled ICC(2,1)"),
+        0.9775078900986797,
+        1e-9,
+        "pingouin ICC(A,1)",
+    );
+    close(
+        some(c, "pooled ICC(3,1)"),
+        0.9765446711525303,
+        1e-9,
+        "pingouin ICC(C,1)",
+    );
+    // One query alone: the pooled helper over that query agrees (same moments, merged once).
+    let v = validity_icc(&[&Q1T], &[&Q1E], 0, 1);
+    let (a, c) = query_icc(&Q1T, &Q1E);
+    close(
+        some(a, "a"),
+        some(v.agreement.value, "a"),
+        1e-12,
+        "one-query pooled ICC(2,1)",
+    );
+    close(
+        some(c, "c"),
+        some(v.consistency.value, "c"),
+        1e-12,
+        "one-query pooled ICC(3,1)",
+    );
+    // Non-finite pairs are dropped.
+    let (t, e) = (
+        [0.3, f64::NAN, -0.2, 0.1, 0.0, 0.4],
+        [0.5, 9.0, -0.1, f64::INFINITY, 0.1, 0.45],
+    );
+    let (got2, got3) = query_icc(&t, &e);
+    let (want2, want3) = icc23_reference(&[&[0.3, -0.2, 0.0, 0.4], &[0.5, -0.1, 0.1, 0.45]]);
+    close(
+        some(got2, "dropped"),
+        want2,
+        1e-12,
+        "ICC(2,1) without non-finite pairs",
+    );
+    close(
+        some(got3, "dropped"),
+        want3,
+        1e-12,
+        "ICC(3,1) without non-finite pairs",
+    );
+    // Undefined: fewer than 2 pairs, or every value equal.
+    assert_eq!(query_icc(&[1.0], &[2.0]), (None, None));
+    assert_eq!(query_icc(&[1.0, f64::NAN], &[2.0, 3.0]), (None, None));
+    assert_eq!(query_icc(&[2.0; 4], &[2.0; 4]), (None, None));
+}
+
+#[test]
+fn per_query_icc_ignores_what_separates_queries() {
+    // Each query's scores sit at their own level (sd 10 across queries); within a query truth
+    // and estimate are independent noise (sd 1) around it. Pooled, the levels are shared
+    // "subject" variance: ICC(3,1) ≈ 100/101. Per query there is no agreement at all: ICC(3,1)
+    // has mean ≈ 0 with sd ≈ 1/√50 per query, so the mean of 40 is within ±0.1 (≈ 4 sd).
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let mut truth = Vec::new();
+    let mut est = Vec::new();
+    for _ in 0..40 {
+        let level = 10.0 * normal(&mut rng);
+        truth.push(
+            (0..50)
+                .map(|_| level + normal(&mut rng))
+                .collect::<Vec<f64>>(),
+        );
+        est.push(
+            (0..50)
+                .map(|_| level + normal(&mut rng))
+                .collect::<Vec<f64>>(),
+        );
+    }
+    let t: Vec<&[f64]> = truth.iter().map(Vec::as_slice).collect();
+    let e: Vec<&[f64]> = est.iter().map(Vec::as_slice).collect();
+    let pooled = some(validity_icc(&t, &e, 0, 1).consistency.value, "pooled");
+    assert!(pooled > 0.95, "pooled ICC(3,1) {pooled}");
+    let per_query: Vec<f64> = t
+        .iter()
+        .zip(&e)
+        .map(|(t, e)| some(query_icc(t, e).1, "per query"))
+        .collect();
+    let mean = per_query.iter().sum::<f64>() / per_query.len() as f64;
+    assert!(mean.abs() < 0.1, "mean per-query ICC(3,1) {mean}");
+}
+
+#[test]
+fn kappa_and_query_icc_do_not_depend_on_row_order() {
+    // 40 queries × 500 rows of a 3-level estimate (`util::codec_like_queries`); the same
+    // reordering of a query's truth and estimate rows (reversed, a seeded shuffle) must leave
+    // top-k kappa (value and bootstrap interval: the queries, hence the resamples, are
+    // unchanged), each query's table, and each query's ICC unchanged. The tables come from
+    // integer counts of tied groups; the ICC's sums change order (≤ 1000 terms of O(1):
+    // ~1e-13 at worst): 1e-12 for all.
+    let (truth, est) = crate::util::codec_like_queries(40, 500, 43);
+    let reversed: Vec<usize> = (0..500).rev().collect();
+    let mut shuffled: Vec<usize> = (0..500).collect();
+    shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(44));
+    let (t, e) = (slices(&truth), slices(&est));
+    for order in [&reversed, &shuffled] {
+        let (t2v, e2v) = (
+            crate::util::reorder(&truth, order),
+            crate::util::reorder(&est, order),
+        );
+        let (t2, e2) = (slices(&t2v), slices(&e2v));
+        for k in [1, 10, 37] {
+            let (a, b) = (
+                topk_kappa(&t, &e, k, 200, 5),
+                topk_kappa(&t2, &e2, k, 200, 5),
+            );
+            for (x, y, what) in [
+                (a.value, b.value, "value"),
+                (a.ci_lo, b.ci_lo, "ci_lo"),
+                (a.ci_hi, b.ci_hi, "ci_hi"),
+            ] {
+                close(
+                    some(y, what),
+                    some(x, what),
+                    1e-12,
+                    &format!("k {k} kappa {what}"),
+                );
+            }
+            for q in 0..t.len() {
+                let (m1, m2) = (
+                    topk_confusion(t[q], e[q], k),
+                    topk_confusion(t2[q], e2[q], k),
+                );
+                for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    close(
+                        m2.count(i, j),
+                        m1.count(i, j),
+                        1e-12,
+                        &format!("q {q} k {k} cell"),
+                    );
+                }
+                // Chance-corrected recall holds per query with fractional tables too.
+                let r = recall_at_k(t[q], e[q], k);
+                let c = k as f64 / 500.0;
+                close(
+                    some(m1.kappa(KappaWeights::Nominal), "query kappa"),
+                    (r - c) / (1.0 - c),
+                    1e-12,
+                    &format!("q {q} k {k} kappa vs recall"),
+                );
+            }
+        }
+        for q in 0..t.len() {
+            let ((a2, a3), (b2, b3)) = (query_icc(t[q], e[q]), query_icc(t2[q], e2[q]));
+            close(
+                some(b2, "icc2"),
+                some(a2, "icc2"),
+                1e-12,
+                &format!("q {q} ICC(2,1)"),
+            );
+            close(
+                some(b3, "icc3"),
+                some(a3, "icc3"),
+                1e-12,
+                &format!("q {q} ICC(3,1)"),
+            );
+        }
+        let d1 = decile_kappa_quadratic(&t, &e, 0, 1).value;
+        let d2 = decile_kappa_quadratic(&t2, &e2, 0, 1).value;
+        close(
+            some(d2, "decile"),
+            some(d1, "decile"),
+            1e-12,
+            "decile kappa",
+        );
+    }
+}
+
+fn slices(v: &[Vec<f64>]) -> Vec<&[f64]> {
+    v.iter().map(Vec::as_slice).collect()
 }
 
 /// Per-query blocks of `n_base` units: codec scores = truth + noise of the given level.

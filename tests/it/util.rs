@@ -64,3 +64,48 @@ pub fn fuzz_scale() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1)
 }
+
+/// `queries` × `rows` (truth, estimate) score vectors with the ties a coarse codec leaves: the
+/// truth is a standard normal rounded to 2 decimals (a few ties), the estimate the truth plus
+/// noise rounded to 3 levels (−1, 0, 1 by thresholds ∓0.5), so the top level holds ~30% of the
+/// rows and straddles every small `k`. Seeded.
+pub fn codec_like_queries(
+    queries: usize,
+    rows: usize,
+    seed: u64,
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut normal = || rng.sample::<f64, _>(rand_distr::StandardNormal);
+    let mut truth = Vec::with_capacity(queries);
+    let mut est = Vec::with_capacity(queries);
+    for _ in 0..queries {
+        let t: Vec<f64> = (0..rows)
+            .map(|_| (normal() * 100.0).round() / 100.0)
+            .collect();
+        let e: Vec<f64> = t
+            .iter()
+            .map(|x| {
+                let y = x + 0.7 * normal();
+                if y > 0.5 {
+                    1.0
+                } else if y < -0.5 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        truth.push(t);
+        est.push(e);
+    }
+    (truth, est)
+}
+
+/// The rows of every query reordered the same way in each vector: `order[i]` is the old row
+/// that lands at position `i`.
+pub fn reorder(queries: &[Vec<f64>], order: &[usize]) -> Vec<Vec<f64>> {
+    queries
+        .iter()
+        .map(|q| order.iter().map(|&i| q[i]).collect())
+        .collect()
+}

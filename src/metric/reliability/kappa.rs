@@ -1,5 +1,5 @@
 //! Cohen's kappa, nominal and weighted (linear, quadratic), over a confusion matrix of two
-//! raters' category labels.
+//! raters' category labels, whole counts or expected (fractional) counts.
 //!
 //! It exists because the origin's kappa compared argmax *row ids* (up to n categories, so
 //! `p_e ≈ 1/n` and kappa ≈ top-1 accuracy; `reference/origin.md` §7.8). Here the categories are
@@ -34,10 +34,14 @@ impl KappaWeights {
 }
 
 /// Counts of (rater A category, rater B category) over `c` categories.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Counts are `f64` so that a table can hold expected counts (fractional subjects), e.g. the
+/// top-k membership table under random tie-breaking (`bench::topk_confusion`). Tables built
+/// from labels hold whole numbers, exact in `f64` up to 2^53 subjects.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Confusion {
     c: usize,
-    counts: Vec<u64>,
+    counts: Vec<f64>,
 }
 
 impl Confusion {
@@ -45,7 +49,7 @@ impl Confusion {
     pub fn new(c: usize) -> Self {
         Self {
             c,
-            counts: vec![0; c * c],
+            counts: vec![0.0; c * c],
         }
     }
 
@@ -66,13 +70,42 @@ impl Confusion {
         m
     }
 
+    /// A matrix of expected (possibly fractional) counts, row-major: `cells[a * c + b]` is the
+    /// count of (A = `a`, B = `b`).
+    ///
+    /// # Panics
+    /// If `cells.len() != c * c` or a cell is negative or not finite.
+    pub fn from_expected(c: usize, cells: &[f64]) -> Self {
+        assert_eq!(cells.len(), c * c, "Confusion: need c × c cells");
+        assert!(
+            cells.iter().all(|v| v.is_finite() && *v >= 0.0),
+            "Confusion: cells must be finite and non-negative"
+        );
+        Self {
+            c,
+            counts: cells.to_vec(),
+        }
+    }
+
     /// Counts one subject rated `a` by rater A and `b` by rater B.
     ///
     /// # Panics
     /// If a category is `>= c`.
     pub fn add(&mut self, a: usize, b: usize) {
+        self.add_weighted(a, b, 1.0);
+    }
+
+    /// Adds `w` (an expected, possibly fractional number of subjects) to (A = `a`, B = `b`).
+    ///
+    /// # Panics
+    /// If a category is `>= c`, or `w` is negative or not finite.
+    pub fn add_weighted(&mut self, a: usize, b: usize, w: f64) {
         assert!(a < self.c && b < self.c, "Confusion: category out of range");
-        self.counts[a * self.c + b] += 1;
+        assert!(
+            w.is_finite() && w >= 0.0,
+            "Confusion: weight must be finite and non-negative"
+        );
+        self.counts[a * self.c + b] += w;
     }
 
     /// Adds another matrix of the same size (pooling subjects).
@@ -92,35 +125,35 @@ impl Confusion {
     }
 
     /// Count of (A = `a`, B = `b`).
-    pub fn count(&self, a: usize, b: usize) -> u64 {
+    pub fn count(&self, a: usize, b: usize) -> f64 {
         self.counts[a * self.c + b]
     }
 
-    /// Number of subjects.
-    pub fn n(&self) -> u64 {
+    /// Number of subjects (the sum of the counts).
+    pub fn n(&self) -> f64 {
         self.counts.iter().sum()
     }
 
-    /// Kappa with the given weights: `1 − Σ w O / Σ w E`. `None` when there are no subjects or
-    /// the expected disagreement is zero (both raters used one and the same category).
+    /// Kappa with the given weights: `1 − Σ w O / Σ w E`, the same formula for whole and
+    /// expected (fractional) counts. `None` when there are no subjects or the expected
+    /// disagreement is zero (both raters used one and the same category).
     pub fn kappa(&self, weights: KappaWeights) -> Option<f64> {
-        let n = self.n();
-        if n == 0 {
+        let nf = self.n();
+        if nf <= 0.0 {
             return None;
         }
         let c = self.c;
-        let nf = n as f64;
         let rows: Vec<f64> = (0..c)
-            .map(|i| (0..c).map(|j| self.count(i, j)).sum::<u64>() as f64)
+            .map(|i| (0..c).map(|j| self.count(i, j)).sum::<f64>())
             .collect();
         let cols: Vec<f64> = (0..c)
-            .map(|j| (0..c).map(|i| self.count(i, j)).sum::<u64>() as f64)
+            .map(|j| (0..c).map(|i| self.count(i, j)).sum::<f64>())
             .collect();
         let (mut observed, mut expected) = (0.0, 0.0);
         for (i, &row) in rows.iter().enumerate() {
             for (j, &col) in cols.iter().enumerate() {
                 let w = weights.weight(i, j);
-                observed += w * self.count(i, j) as f64 / nf;
+                observed += w * self.count(i, j) / nf;
                 expected += w * row * col / (nf * nf);
             }
         }

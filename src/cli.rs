@@ -83,17 +83,29 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Compare two runs: per cell, the change of each metric and whether it lies beyond both
-    /// 95% CIs. Exits 1 with --fail-on-regression when a metric got worse beyond its CIs.
+    /// Compare two runs metric by metric: a paired test over the same queries (and the codec
+    /// draws of each run) where both runs kept per-query values, otherwise a test from the two
+    /// 95% intervals; Holm's correction over all tested metrics (or Benjamini–Hochberg). Exits 1
+    /// with --fail-on-regression when a metric got significantly worse by at least --min-effect.
     Compare {
         /// Run directory (or its results.jsonl) of the baseline.
         run_a: PathBuf,
         /// Run directory (or its results.jsonl) to check.
         run_b: PathBuf,
-        /// Exit with code 1 if any metric regressed beyond both CIs.
+        /// Exit with code 1 if any metric regressed (significant after the correction, worse,
+        /// and at least --min-effect).
         #[arg(long)]
         fail_on_regression: bool,
-        /// List every compared cell, not only changes beyond the CIs.
+        /// Run-level error rate: family-wise (Holm) or false discovery rate (BH).
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        /// Smallest change, in the metric's own units, worth calling a regression.
+        #[arg(long, default_value_t = 0.0)]
+        min_effect: f64,
+        /// Multiple-comparison correction over all tested metrics.
+        #[arg(long, value_enum, default_value_t = crate::report::compare::Correction::Holm)]
+        correction: crate::report::compare::Correction,
+        /// List every compared metric, not only the significant changes.
         #[arg(long)]
         all: bool,
         /// Print JSON instead of text.
@@ -152,13 +164,24 @@ pub struct RunArgs {
     /// Seed of all randomness (sampling, splits, codec fitting, bootstrap).
     #[arg(long, default_value_t = plan::DEFAULT_SEED)]
     pub seed: u64,
+    /// Base seed of the codecs' own random draws only (rotations, sketches, k-means starts)
+    /// [default: --seed]; the split, base rows and queries stay the same, so two runs that
+    /// differ only here show how much a codec's numbers move with its draw.
+    #[arg(long, value_name = "S")]
+    pub codec_seed: Option<u64>,
+    /// Independent codec draws per cell for codecs whose fit is random (deterministic codecs
+    /// run once); confidence intervals then cover the draws as well as the queries
+    /// [default: 3; 1 with --quick].
+    #[arg(long, value_name = "R")]
+    pub replicates: Option<usize>,
     /// Directory that receives the run directory `<timestamp>/` and the `latest` link.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
     /// Worker threads [default: all cores]. Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Smaller samples for smoke runs (50 queries, ≤1000 rows per population, 200 resamples).
+    /// Smaller samples for smoke runs (50 queries, ≤1000 rows per population, 200 resamples,
+    /// one codec draw).
     #[arg(long)]
     pub quick: bool,
     /// Score the base rows against these query rows instead of a split (a file spec, as for
@@ -192,7 +215,7 @@ pub struct RunArgs {
     pub no_probes: bool,
     /// Read the plan (populations, codecs and sweeps, seed, sample sizes, probes) from a TOML
     /// file; only --out, --threads and --no-progress may be combined with it.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["populations", "codecs", "queries", "k", "seed", "quick", "query_file", "max_rows", "resamples", "resume", "split", "nonfinite", "probes", "no_probes"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["populations", "codecs", "queries", "k", "seed", "codec_seed", "replicates", "quick", "query_file", "max_rows", "resamples", "resume", "split", "nonfinite", "probes", "no_probes"])]
     pub plan: Option<PathBuf>,
     /// Continue the interrupted run in DIR (its run.json holds the plan; only cells missing from
     /// its results.jsonl are computed). Other flags except --threads are ignored.
@@ -250,6 +273,12 @@ impl RunArgs {
             queries: self.queries.unwrap_or(q),
             k: self.k,
             seed: self.seed,
+            codec_seed: self.codec_seed,
+            replicates: self.replicates.unwrap_or(if self.quick {
+                plan::QUICK_REPLICATES
+            } else {
+                plan::DEFAULT_REPLICATES
+            }),
             out: self.out,
             threads: self.threads,
             quick: self.quick,
@@ -364,6 +393,8 @@ impl ExportArgs {
             queries: self.queries,
             k: plan::DEFAULT_K,
             seed: self.seed,
+            codec_seed: None,
+            replicates: None,
             out: PathBuf::from("reports"),
             threads: None,
             quick: self.quick,

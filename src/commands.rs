@@ -7,7 +7,7 @@ use codecbench::data::catalog::catalog;
 use codecbench::data::inspect::inspect_file;
 use codecbench::metric::suite::METRICS;
 use codecbench::report;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn run(args: RunArgs) -> Result<()> {
     let outcome = match args.resume.clone() {
@@ -134,20 +134,70 @@ fn read_rows(path: &Path) -> Result<Vec<codecbench::run::ResultRow>> {
     })
 }
 
-/// Compare two runs; Ok(true) when a regression was found.
-pub fn compare(a: &Path, b: &Path, all: bool, json: bool) -> Result<bool> {
-    let (changes, unmatched) = report::compare::compare(&read_rows(a)?, &read_rows(b)?);
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"changes": changes, "unmatched": unmatched})
-            )?
-        );
+/// A run's directory from a path to it or to its results.jsonl.
+fn run_dir_of(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.to_path_buf()
     } else {
-        print!("{}", report::compare::render(&changes, &unmatched, all));
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
     }
-    Ok(changes.iter().any(|c| c.regression))
+}
+
+/// The codec seed base a run used (from its run.json), if it can be read.
+fn codec_seed_of(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join("run.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let plan = v.get("plan")?;
+    plan.get("codec_seed")
+        .and_then(serde_json::Value::as_u64)
+        .or_else(|| plan.get("seed").and_then(serde_json::Value::as_u64))
+}
+
+/// Compare two runs; Ok(true) when a regression was found.
+pub fn compare(
+    a: &Path,
+    b: &Path,
+    opts: &report::compare::CompareOptions,
+    all: bool,
+    json: bool,
+) -> Result<bool> {
+    if !(opts.alpha > 0.0 && opts.alpha < 1.0) {
+        return Err(codecbench::Error::InvalidPlan {
+            field: "--alpha",
+            reason: format!("must lie strictly between 0 and 1 (got {})", opts.alpha),
+        }
+        .into());
+    }
+    if !(opts.min_effect >= 0.0 && opts.min_effect.is_finite()) {
+        return Err(codecbench::Error::InvalidPlan {
+            field: "--min-effect",
+            reason: format!("must be a finite number ≥ 0 (got {})", opts.min_effect),
+        }
+        .into());
+    }
+    let (rows_a, rows_b) = (read_rows(a)?, read_rows(b)?);
+    let (dir_a, dir_b) = (run_dir_of(a), run_dir_of(b));
+    let units_a = codecbench::run::units::CellUnits::read_all(&dir_a)?;
+    let units_b = codecbench::run::units::CellUnits::read_all(&dir_b)?;
+    let cmp = report::compare::compare(
+        &report::compare::RunSide {
+            rows: &rows_a,
+            units: &units_a,
+            codec_seed: codec_seed_of(&dir_a),
+        },
+        &report::compare::RunSide {
+            rows: &rows_b,
+            units: &units_b,
+            codec_seed: codec_seed_of(&dir_b),
+        },
+        opts,
+    );
+    if json {
+        println!("{}", serde_json::to_string_pretty(&cmp)?);
+    } else {
+        print!("{}", report::compare::render(&cmp, all));
+    }
+    Ok(cmp.regressed())
 }
 
 pub fn fetch(names: &[String], force: bool, list: bool) -> Result<()> {

@@ -36,9 +36,22 @@ fn main() -> ExitCode {
             run_a,
             run_b,
             fail_on_regression,
+            alpha,
+            min_effect,
+            correction,
             all,
             json,
-        } => match commands::compare(&run_a, &run_b, all, json) {
+        } => match commands::compare(
+            &run_a,
+            &run_b,
+            &codecbench::report::compare::CompareOptions {
+                alpha,
+                min_effect,
+                correction,
+            },
+            all,
+            json,
+        ) {
             Ok(true) if fail_on_regression => return ExitCode::from(1),
             Ok(_) => Ok(()),
             Err(e) => Err(e),

@@ -18,7 +18,6 @@
 //! thread (`.t1`) and of all threads (`.tall`). Timings are never asserted in tests.
 
 use crate::codec::{Codec, CodecSpec, Codes, TopK};
-use crate::data::catalog::stable_hash;
 use crate::data::{RowSelection, Rows};
 use crate::error::{Error, Result};
 use crate::metric::suite::{PairInputs, pair_metrics};
@@ -26,6 +25,7 @@ use crate::probe::pairs::run_pairs;
 use crate::probe::{Split, SplitMode, Truth};
 use crate::report::peers::{self as rp, Comparison, Num, Ours, PeerRow, Side};
 use crate::run::ResultRow;
+use crate::run::seeds;
 use crate::speed::Stat;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -65,6 +65,10 @@ pub struct ComparePeersOptions {
 struct SplitJson {
     population: String,
     split: String,
+    /// The plan's seed (split.json of older exports lacks it: the codec seed then falls back
+    /// to the split seed).
+    #[serde(default)]
+    seed: Option<u64>,
     split_seed: u64,
     dim: usize,
     query_self: Vec<Option<usize>>,
@@ -79,6 +83,8 @@ pub struct LoadedSplit {
     pub population: String,
     /// The split's own seed (the runner's per-population seed).
     pub split_seed: u64,
+    /// The plan's seed: the base of the codec draws, as in the runner.
+    pub seed: u64,
     /// The rows.
     pub split: Split,
 }
@@ -142,6 +148,7 @@ pub fn load_split(dir: &Path) -> Result<LoadedSplit> {
         dir: dir.to_path_buf(),
         population: meta.population,
         split_seed: meta.split_seed,
+        seed: meta.seed.unwrap_or(meta.split_seed),
         split: Split {
             mode,
             train,
@@ -152,9 +159,12 @@ pub fn load_split(dir: &Path) -> Result<LoadedSplit> {
     })
 }
 
-/// The runner's seed for one cell (`measure_cell`): fit and bootstrap seeds follow from it.
-pub fn cell_seed(split_seed: u64, spec: &CodecSpec) -> u64 {
-    split_seed ^ stable_hash(&spec.to_string()).rotate_left(17)
+/// The runner's seeds for one cell's first codec draw (`measure_cell`): (fit, bootstrap).
+pub fn cell_seeds(ls: &LoadedSplit, spec: &CodecSpec) -> (u64, u64) {
+    (
+        seeds::codec_draw_seed(ls.seed, &ls.population, spec, 0),
+        seeds::cell_bootstrap_seed(ls.split_seed, spec),
+    )
 }
 
 /// Keep the k largest of `scores` (ids), as a k-heap search does; returns them best first.
@@ -242,8 +252,8 @@ pub fn measure_ours(
     threads_all: usize,
     prior: &[ResultRow],
 ) -> Result<Ours> {
-    let seed = cell_seed(ls.split_seed, spec);
-    let codec = spec.fit(&ls.split.train, seed)?;
+    let (fit_seed, seed) = cell_seeds(ls, spec);
+    let codec = spec.fit(&ls.split.train, fit_seed)?;
     let mut metrics: BTreeMap<String, Num> = BTreeMap::new();
     let canonical = codec.spec().to_string();
     let from_run: Vec<&ResultRow> = prior
@@ -256,7 +266,8 @@ pub fn measure_ours(
         let outcome = run_pairs(codec.as_ref(), &ls.split, &codes)?;
         for m in pair_metrics(&PairInputs {
             truth: &truth.scores,
-            estimate: &outcome.asym,
+            prepared: None,
+            estimates: &[&outcome.asym],
             n_base: outcome.n_base,
             skip: &ls.split.query_self,
             k,

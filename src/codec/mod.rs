@@ -35,14 +35,14 @@ pub use int4::{Int4Codec, Int4Group, Int4Params};
 pub use int8::Int8Codec;
 pub use itq::{ItqBits, ItqCodec, ItqParams};
 pub use matryoshka::{MatryoshkaCodec, MatryoshkaParams, Profile};
-pub use palette::{PaletteCodec, PaletteParams};
+pub use palette::{LeafKind, PaletteCodec, PaletteInit, PaletteParams};
 pub use polar::{PolarCodec, PolarParams};
 pub use pq::{PqCodec, PqM, PqParams, PqScan};
 pub use qjl::{Projection, QjlCodec, QjlParams, SketchLen};
 pub use rabitq::{Centroid, Encoder, RabitqCodec, RabitqParams};
 pub use sign::{SignCodec, SignParams};
 pub use spec::{CodecInfo, CodecSpec, ParamInfo};
-pub use spiral::{SpiralCodec, SpiralParams};
+pub use spiral::{SpiralCodec, SpiralMode, SpiralParams};
 pub use sq::{SqCodec, SqParams};
 pub use turbo::{TqMseCodec, TqParams, TqProdCodec};
 

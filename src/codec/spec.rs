@@ -526,6 +526,71 @@ impl CodecSpec {
         )
     }
 
+    /// The codec's identity: its name and the parameters whose values differ from the declared
+    /// defaults, sorted by key (`tq-mse:bits=4,rot=haar` → `tq-mse:bits=4`). Codec seeds derive
+    /// from this, not from how the spec prints, so a new parameter added with a default (which
+    /// changes every printed spec) re-draws no rotation.
+    pub fn identity(&self) -> String {
+        let text = self.to_string();
+        let Ok(raw) = RawParams::parse(&text) else {
+            return text;
+        };
+        let defaults = CODECS
+            .iter()
+            .find(|c| c.name == self.name())
+            .map_or(&[][..], |c| c.params);
+        let mut kept: Vec<(String, String)> = raw
+            .pairs
+            .into_iter()
+            .filter(|(k, v)| !defaults.iter().any(|p| p.key == k && p.default == v))
+            .collect();
+        kept.sort();
+        if kept.is_empty() {
+            return self.name().to_string();
+        }
+        let params: Vec<String> = kept.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}:{}", self.name(), params.join(","))
+    }
+
+    /// Whether fitting may draw random numbers from its seed (a rotation, a sketch, a k-means
+    /// initialisation, a random subset or a seeded training sample): such a codec's numbers can
+    /// vary from draw to draw, and a run with `--replicates R` fits it R times. Known without
+    /// fitting. A codec that only samples its training rows above a cap (matryoshka: 4096
+    /// rows; palette's SVD leaf: 16384) is declared random; below the cap its draws coincide,
+    /// which costs time but no accuracy. The contract test checks the declaration against fits
+    /// with two seeds.
+    pub fn random_fit(&self) -> bool {
+        use super::{LeafKind, PaletteFit, PaletteInit, SpiralMode};
+        let rotates = |r: RotationKind| r != RotationKind::None;
+        match self {
+            CodecSpec::Exact
+            | CodecSpec::F16
+            | CodecSpec::Bf16
+            | CodecSpec::Int8
+            | CodecSpec::Int4(_)
+            | CodecSpec::Sq(_)
+            | CodecSpec::Fp8(_)
+            | CodecSpec::Base17(_) => false,
+            CodecSpec::TqMse(p) => rotates(p.rot),
+            CodecSpec::Polar(p) => rotates(p.rot),
+            CodecSpec::Rabitq(p) => rotates(p.rot),
+            CodecSpec::Sign(p) => rotates(p.rot),
+            CodecSpec::GainShape(p) => rotates(p.rot),
+            CodecSpec::Spiral(p) => p.mode != SpiralMode::Walk,
+            CodecSpec::Palette(p) => {
+                p.init == PaletteInit::Kmeans
+                    || p.leaf == LeafKind::Svd
+                    || (p.leaf == LeafKind::Jl && rotates(p.rot))
+            }
+            CodecSpec::Cascade(p) => p.fit == PaletteFit::Kmeans,
+            CodecSpec::TqProd(_)
+            | CodecSpec::Qjl(_)
+            | CodecSpec::Pq(_)
+            | CodecSpec::Itq(_)
+            | CodecSpec::Matryoshka(_) => true,
+        }
+    }
+
     /// The spec's codec name.
     pub fn name(&self) -> &'static str {
         match self {

@@ -235,6 +235,7 @@ pub fn to_rows(m: &Matrix, via: &[ViabilityCell], seed: u64) -> Vec<ResultRow> {
                 ci_lo: g.and_then(|g| g.ci_lo),
                 ci_hi: g.and_then(|g| g.ci_hi),
                 n: g.map_or(0, |g| g.n),
+                draws: 1,
                 chance: None,
                 bytes_per_row: 0,
                 model_bytes: 0,

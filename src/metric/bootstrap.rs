@@ -162,3 +162,177 @@ pub fn ratio_ci(num: &[f64], den: &[f64], resamples: usize, seed: u64) -> Estima
         seed,
     )
 }
+
+/// Percentile bootstrap over two crossed random factors: `draws` independent codec draws
+/// (rotations, sketches, k-means initialisations) × `n` units (queries, or rows). Every round
+/// draws `draws` draw indices and `n` unit indices with replacement, independently (Owen's
+/// "pigeonhole" bootstrap for crossed designs, 2007, which is slightly conservative), so the
+/// interval covers both the sample of units and the codec's own randomness.
+///
+/// With `draws == 1` no draw index is drawn and the rounds use exactly the random numbers of
+/// [`bootstrap`]: the result equals `bootstrap(n, |u| statistic(&[0], u), …)` bit for bit, so a
+/// codec whose fit is deterministic gets the same interval as before.
+pub fn bootstrap_crossed<F: Fn(&[usize], &[usize]) -> Option<f64>>(
+    draws: usize,
+    n: usize,
+    statistic: F,
+    resamples: usize,
+    seed: u64,
+) -> Estimate {
+    if draws <= 1 {
+        return bootstrap(n, |u| statistic(&[0], u), resamples, seed);
+    }
+    if n == 0 {
+        return Estimate::undefined(0);
+    }
+    let mut reps: Vec<usize> = (0..draws).collect();
+    let mut idx: Vec<usize> = (0..n).collect();
+    let Some(value) = statistic(&reps, &idx).filter(|v| !v.is_nan()) else {
+        return Estimate::undefined(n);
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut stats = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
+        for slot in &mut reps {
+            *slot = rng.random_range(0..draws);
+        }
+        for slot in &mut idx {
+            *slot = rng.random_range(0..n);
+        }
+        if let Some(s) = statistic(&reps, &idx).filter(|s| !s.is_nan()) {
+            stats.push(s);
+        }
+    }
+    if stats.is_empty() {
+        return Estimate {
+            value: Some(value),
+            ci_lo: None,
+            ci_hi: None,
+            n,
+        };
+    }
+    stats.sort_unstable_by(f64::total_cmp);
+    Estimate {
+        value: Some(value),
+        ci_lo: Some(quantile_sorted(&stats, 0.025)),
+        ci_hi: Some(quantile_sorted(&stats, 0.975)),
+        n,
+    }
+}
+
+/// Mean over a grid `grid[draw][unit]` of per-unit values under several codec draws, with the
+/// crossed bootstrap of [`bootstrap_crossed`]. Non-finite cells are left out of every mean;
+/// `n` counts the units with at least one finite cell. One draw is exactly [`mean_ci`].
+///
+/// # Panics
+/// If the draws have different numbers of units.
+pub fn mean_ci_grid(grid: &[Vec<f64>], resamples: usize, seed: u64) -> Estimate {
+    grid_ci(grid, |v| v, |m| m, resamples, seed, mean_ci)
+}
+
+/// Correlations over a grid `grid[draw][unit]` pooled by the Fisher-z mean, with the crossed
+/// bootstrap. One draw is exactly [`fisher_z_mean_ci`].
+///
+/// # Panics
+/// As [`mean_ci_grid`].
+pub fn fisher_z_mean_ci_grid(grid: &[Vec<f64>], resamples: usize, seed: u64) -> Estimate {
+    grid_ci(grid, fisher_z, f64::tanh, resamples, seed, fisher_z_mean_ci)
+}
+
+/// The shared body of the grid means: transform each finite cell, average the drawn cells,
+/// transform back.
+fn grid_ci(
+    grid: &[Vec<f64>],
+    forward: fn(f64) -> f64,
+    back: fn(f64) -> f64,
+    resamples: usize,
+    seed: u64,
+    single: fn(&[f64], usize, u64) -> Estimate,
+) -> Estimate {
+    match grid {
+        [] => Estimate::undefined(0),
+        [one] => single(one, resamples, seed),
+        _ => {
+            let n = grid[0].len();
+            assert!(
+                grid.iter().all(|g| g.len() == n),
+                "grid: draws differ in their number of units"
+            );
+            // NaN marks a missing cell after the transform (fisher_z maps ±1 to ±inf, which
+            // is kept, as in `fisher_z_mean_ci`).
+            let t: Vec<Vec<f64>> = grid
+                .iter()
+                .map(|g| {
+                    g.iter()
+                        .map(|&v| if v.is_nan() { f64::NAN } else { forward(v) })
+                        .collect()
+                })
+                .collect();
+            let defined = (0..n).filter(|&i| t.iter().any(|g| !g[i].is_nan())).count();
+            let mut e = bootstrap_crossed(
+                grid.len(),
+                n,
+                |reps, units| {
+                    let (mut sum, mut count) = (0.0, 0_usize);
+                    for &r in reps {
+                        for &i in units {
+                            let v = t[r][i];
+                            if !v.is_nan() {
+                                sum += v;
+                                count += 1;
+                            }
+                        }
+                    }
+                    (count > 0).then(|| back(sum / count as f64))
+                },
+                resamples,
+                seed,
+            );
+            e.n = defined;
+            e
+        }
+    }
+}
+
+/// Ratio of totals over a grid of (numerator, denominator) per draw and unit (e.g. squared
+/// reconstruction error over energy per row), with the crossed bootstrap. Cells where either
+/// value is not finite are left out. One draw is exactly [`ratio_ci`].
+///
+/// # Panics
+/// If `num` and `den` differ in shape.
+pub fn ratio_ci_grid(num: &[Vec<f64>], den: &[Vec<f64>], resamples: usize, seed: u64) -> Estimate {
+    assert_eq!(num.len(), den.len(), "ratio_ci_grid: draws differ");
+    match (num, den) {
+        ([], _) => Estimate::undefined(0),
+        ([a], [b]) => ratio_ci(a, b, resamples, seed),
+        _ => {
+            let n = num[0].len();
+            assert!(
+                num.iter().chain(den).all(|g| g.len() == n),
+                "ratio_ci_grid: draws differ in their number of units"
+            );
+            let ok = |r: usize, i: usize| num[r][i].is_finite() && den[r][i].is_finite();
+            let defined = (0..n).filter(|&i| (0..num.len()).any(|r| ok(r, i))).count();
+            let mut e = bootstrap_crossed(
+                num.len(),
+                n,
+                |reps, units| {
+                    let (mut a, mut b) = (0.0, 0.0);
+                    for &r in reps {
+                        for &i in units {
+                            if ok(r, i) {
+                                a += num[r][i];
+                                b += den[r][i];
+                            }
+                        }
+                    }
+                    (b != 0.0).then(|| a / b)
+                },
+                resamples,
+                seed,
+            );
+            e.n = defined;
+            e
+        }
+    }
+}

@@ -210,6 +210,108 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
     tau_b_from_counts(n * (n - 1) / 2, n1, n2, n3, swaps)
 }
 
+/// One side of the rank correlations prepared once for many partners: the exact scores of one
+/// query, which every codec and every codec draw of a population is compared with. Holds the
+/// average ranks (Spearman, deciles) and the order by value with its tie runs (Kendall), so a
+/// comparison sorts only the partner. [`spearman_prepared`] and [`kendall_tau_b_prepared`] give
+/// bit-identical results to [`spearman`] and [`kendall_tau_b`].
+#[derive(Debug, Clone)]
+pub struct RankedSide {
+    /// Average ranks, as [`ranks`].
+    pub ranks: Vec<f64>,
+    /// Indices sorted by value ([`cmp_f64`]).
+    order: Vec<usize>,
+    /// Runs of equal values in `order` longer than one, as `start..end` ranges of `order`.
+    ties: Vec<(usize, usize)>,
+    /// Pairs tied in value, `Σ t (t − 1) / 2`.
+    tied_pairs: u64,
+    /// Whether any value is NaN.
+    has_nan: bool,
+}
+
+impl RankedSide {
+    /// Prepare `x`.
+    pub fn new(x: &[f64]) -> Self {
+        let mut order: Vec<usize> = (0..x.len()).collect();
+        order.sort_unstable_by(|&a, &b| cmp_f64(x[a], x[b]));
+        let mut ranks = vec![0.0; x.len()];
+        let mut ties = Vec::new();
+        let mut tied = 0_u64;
+        let mut start = 0;
+        while start < order.len() {
+            let mut end = start + 1;
+            while end < order.len() && cmp_f64(x[order[start]], x[order[end]]) == Ordering::Equal {
+                end += 1;
+            }
+            let rank = (start + 1 + end) as f64 / 2.0;
+            for &i in &order[start..end] {
+                ranks[i] = rank;
+            }
+            if end - start > 1 {
+                ties.push((start, end));
+                let t = (end - start) as u64;
+                tied += t * (t - 1) / 2;
+            }
+            start = end;
+        }
+        RankedSide {
+            ranks,
+            order,
+            ties,
+            tied_pairs: tied,
+            has_nan: x.iter().any(|v| v.is_nan()),
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.ranks.len()
+    }
+
+    /// True when there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.ranks.is_empty()
+    }
+}
+
+/// [`spearman`] of a prepared side `x` and `y` whose average ranks are `y_ranks` (from
+/// [`ranks`]): the same number, bit for bit.
+///
+/// # Panics
+/// If the lengths differ.
+pub fn spearman_prepared(x: &RankedSide, y: &[f64], y_ranks: &[f64]) -> Option<f64> {
+    assert_eq!(x.len(), y.len(), "spearman: slices differ in length");
+    if x.has_nan || y.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    pearson(&x.ranks, y_ranks)
+}
+
+/// [`kendall_tau_b`] of a prepared side `x` and `y`: the same counts, so the same number bit
+/// for bit; sorts only `y` (within `x`'s tie runs, then the merge sort that counts swaps).
+///
+/// # Panics
+/// If the lengths differ.
+pub fn kendall_tau_b_prepared(x: &RankedSide, y: &[f64]) -> Option<f64> {
+    assert_eq!(x.len(), y.len(), "kendall_tau_b: slices differ in length");
+    let n = x.len();
+    if n < 2 || x.has_nan || y.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    // y in the order of (x, y): x's order, each run of tied x sorted by y.
+    let mut ys: Vec<f64> = x.order.iter().map(|&i| y[i]).collect();
+    let mut n3 = 0_u64;
+    for &(a, b) in &x.ties {
+        let run = &mut ys[a..b];
+        run.sort_unstable_by(|p, q| cmp_f64(*p, *q));
+        n3 += tied_pairs(run, |p, q| cmp_f64(*p, *q) == Ordering::Equal);
+    }
+    let swaps = sort_counting_swaps(&mut ys);
+    let n2 = tied_pairs(&ys, |a, b| cmp_f64(*a, *b) == Ordering::Equal);
+    let n = n as u64;
+    tau_b_from_counts(n * (n - 1) / 2, x.tied_pairs, n2, n3, swaps)
+}
+
 /// Kendall's tau-b by direct O(n²) pair counting: the reference that tests check
 /// [`kendall_tau_b`] against. Same `None` and panic rules.
 #[doc(hidden)]

@@ -507,6 +507,7 @@ impl RowContext {
             ci_lo: m.estimate.ci_lo,
             ci_hi: m.estimate.ci_hi,
             n: m.estimate.n,
+            draws: 1,
             chance: m.chance,
             bytes_per_row: self.bytes_per_row,
             model_bytes: self.model_bytes,

@@ -558,7 +558,7 @@ fn measure_codec(
     population: &str,
     note: Option<String>,
 ) -> Result<Measured> {
-    let cell_seed = seed ^ stable_hash(&spec.to_string()).rotate_left(17);
+    let cell_seed = seed ^ stable_hash(&spec.identity()).rotate_left(17);
     // A palette needs k training rows to be the layout it declares (the codec itself falls
     // back to fewer entries): refuse here with the reason instead.
     let fitted = if let CodecSpec::Palette(p) = spec
@@ -625,7 +625,8 @@ fn measure_codec(
     ctx.queries = split.queries.len();
     let inp = PairInputs {
         truth: &truth.scores,
-        estimate: &outcome.asym,
+        prepared: None,
+        estimates: &[&outcome.asym],
         n_base: outcome.n_base,
         skip: &split.query_self,
         k,
@@ -636,8 +637,8 @@ fn measure_codec(
     let mut metrics = pair_metrics(&inp);
     if let Some(r) = run_recon(codec.as_ref(), split, &codes)? {
         metrics.push(recon_metric(
-            &r.err,
-            &r.energy,
+            &[r.err],
+            &[r.energy],
             opts.resamples,
             cell_seed ^ 0x5245_434f,
         ));

@@ -1,9 +1,29 @@
-//! `codecbench compare RUN_A RUN_B`: per population × codec × metric, the change from run A to
-//! run B and whether it lies beyond both confidence intervals (B's value outside A's CI and A's
-//! value outside B's). A change beyond both CIs in the worse direction is a regression.
+//! `codecbench compare RUN_A RUN_B`: a paired test of every metric two runs share, with a
+//! multiple-comparison correction, so that `--fail-on-regression` has a stated run-level
+//! false-alarm rate.
+//!
+//! - **Paired** (the metric has per-query values in both runs' `units/` and both scored the same
+//!   queries): per query `q`, the difference `d_q` of the metric averaged over each run's codec
+//!   draws (on the Fisher-z scale for correlations, as they are pooled). The effect is the mean
+//!   `D` of `d_q`; its variance `s_d²/Q + s_A²/R_A + s_B²/R_B` adds each run's variance between
+//!   its draws' means (`s_A²` over `R_A ≥ 2` draws), which also re-counts part of the
+//!   query-level noise (conservative). Degrees of freedom by Welch–Satterthwaite, a two-sided
+//!   Student-t p-value. A random codec measured with one draw in each run cannot separate a
+//!   real change from its draw: it is tested only when both runs used the same codec seed (the
+//!   same draw), and otherwise listed as untestable.
+//! - **Unpaired** (no per-query values: kappa tables, `recon_mse`, probe and instrument rows,
+//!   runs made before `units/` existed): a normal test of `b − a` with standard errors read
+//!   from the two 95% intervals (half-width / 1.96).
+//! - **Correction**: Holm's step-down over all tested metrics (family-wise error ≤ `alpha`), or
+//!   Benjamini–Hochberg (false discovery rate ≤ `alpha`). A regression is a significant change
+//!   in the worse direction whose size is at least `min_effect` (in the metric's own units).
 
 use super::fmt_num;
+use crate::codec::CodecSpec;
 use crate::run::ResultRow;
+use crate::run::units::CellUnits;
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Which way a metric improves.
@@ -40,7 +60,70 @@ fn badness(d: Direction, v: f64) -> f64 {
     }
 }
 
-/// One compared cell.
+/// Metrics pooled by the Fisher-z mean (tested on that scale).
+fn is_correlation(metric: &str) -> bool {
+    let base = metric.strip_suffix(".sym").unwrap_or(metric);
+    matches!(
+        base,
+        "pearson" | "spearman" | "kendall" | "icc2_1" | "icc3_1"
+    )
+}
+
+/// Multiple-comparison correction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Correction {
+    /// Holm's step-down: family-wise error rate ≤ alpha.
+    #[default]
+    Holm,
+    /// Benjamini–Hochberg: false discovery rate ≤ alpha.
+    Bh,
+}
+
+/// Settings of [`compare`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompareOptions {
+    /// Run-level error rate of the correction.
+    pub alpha: f64,
+    /// Smallest change (in the metric's units) that counts as a regression or improvement.
+    pub min_effect: f64,
+    /// The correction.
+    pub correction: Correction,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            alpha: 0.05,
+            min_effect: 0.0,
+            correction: Correction::Holm,
+        }
+    }
+}
+
+/// One side of a comparison: its rows, per-query values and codec seed base.
+pub struct RunSide<'a> {
+    /// Result rows.
+    pub rows: &'a [ResultRow],
+    /// Per-query values (`units/`; empty for runs without them).
+    pub units: &'a [CellUnits],
+    /// Base seed of the codec draws (`None` if unknown).
+    pub codec_seed: Option<u64>,
+}
+
+/// How a metric was tested.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Paired over queries (and codec draws).
+    Paired,
+    /// From the two intervals.
+    Unpaired,
+    /// Not tested, and why.
+    Untested(String),
+}
+
+/// One compared metric.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Change {
     /// Population.
@@ -55,22 +138,248 @@ pub struct Change {
     pub b: f64,
     /// b − a.
     pub delta: f64,
-    /// B outside A's CI and A outside B's CI.
-    pub beyond_ci: bool,
-    /// Worse beyond both CIs.
+    /// How it was tested.
+    pub method: Method,
+    /// Queries paired (paired tests).
+    pub queries: usize,
+    /// Two-sided p-value before the correction.
+    pub p: Option<f64>,
+    /// p-value after the correction (Holm or BH adjusted).
+    pub p_adjusted: Option<f64>,
+    /// Significant after the correction.
+    pub significant: bool,
+    /// Significant, worse, and at least `min_effect`.
     pub regression: bool,
-    /// Better beyond both CIs.
+    /// Significant, better, and at least `min_effect`.
     pub improvement: bool,
 }
 
-/// Compare two runs' rows; cells present in only one run are listed in `unmatched`.
-pub fn compare(a: &[ResultRow], b: &[ResultRow]) -> (Vec<Change>, Vec<String>) {
-    let mut out = Vec::new();
+/// All compared metrics and what could not be matched.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Comparison {
+    /// Every metric present in both runs with a value in each.
+    pub changes: Vec<Change>,
+    /// Metrics present in only one run.
+    pub unmatched: Vec<String>,
+    /// Metrics tested (the family the correction covers).
+    pub tested: usize,
+    /// Distinct (population, codec) cells among the changes.
+    pub cells: usize,
+    /// The correction and its rate.
+    pub correction: Correction,
+    /// Its alpha.
+    pub alpha: f64,
+    /// The smallest change that counts.
+    pub min_effect: f64,
+}
+
+impl Comparison {
+    /// Whether any metric regressed.
+    pub fn regressed(&self) -> bool {
+        self.changes.iter().any(|c| c.regression)
+    }
+}
+
+type Key = (String, String, String);
+
+fn key(r: &ResultRow) -> Key {
+    (r.population.clone(), r.codec.clone(), r.metric.clone())
+}
+
+/// Per-query values of a metric: `values[draw][query]` and the cell's split and draws.
+fn unit_index(units: &[CellUnits]) -> HashMap<Key, (&CellUnits, &Vec<Vec<f64>>)> {
+    let mut m = HashMap::new();
+    for c in units {
+        for u in &c.metrics {
+            m.insert(
+                (c.population.clone(), c.codec.clone(), u.name.clone()),
+                (c, &u.values),
+            );
+        }
+    }
+    m
+}
+
+fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
+    let (mut s, mut n) = (0.0, 0_usize);
+    for x in v {
+        s += x;
+        n += 1;
+    }
+    (n > 0).then(|| s / n as f64)
+}
+
+fn var(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let m = v.iter().sum::<f64>() / n as f64;
+    v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64
+}
+
+/// The paired test: (p, queries), or why it cannot be done.
+fn paired_p(
+    a: &[Vec<f64>],
+    b: &[Vec<f64>],
+    corr: bool,
+) -> std::result::Result<(f64, usize), String> {
+    let f = |v: f64| {
+        if corr {
+            crate::metric::correlation::fisher_z(v.clamp(-1.0, 1.0))
+        } else {
+            v
+        }
+    };
+    let nq = a.first().map_or(0, Vec::len);
+    if b.first().map_or(0, Vec::len) != nq {
+        return Err("the runs scored different numbers of queries".to_string());
+    }
+    // Per query, the mean over each run's draws (finite cells only).
+    let qmean =
+        |g: &[Vec<f64>], q: usize| mean(g.iter().map(|d| d[q]).filter(|v| v.is_finite()).map(f));
+    let mut d = Vec::with_capacity(nq);
+    let mut used = Vec::with_capacity(nq);
+    for q in 0..nq {
+        if let (Some(x), Some(y)) = (qmean(a, q), qmean(b, q))
+            && x.is_finite()
+            && y.is_finite()
+        {
+            d.push(y - x);
+            used.push(q);
+        }
+    }
+    let nd = d.len();
+    if nd < 2 {
+        return Err("fewer than two queries defined in both runs".to_string());
+    }
+    // Each run's draw means over the paired queries.
+    let draw_means = |g: &[Vec<f64>]| -> Vec<f64> {
+        g.iter()
+            .filter_map(|dr| mean(used.iter().map(|&q| dr[q]).filter(|v| v.is_finite()).map(f)))
+            .filter(|v| v.is_finite())
+            .collect()
+    };
+    let (ma, mb) = (draw_means(a), draw_means(b));
+    let terms = [
+        (var(&d) / nd as f64, nd - 1),
+        (
+            if ma.len() >= 2 {
+                var(&ma) / ma.len() as f64
+            } else {
+                0.0
+            },
+            ma.len().saturating_sub(1),
+        ),
+        (
+            if mb.len() >= 2 {
+                var(&mb) / mb.len() as f64
+            } else {
+                0.0
+            },
+            mb.len().saturating_sub(1),
+        ),
+    ];
+    let se2: f64 = terms.iter().map(|t| t.0).sum();
+    let dbar = d.iter().sum::<f64>() / nd as f64;
+    if se2 <= 0.0 || !se2.is_finite() {
+        return Ok((if dbar == 0.0 { 1.0 } else { 0.0 }, nd));
+    }
+    // Welch–Satterthwaite degrees of freedom.
+    let denom: f64 = terms
+        .iter()
+        .filter(|t| t.1 > 0 && t.0 > 0.0)
+        .map(|t| t.0 * t.0 / t.1 as f64)
+        .sum();
+    let df = if denom > 0.0 {
+        se2 * se2 / denom
+    } else {
+        (nd - 1) as f64
+    };
+    let t = dbar / se2.sqrt();
+    Ok((two_sided_t(t, df), nd))
+}
+
+fn two_sided_t(t: f64, df: f64) -> f64 {
+    let p = match StudentsT::new(0.0, 1.0, df.max(1.0)) {
+        Ok(dist) => 2.0 * dist.sf(t.abs()),
+        Err(_) => two_sided_z(t),
+    };
+    p.clamp(0.0, 1.0)
+}
+
+fn two_sided_z(z: f64) -> f64 {
+    (2.0 * Normal::standard().sf(z.abs())).clamp(0.0, 1.0)
+}
+
+/// The unpaired test from two 95% intervals.
+fn unpaired_p(
+    ra: &ResultRow,
+    rb: &ResultRow,
+    va: f64,
+    vb: f64,
+) -> std::result::Result<f64, String> {
+    let se = |r: &ResultRow| match (r.ci_lo, r.ci_hi) {
+        (Some(lo), Some(hi)) if hi >= lo => Some((hi - lo) / (2.0 * 1.959_963_984_540_054)),
+        _ => None,
+    };
+    let (Some(sa), Some(sb)) = (se(ra), se(rb)) else {
+        return Err("no confidence interval".to_string());
+    };
+    let s = (sa * sa + sb * sb).sqrt();
+    if s == 0.0 {
+        return Ok(if va == vb { 1.0 } else { 0.0 });
+    }
+    Ok(two_sided_z((vb - va) / s))
+}
+
+const SINGLE_DRAW: &str =
+    "one draw of a random codec in a run, with different codec seeds: rerun with --replicates ≥ 2";
+
+/// Welch's two-sided test between the draw values of two runs (`values[draw][0]`).
+fn welch_p(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<f64> {
+    let va: Vec<f64> = a.iter().map(|d| d[0]).collect();
+    let vb: Vec<f64> = b.iter().map(|d| d[0]).collect();
+    if va.iter().chain(&vb).any(|v| !v.is_finite()) {
+        return None;
+    }
+    let (ma, mb) = (
+        va.iter().sum::<f64>() / va.len() as f64,
+        vb.iter().sum::<f64>() / vb.len() as f64,
+    );
+    let (sa, sb) = (var(&va) / va.len() as f64, var(&vb) / vb.len() as f64);
+    let se2 = sa + sb;
+    if se2 <= 0.0 {
+        return Some(if ma == mb { 1.0 } else { 0.0 });
+    }
+    let df = se2 * se2
+        / (sa * sa / (va.len() - 1) as f64 + sb * sb / (vb.len() - 1) as f64)
+            .max(f64::MIN_POSITIVE);
+    Some(two_sided_t((mb - ma) / se2.sqrt(), df))
+}
+
+/// Whether a random codec was measured with a single draw on either side, with different codec
+/// seeds (its draw differs between the runs and its variance is unknown).
+fn single_different_draws(codec: &str, da: usize, db: usize, same_seed: bool) -> bool {
+    let random = codec
+        .parse::<CodecSpec>()
+        .map(|s| s.random_fit())
+        .unwrap_or(false);
+    random && (da < 2 || db < 2) && !same_seed
+}
+
+/// Compare run A (baseline) with run B.
+pub fn compare(a: &RunSide<'_>, b: &RunSide<'_>, opts: &CompareOptions) -> Comparison {
+    let ua = unit_index(a.units);
+    let ub = unit_index(b.units);
+    let by_b: HashMap<Key, &ResultRow> = b.rows.iter().map(|r| (key(r), r)).collect();
+    let in_a: std::collections::HashSet<Key> = a.rows.iter().map(key).collect();
+    let same_seed = a.codec_seed.is_some() && a.codec_seed == b.codec_seed;
+    let mut changes = Vec::new();
     let mut unmatched = Vec::new();
-    for ra in a {
-        let Some(rb) = b.iter().find(|r| {
-            r.population == ra.population && r.codec == ra.codec && r.metric == ra.metric
-        }) else {
+    for ra in a.rows {
+        let k = key(ra);
+        let Some(&rb) = by_b.get(&k) else {
             unmatched.push(format!(
                 "only in A: {} · {} · {}",
                 ra.population, ra.codec, ra.metric
@@ -80,69 +389,230 @@ pub fn compare(a: &[ResultRow], b: &[ResultRow]) -> (Vec<Change>, Vec<String>) {
         let (Some(va), Some(vb)) = (ra.value, rb.value) else {
             continue;
         };
-        let outside = |v: f64, lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
-            (Some(lo), Some(hi)) => v < lo || v > hi,
-            _ => v != va && v != vb,
+        let untested = |why: &str| (Method::Untested(why.to_string()), None, 0);
+        let instrument = ra.codec == "(instrument)" || ra.metric.starts_with("instrument.");
+        let draw_level = |g: &Vec<Vec<f64>>| g.first().is_some_and(|d| d.len() == 1);
+        let (method, p, queries) = match (ua.get(&k), ub.get(&k)) {
+            _ if instrument && !same_seed => untested(
+                "the instrument block uses each codec's first draw, which differs between codec seeds",
+            ),
+            (Some((ca, ga)), Some((cb, gb)))
+                if ca.split == cb.split && draw_level(ga) && draw_level(gb) =>
+            {
+                // A metric pooled over all queries: one value per draw, the same queries in
+                // both runs. Several draws on each side: Welch's test between the draws.
+                if ga.len() >= 2 && gb.len() >= 2 {
+                    match welch_p(ga, gb) {
+                        Some(p) => (Method::Paired, Some(p), ca.queries),
+                        None => untested("undefined in some draw"),
+                    }
+                } else if single_different_draws(&ra.codec, ga.len(), gb.len(), same_seed) {
+                    untested(SINGLE_DRAW)
+                } else {
+                    match unpaired_p(ra, rb, va, vb) {
+                        Ok(p) => (Method::Unpaired, Some(p), 0),
+                        Err(why) => untested(&why),
+                    }
+                }
+            }
+            (Some((ca, ga)), Some((cb, gb))) if ca.split == cb.split => {
+                if single_different_draws(&ra.codec, ga.len(), gb.len(), same_seed) {
+                    untested(SINGLE_DRAW)
+                } else {
+                    match paired_p(ga, gb, is_correlation(&ra.metric)) {
+                        Ok((p, n)) => (Method::Paired, Some(p), n),
+                        Err(why) => untested(&why),
+                    }
+                }
+            }
+            _ => {
+                if !ra.is_probe()
+                    && single_different_draws(&ra.codec, ra.draws, rb.draws, same_seed)
+                {
+                    untested(SINGLE_DRAW)
+                } else {
+                    match unpaired_p(ra, rb, va, vb) {
+                        Ok(p) => (Method::Unpaired, Some(p), 0),
+                        Err(why) => untested(&why),
+                    }
+                }
+            }
         };
-        let beyond = outside(vb, ra.ci_lo, ra.ci_hi) && outside(va, rb.ci_lo, rb.ci_hi);
-        let d = direction(&ra.metric);
-        let worse = badness(d, vb) > badness(d, va);
-        out.push(Change {
+        changes.push(Change {
             population: ra.population.clone(),
             codec: ra.codec.clone(),
             metric: ra.metric.clone(),
             a: va,
             b: vb,
             delta: vb - va,
-            beyond_ci: beyond,
-            regression: beyond && worse,
-            improvement: beyond && !worse && vb != va,
+            method,
+            queries,
+            p,
+            p_adjusted: None,
+            significant: false,
+            regression: false,
+            improvement: false,
         });
     }
-    for rb in b {
-        if !a
-            .iter()
-            .any(|r| r.population == rb.population && r.codec == rb.codec && r.metric == rb.metric)
-        {
+    for rb in b.rows {
+        if !in_a.contains(&key(rb)) {
             unmatched.push(format!(
                 "only in B: {} · {} · {}",
                 rb.population, rb.codec, rb.metric
             ));
         }
     }
-    (out, unmatched)
+    let tested = adjust(&mut changes, opts);
+    for c in &mut changes {
+        let d = direction(&c.metric);
+        let (ba, bb) = (badness(d, c.a), badness(d, c.b));
+        let big = (bb - ba).abs() >= opts.min_effect && bb != ba;
+        c.regression = c.significant && big && bb > ba;
+        c.improvement = c.significant && big && bb < ba;
+    }
+    let cells = changes
+        .iter()
+        .map(|c| (&c.population, &c.codec))
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    Comparison {
+        changes,
+        unmatched,
+        tested,
+        cells,
+        correction: opts.correction,
+        alpha: opts.alpha,
+        min_effect: opts.min_effect,
+    }
 }
 
-/// Text table of the changes beyond CI (all changes with `all`).
-pub fn render(changes: &[Change], unmatched: &[String], all: bool) -> String {
+/// Adjust the p-values of the tested changes and mark the significant ones; returns how many
+/// were tested.
+fn adjust(changes: &mut [Change], opts: &CompareOptions) -> usize {
+    let mut idx: Vec<usize> = (0..changes.len())
+        .filter(|&i| changes[i].p.is_some())
+        .collect();
+    let m = idx.len();
+    idx.sort_by(|&x, &y| {
+        changes[x]
+            .p
+            .unwrap_or(1.0)
+            .total_cmp(&changes[y].p.unwrap_or(1.0))
+    });
+    let adjusted = adjusted_p(
+        &idx.iter()
+            .map(|&i| changes[i].p.unwrap_or(1.0))
+            .collect::<Vec<_>>(),
+        opts.correction,
+    );
+    for (&i, q) in idx.iter().zip(adjusted) {
+        changes[i].p_adjusted = Some(q);
+        changes[i].significant = q <= opts.alpha;
+    }
+    m
+}
+
+/// Adjusted p-values of ascending p-values `p` (Holm step-down, or Benjamini–Hochberg
+/// step-up), each capped at 1 and monotone in the order of `p`.
+pub fn adjusted_p(p: &[f64], correction: Correction) -> Vec<f64> {
+    let m = p.len();
+    let mut out = vec![0.0; m];
+    match correction {
+        Correction::Holm => {
+            let mut running: f64 = 0.0;
+            for (i, &pi) in p.iter().enumerate() {
+                running = running.max(((m - i) as f64 * pi).min(1.0));
+                out[i] = running;
+            }
+        }
+        Correction::Bh => {
+            let mut running: f64 = 1.0;
+            for i in (0..m).rev() {
+                running = running.min((m as f64 / (i + 1) as f64 * p[i]).min(1.0));
+                out[i] = running;
+            }
+        }
+    }
+    out
+}
+
+/// Text report: the counts, the significant changes (every change with `all`), what was not
+/// tested and what was unmatched.
+pub fn render(c: &Comparison, all: bool) -> String {
     let mut s = String::new();
-    let regressions = changes.iter().filter(|c| c.regression).count();
-    let improvements = changes.iter().filter(|c| c.improvement).count();
+    let regressions = c.changes.iter().filter(|x| x.regression).count();
+    let improvements = c.changes.iter().filter(|x| x.improvement).count();
+    let paired = c
+        .changes
+        .iter()
+        .filter(|x| x.method == Method::Paired)
+        .count();
+    let untested = c
+        .changes
+        .iter()
+        .filter(|x| matches!(x.method, Method::Untested(_)))
+        .count();
+    let rate = match c.correction {
+        Correction::Holm => format!("Holm, family-wise error ≤ {}", c.alpha),
+        Correction::Bh => format!("Benjamini–Hochberg, false discovery rate ≤ {}", c.alpha),
+    };
     let _ = writeln!(
         s,
-        "{} cells compared: {regressions} regression(s), {improvements} improvement(s) beyond both 95% CIs",
-        changes.len()
+        "{} metrics compared in {} cells ({} tested: {paired} paired over queries, {} from intervals; {untested} not tested)",
+        c.changes.len(),
+        c.cells,
+        c.tested,
+        c.tested - paired,
     );
-    for c in changes.iter().filter(|c| all || c.beyond_ci) {
-        let tag = if c.regression {
+    let _ = writeln!(
+        s,
+        "{regressions} regression(s), {improvements} improvement(s) ({rate}; smallest change that counts: {})",
+        fmt_num(c.min_effect)
+    );
+    for x in c.changes.iter().filter(|x| all || x.significant) {
+        let tag = if x.regression {
             "REGRESSION"
-        } else if c.improvement {
+        } else if x.improvement {
             "improved"
+        } else if x.significant {
+            "below --min-effect"
         } else {
             ""
         };
+        let p = x
+            .p_adjusted
+            .map_or_else(|| "—".to_string(), |p| format!("{p:.2e}"));
         let _ = writeln!(
             s,
-            "  {:<28} {:<24} {:<14} {:>12} → {:>12}  Δ {:>11}  {tag}",
-            c.population,
-            c.codec,
-            c.metric,
-            fmt_num(c.a),
-            fmt_num(c.b),
-            fmt_num(c.delta)
+            "  {:<28} {:<24} {:<14} {:>12} → {:>12}  Δ {:>11}  p_adj {:>8}  {tag}",
+            x.population,
+            x.codec,
+            x.metric,
+            fmt_num(x.a),
+            fmt_num(x.b),
+            fmt_num(x.delta),
+            p
         );
     }
-    for u in unmatched {
+    let mut reasons: Vec<&str> = c
+        .changes
+        .iter()
+        .filter_map(|x| match &x.method {
+            Method::Untested(r) => Some(r.as_str()),
+            Method::Paired | Method::Unpaired => None,
+        })
+        .collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    for r in reasons {
+        let n = c
+            .changes
+            .iter()
+            .filter(|x| matches!(&x.method, Method::Untested(y) if y == r))
+            .count();
+        let _ = writeln!(s, "  not tested ({n}): {r}");
+    }
+    for u in &c.unmatched {
         let _ = writeln!(s, "  {u}");
     }
     s

@@ -6,6 +6,8 @@ pub mod output;
 pub mod plan;
 pub mod result;
 pub mod runner;
+pub mod seeds;
+pub mod units;
 
 pub use plan::{Plan, SplitChoice};
 pub use result::ResultRow;

@@ -50,6 +50,12 @@ pub struct Plan {
     pub k: usize,
     /// Root of all randomness.
     pub seed: u64,
+    /// Base seed of the codecs' own random draws (rotations, sketches, k-means starts); `None`
+    /// = the plan's seed. Split, base and queries do not depend on it.
+    pub codec_seed: Option<u64>,
+    /// Independent codec draws per cell for codecs whose fit is random (deterministic codecs
+    /// run once); the intervals then cover the draws as well as the queries.
+    pub replicates: usize,
     /// Parent directory of run directories.
     pub out: PathBuf,
     /// Worker threads (None = all cores).
@@ -85,6 +91,12 @@ pub const DEFAULT_SEED: u64 = 42;
 pub const DEFAULT_MAX_ROWS: usize = 20_000;
 /// Default bootstrap resamples.
 pub const DEFAULT_RESAMPLES: usize = 500;
+/// Default codec draws per cell (codecs whose fit is random).
+pub const DEFAULT_REPLICATES: usize = 3;
+/// `--quick`: codec draws per cell.
+pub const QUICK_REPLICATES: usize = 1;
+/// Most codec draws per cell a plan may ask for.
+pub const MAX_REPLICATES: usize = 100;
 /// `--quick`: queries.
 pub const QUICK_QUERIES: usize = 50;
 /// `--quick`: row cap.
@@ -100,6 +112,8 @@ impl Default for Plan {
             queries: DEFAULT_QUERIES,
             k: DEFAULT_K,
             seed: DEFAULT_SEED,
+            codec_seed: None,
+            replicates: DEFAULT_REPLICATES,
             out: PathBuf::from("reports"),
             threads: None,
             quick: false,
@@ -115,6 +129,20 @@ impl Default for Plan {
 }
 
 impl Plan {
+    /// The base seed of codec draws: `codec_seed`, or the plan's seed.
+    pub fn codec_seed_base(&self) -> u64 {
+        self.codec_seed.unwrap_or(self.seed)
+    }
+
+    /// Codec draws of one cell: `replicates` for a codec whose fit is random, else one.
+    pub fn draws_of(&self, spec: &CodecSpec) -> usize {
+        if spec.random_fit() {
+            self.replicates
+        } else {
+            1
+        }
+    }
+
     /// Check the plan's own fields (population-dependent checks such as k ≤ base happen after
     /// loading, still before any codec runs).
     pub fn validate(&self) -> Result<()> {
@@ -145,6 +173,9 @@ impl Plan {
         if self.resamples == 0 {
             return bad("--resamples", "must be at least 1");
         }
+        if !(1..=MAX_REPLICATES).contains(&self.replicates) {
+            return bad("--replicates", "must be between 1 and 100");
+        }
         if let Some(q) = &self.query_file {
             if matches!(q, PopulationSpec::Synthetic(_)) {
                 return bad(
@@ -170,6 +201,12 @@ pub struct PlanFile {
     pub k: usize,
     /// Seed.
     pub seed: u64,
+    /// Codec seed base (absent in run.json of older runs: the plan's seed).
+    #[serde(default)]
+    pub codec_seed: Option<u64>,
+    /// Codec draws per cell (absent in run.json of older runs: one).
+    #[serde(default = "one")]
+    pub replicates: usize,
     /// Output parent directory.
     pub out: PathBuf,
     /// Threads.
@@ -208,6 +245,8 @@ impl PlanFile {
             queries: self.queries,
             k: self.k,
             seed: self.seed,
+            codec_seed: self.codec_seed,
+            replicates: self.replicates,
             out: self.out,
             threads: self.threads,
             quick: self.quick,
@@ -226,6 +265,10 @@ impl PlanFile {
         plan.validate()?;
         Ok(plan)
     }
+}
+
+fn one() -> usize {
+    1
 }
 
 fn ser_display_vec<T: std::fmt::Display, S: serde::Serializer>(
@@ -274,7 +317,11 @@ pub struct PlanToml {
     pub k: Option<usize>,
     /// Seed.
     pub seed: Option<u64>,
-    /// Quick mode (changes the defaults of queries, max_rows, resamples).
+    /// Base seed of the codecs' random draws (default: `seed`).
+    pub codec_seed: Option<u64>,
+    /// Codec draws per cell for codecs whose fit is random (default 3; 1 when quick).
+    pub replicates: Option<usize>,
+    /// Quick mode (changes the defaults of queries, max_rows, resamples, replicates).
     pub quick: Option<bool>,
     /// Query file spec.
     pub query_file: Option<String>,
@@ -383,6 +430,12 @@ impl PlanToml {
             queries: self.queries.unwrap_or(q),
             k: self.k.unwrap_or(DEFAULT_K),
             seed: self.seed.unwrap_or(DEFAULT_SEED),
+            codec_seed: self.codec_seed,
+            replicates: self.replicates.unwrap_or(if quick {
+                QUICK_REPLICATES
+            } else {
+                DEFAULT_REPLICATES
+            }),
             out,
             threads,
             quick,
@@ -417,6 +470,10 @@ impl Plan {
             format!("[\n{}\n]", items.join("\n"))
         };
         s.push_str(&format!("seed = {}\n", self.seed));
+        if let Some(c) = self.codec_seed {
+            s.push_str(&format!("codec_seed = {c}\n"));
+        }
+        s.push_str(&format!("replicates = {}\n", self.replicates));
         s.push_str(&format!("queries = {}\n", self.queries));
         s.push_str(&format!("k = {}\n", self.k));
         s.push_str(&format!("quick = {}\n", self.quick));

@@ -20,6 +20,11 @@ pub struct ResultRow {
     pub ci_hi: Option<f64>,
     /// Independent units behind the value (queries, or rows for `recon_mse`).
     pub n: usize,
+    /// Independent codec draws behind the value (fits with different seeds; 1 for a codec
+    /// whose fit is deterministic, and for probe and instrument rows). With more than one the
+    /// interval covers the draws as well as the units.
+    #[serde(default = "one_draw")]
+    pub draws: usize,
     /// Score of a random estimate, where defined.
     pub chance: Option<f64>,
     /// Bytes per row, side scalars included.
@@ -46,6 +51,10 @@ pub struct ResultRow {
     pub codecbench_version: String,
     /// Why a value is missing or what limits it.
     pub note: Option<String>,
+}
+
+fn one_draw() -> usize {
+    1
 }
 
 /// Bits per dimension with shared state amortised over the encoded rows.

@@ -5,6 +5,8 @@
 use super::output::{create_run_dir, update_latest, write_atomic};
 use super::plan::{Plan, SplitChoice};
 use super::result::ResultRow;
+use super::seeds;
+use super::units::CellUnits;
 use crate::codec::{Codec, CodecSpec};
 use crate::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
 use crate::data::population::PopulationKind;
@@ -13,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::hypothesis;
 use crate::metric::reliability::bench::{InstrumentOptions, Rule, instrument};
 use crate::metric::suite::{
-    MetricValue, PairInputs, SYM_SUFFIX, pair_metrics, recon_metric, validity_metrics,
+    PairInputs, QueryTruth, SYM_SUFFIX, UnitValues, pair_metrics_with_units, prepare_truth,
+    recon_metric,
 };
 use crate::probe::chain::WeightKind;
 use crate::probe::command::{
@@ -527,6 +530,10 @@ fn population_cells(
         bar.set_message(format!("{}: exact scores", p.pop.name));
         truth = Some(Truth::compute(&p.split));
     }
+    // The truth's rank side, once for every codec and draw of this population.
+    let prepared: Vec<QueryTruth> = truth.as_ref().map_or_else(Vec::new, |t| {
+        prepare_truth(&t.scores, p.split.base.len(), &p.split.query_self)
+    });
     let computed: Vec<Option<Cell>> = match truth.as_ref() {
         Some(t) => (0..plan.codecs.len())
             .into_par_iter()
@@ -536,7 +543,9 @@ fn population_cells(
                 }
                 let spec = &plan.codecs[ci];
                 bar.set_message(format!("{} × {spec}", p.pop.name));
-                let cell = measure_cell(plan, p, t, spec)?;
+                let cell = measure_cell(plan, p, t, &prepared, spec)?;
+                // The per-query values first: a cell in results.jsonl always has its file.
+                cell.units.write(dir)?;
                 board.set_cell(pi, ci, &cell.rows);
                 board.write(dir)?;
                 bar.inc(1);
@@ -583,7 +592,7 @@ fn population_cells(
         for (spec, it) in plan.codecs.iter().zip(items) {
             full.push(match it {
                 Some(v) => v,
-                None => measure_cell(plan, p, &t, spec)?.items,
+                None => cell_items(plan, p, spec)?,
             });
         }
         let block = instrument_rows(plan, p, &t, &full, &rows);
@@ -599,59 +608,130 @@ fn population_cells(
     })
 }
 
-/// The seed of one codec cell (from the population's seed and the codec's canonical spec).
-fn cell_seed(p: &Prepared, spec: &CodecSpec) -> u64 {
-    p.seed ^ stable_hash(&spec.to_string()).rotate_left(17)
+/// The codec of one cell's first draw: fitted on the split's training rows with that draw's
+/// seed (the same codec whenever it is fitted again, e.g. for a resumed run's probes).
+fn fit_cell_codec(plan: &Plan, p: &Prepared, spec: &CodecSpec) -> Result<Arc<dyn Codec>> {
+    fit_draw(plan, p, spec, 0)
 }
 
-/// The codec of one cell: fitted on the split's training rows with the cell's seed (the same
-/// codec whenever it is fitted again, e.g. for a resumed run's probes).
-fn fit_cell_codec(p: &Prepared, spec: &CodecSpec) -> Result<Arc<dyn Codec>> {
-    Ok(Arc::from(spec.fit(&p.split.train, cell_seed(p, spec))?))
+/// Draw `draw` of a cell's codec.
+fn fit_draw(plan: &Plan, p: &Prepared, spec: &CodecSpec, draw: usize) -> Result<Arc<dyn Codec>> {
+    let seed = seeds::codec_draw_seed(plan.codec_seed_base(), &p.pop.name, spec, draw);
+    Ok(Arc::from(spec.fit(&p.split.train, seed)?))
 }
 
-/// Fit, encode and measure one codec on one prepared population.
-fn measure_cell(plan: &Plan, p: &Prepared, truth: &Truth, spec: &CodecSpec) -> Result<Cell> {
-    let cell_seed = cell_seed(p, spec);
-    let clock = std::time::Instant::now();
-    let codec = fit_cell_codec(p, spec)?;
-    let fit_s = clock.elapsed().as_secs_f64();
+/// A cell's instrument items (its first draw's estimates at the instrument units), for a
+/// resumed run whose cell rows were reused but whose instrument block was not written.
+fn cell_items(plan: &Plan, p: &Prepared, spec: &CodecSpec) -> Result<Vec<f64>> {
+    let codec = fit_cell_codec(plan, p, spec)?;
     let codes = codec.encode_all(&p.split.base);
-    let encode_s = clock.elapsed().as_secs_f64() - fit_s;
     let outcome = run_pairs(codec.as_ref(), &p.split, &codes)?;
+    Ok(instrument_units(p)
+        .iter()
+        .map(|&(q, j)| outcome.asym[q * outcome.n_base + j])
+        .collect())
+}
 
-    let asym = PairInputs {
+/// Fit, encode and measure one codec on one prepared population: `plan.draws_of(spec)`
+/// independent fits (one for a deterministic codec), pooled over draws and queries.
+fn measure_cell(
+    plan: &Plan,
+    p: &Prepared,
+    truth: &Truth,
+    prepared: &[QueryTruth],
+    spec: &CodecSpec,
+) -> Result<Cell> {
+    let boot_seed = seeds::cell_bootstrap_seed(p.seed, spec);
+    let clock = std::time::Instant::now();
+    let draws = plan.draws_of(spec);
+    let (mut fit_s, mut encode_s) = (0.0, 0.0);
+    let mut first: Option<Arc<dyn Codec>> = None;
+    let mut asym: Vec<Vec<f64>> = Vec::with_capacity(draws);
+    let mut sym: Vec<Vec<f64>> = Vec::with_capacity(draws);
+    let (mut err, mut energy) = (Vec::with_capacity(draws), Vec::with_capacity(draws));
+    let mut n_base = p.split.base.len();
+    for d in 0..draws {
+        let t0 = std::time::Instant::now();
+        let codec = fit_draw(plan, p, spec, d)?;
+        fit_s += t0.elapsed().as_secs_f64();
+        let t1 = std::time::Instant::now();
+        let codes = codec.encode_all(&p.split.base);
+        encode_s += t1.elapsed().as_secs_f64();
+        let outcome = run_pairs(codec.as_ref(), &p.split, &codes)?;
+        n_base = outcome.n_base;
+        asym.push(outcome.asym);
+        if let Some(s) = outcome.sym {
+            sym.push(s);
+        }
+        if let Some(r) = run_recon(codec.as_ref(), &p.split, &codes)? {
+            err.push(r.err);
+            energy.push(r.energy);
+        }
+        if first.is_none() {
+            first = Some(codec);
+        }
+    }
+    let codec = first.ok_or_else(|| Error::InvalidPlan {
+        field: "--replicates",
+        reason: "must be at least 1".to_string(),
+    })?;
+    let asym_refs: Vec<&[f64]> = asym.iter().map(Vec::as_slice).collect();
+    let inputs = PairInputs {
         truth: &truth.scores,
-        estimate: &outcome.asym,
-        n_base: outcome.n_base,
+        prepared: Some(prepared),
+        estimates: &asym_refs,
+        n_base,
         skip: &p.split.query_self,
         k: plan.k,
         resamples: plan.resamples,
-        seed: cell_seed,
+        seed: boot_seed,
         suffix: "",
     };
-    let mut metrics: Vec<MetricValue> = pair_metrics(&asym);
-    if let Some(sym) = &outcome.sym {
-        metrics.extend(pair_metrics(&PairInputs {
-            estimate: sym,
-            seed: cell_seed ^ 0x5359_4d4d,
-            suffix: SYM_SUFFIX,
-            ..asym
-        }));
+    let asym_m = pair_metrics_with_units(&inputs, true);
+    let mut metrics = asym_m.metrics;
+    let mut units = asym_m.units;
+    if sym.len() == draws {
+        let sym_refs: Vec<&[f64]> = sym.iter().map(Vec::as_slice).collect();
+        let sym_m = pair_metrics_with_units(
+            &PairInputs {
+                estimates: &sym_refs,
+                seed: boot_seed ^ 0x5359_4d4d,
+                suffix: SYM_SUFFIX,
+                ..inputs
+            },
+            false,
+        );
+        metrics.extend(sym_m.metrics);
+        units.extend(sym_m.units);
     }
-    metrics.extend(validity_metrics(&asym));
-    if let Some(r) = run_recon(codec.as_ref(), &p.split, &codes)? {
+    metrics.extend(asym_m.validity);
+    if !err.is_empty() && err.len() == draws {
+        units.push(UnitValues {
+            name: "recon_mse".to_string(),
+            values: err
+                .iter()
+                .zip(&energy)
+                .map(|(e, w)| {
+                    let den: f64 = w.iter().sum();
+                    vec![if den != 0.0 {
+                        e.iter().sum::<f64>() / den
+                    } else {
+                        f64::NAN
+                    }]
+                })
+                .collect(),
+        });
         metrics.push(recon_metric(
-            &r.err,
-            &r.energy,
+            &err,
+            &energy,
             plan.resamples,
-            cell_seed ^ 0x5245_434f,
+            boot_seed ^ 0x5245_434f,
         ));
     }
 
     let items: Vec<f64> = instrument_units(p)
         .iter()
-        .map(|&(q, j)| outcome.asym[q * outcome.n_base + j])
+        .map(|&(q, j)| asym[0][q * n_base + j])
         .collect();
     // The same row context the probes use (one place builds a ResultRow from a codec).
     let ctx = RowContext {
@@ -664,10 +744,25 @@ fn measure_cell(plan: &Plan, p: &Prepared, truth: &Truth, spec: &CodecSpec) -> R
             plan.seed,
         )
     };
-    let rows = metrics.into_iter().map(|m| ctx.row(m)).collect();
+    let rows = metrics
+        .into_iter()
+        .map(|m| {
+            let mut r = ctx.row(m);
+            r.draws = draws;
+            r
+        })
+        .collect();
     let total = clock.elapsed().as_secs_f64();
     Ok(Cell {
         codec: plan.probes.contains(&ProbeKind::Identity).then_some(codec),
+        units: CellUnits {
+            population: p.pop.name.clone(),
+            codec: spec.to_string(),
+            split: p.split_name.clone(),
+            queries: p.split.queries.len(),
+            draws,
+            metrics: units,
+        },
         rows,
         items,
         timing: StepTiming {
@@ -683,6 +778,8 @@ fn measure_cell(plan: &Plan, p: &Prepared, truth: &Truth, spec: &CodecSpec) -> R
 /// took.
 struct Cell {
     rows: Vec<ResultRow>,
+    /// Per-query values behind the rows (`units/` in the run directory).
+    units: CellUnits,
     items: Vec<f64>,
     timing: StepTiming,
     /// The fitted codec, kept when a probe of the run uses it (the identity probe).
@@ -924,7 +1021,7 @@ fn identity_in_run(
     for (i, spec) in plan.codecs.iter().enumerate() {
         let codec = match fitted.get(i).cloned().flatten() {
             Some(c) => c,
-            None => fit_cell_codec(p, spec)?,
+            None => fit_cell_codec(plan, p, spec)?,
         };
         let (r, line) = identity_row(opts, &p.pop.name, pool, spec, codec.as_ref());
         rows.push(r);
@@ -996,6 +1093,7 @@ fn instrument_rows(
         ci_hi: hi,
         n,
         chance: None,
+        draws: 1,
         bytes_per_row: 0,
         model_bytes: 0,
         bits_per_dim: 0.0,

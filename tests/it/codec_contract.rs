@@ -394,3 +394,59 @@ fn int4_groups_help_on_outlier_rows() {
     };
     assert!(err("int4:group=32") < 0.5 * err("int4:group=row"));
 }
+
+#[test]
+fn random_fit_is_declared_truthfully() {
+    // A codec whose fit draws from its seed (`CodecSpec::random_fit`) gets `--replicates`
+    // draws per cell; one that does not runs once. Check the declaration against fits with two
+    // seeds: a deterministic codec's codes are identical, a random codec's differ (at d = 65
+    // a rotation, sketch or k-means start that ignored its seed would be caught; one that used
+    // it changes some code bit with probability ≈ 1). The codes are of rows the fit did not see
+    // (a palette holding every training row codes its own rows with a zero residual), and
+    // codecs that sample their training rows only above a cap are fitted above it.
+    let d = 65;
+    let small = contract_rows(d, 7);
+    let big = |n: usize| gaussian_rows(n, d, 9);
+    let encoded = contract_rows(d, 8);
+    let mut wrong = Vec::new();
+    for spec in specs() {
+        let train = match &spec {
+            CodecSpec::Matryoshka(_) => big(4200),
+            CodecSpec::Palette(p) if p.leaf == codecbench::codec::LeafKind::Svd => big(16500),
+            _ => small.clone(),
+        };
+        let codes = |seed: u64| {
+            let c = spec.fit(&train, seed).unwrap();
+            c.encode_all(&encoded).as_bytes().to_vec()
+        };
+        let same = codes(11) == codes(12);
+        if same == spec.random_fit() {
+            wrong.push(format!(
+                "{spec}: random_fit() = {} but fits with two seeds give {} codes",
+                spec.random_fit(),
+                if same { "identical" } else { "different" }
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn codec_identity_ignores_defaults_and_parameter_order() {
+    let id = |s: &str| s.parse::<CodecSpec>().unwrap().identity();
+    assert_eq!(id("tq-mse"), "tq-mse");
+    assert_eq!(id("tq-mse:bits=2,rot=haar"), "tq-mse");
+    assert_eq!(id("tq-mse:rot=haar,bits=4"), "tq-mse:bits=4");
+    assert_eq!(
+        id("tq-mse:bits=4,rot=hadamard"),
+        "tq-mse:bits=4,rot=hadamard"
+    );
+    assert_eq!(id("int8"), "int8");
+    assert_eq!(id("pq:nbits=8,m=4"), id("pq:m=4,nbits=8"));
+    assert_ne!(id("rabitq:bits=2"), id("rabitq:bits=1"));
+    // Every default codec's identity parses back to the same codec.
+    for spec in CodecSpec::defaults() {
+        let back: CodecSpec = spec.identity().parse().unwrap();
+        assert_eq!(back, spec, "{}", spec.identity());
+    }
+}

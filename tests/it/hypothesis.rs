@@ -19,6 +19,7 @@ fn row(pop: &str, codec: &str, metric: &str, v: Option<f64>, lo: f64, hi: f64) -
         ci_lo: v.map(|_| lo),
         ci_hi: v.map(|_| hi),
         n: 100,
+        draws: 1,
         chance: None,
         bytes_per_row: 388,
         model_bytes: 0,

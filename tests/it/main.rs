@@ -28,4 +28,5 @@ mod robust;
 mod scan_fast;
 mod speed;
 mod stats_cli;
+mod trust;
 mod util;

@@ -143,7 +143,9 @@ fn series_group_a_codec_across_bit_widths() {
 }
 
 #[test]
-fn compare_flags_an_injected_regression() {
+fn compare_flags_an_injected_regression_from_the_intervals() {
+    // Runs without per-query values (as made before `units/` existed) are compared from their
+    // intervals.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let args = |out: &'static str| {
@@ -163,6 +165,9 @@ fn compare_flags_an_injected_regression() {
     };
     assert!(run_bin(d, &args("a")).status.success());
     assert!(run_bin(d, &args("b")).status.success());
+    for run in ["a", "b"] {
+        std::fs::remove_dir_all(d.join(run).join("latest/units")).unwrap();
+    }
     let o = run_bin(
         d,
         &["compare", "a/latest", "b/latest", "--fail-on-regression"],
@@ -192,6 +197,19 @@ fn compare_flags_an_injected_regression() {
         out.contains("1 regression(s)") && out.contains("REGRESSION") && out.contains("recall@10"),
         "{out}"
     );
+    // A --min-effect larger than the change keeps it from failing the build.
+    let o = run_bin(
+        d,
+        &[
+            "compare",
+            "a/latest",
+            "b/latest",
+            "--fail-on-regression",
+            "--min-effect",
+            "0.6",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     // Without the flag, the regression is reported but the exit code stays 0.
     assert_eq!(
         run_bin(d, &["compare", "a/latest", "b/latest"])
@@ -206,6 +224,138 @@ fn compare_flags_an_injected_regression() {
     );
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("1 improvement(s)"));
+}
+
+/// A small run with random and deterministic codecs, three codec draws each.
+fn seeded_run(d: &std::path::Path, out: &str, codec_seed: &str, codecs: &[&str]) {
+    let mut args = vec![
+        "run",
+        "--no-probes",
+        "--no-progress",
+        "-p",
+        "gaussian:n=1500,d=48",
+        "-p",
+        "clustered:n=1500,d=48",
+        "--queries",
+        "60",
+        "--resamples",
+        "200",
+        "--replicates",
+        "3",
+        "--codec-seed",
+        codec_seed,
+        "--out",
+        out,
+    ];
+    for c in codecs {
+        args.extend(["-c", c]);
+    }
+    let o = run_bin(d, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+const RANDOM_AND_FIXED: &[&str] = &[
+    "int8",
+    "int4",
+    "tq-mse:bits=2",
+    "rabitq:bits=1",
+    "qjl",
+    "pq",
+];
+
+#[test]
+fn compare_of_two_codec_seeds_finds_no_regression() {
+    // The same plan with other codec draws: differences are draws, which the paired test
+    // covers with each run's three draws; at a family-wise error of 5% nothing may fail.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    seeded_run(d, "a", "1", RANDOM_AND_FIXED);
+    seeded_run(d, "b", "2", RANDOM_AND_FIXED);
+    let o = run_bin(
+        d,
+        &[
+            "compare",
+            "a/latest",
+            "b/latest",
+            "--fail-on-regression",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    // Every per-query metric of every cell was paired; the deterministic codecs' numbers are
+    // identical (their fit does not depend on the codec seed).
+    let paired = changes.iter().filter(|c| c["method"] == "paired").count();
+    assert!(paired >= 2 * RANDOM_AND_FIXED.len() * 9, "{paired} paired");
+    for c in changes
+        .iter()
+        .filter(|c| c["codec"] == "int8" || c["codec"] == "int4:group=32")
+    {
+        assert_eq!(c["delta"].as_f64(), Some(0.0), "{c}");
+    }
+    // The random codecs did move (other draws), yet nothing is significant.
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["codec"] == "tq-mse:bits=2,rot=haar" && c["delta"].as_f64() != Some(0.0))
+    );
+    assert!(changes.iter().all(|c| c["significant"] == false), "{v}");
+}
+
+#[test]
+fn compare_flags_int4_posing_as_int8() {
+    // A real quality loss under an unchanged name: run B's "int8" is int4.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    seeded_run(d, "a", "1", &["int8", "tq-mse:bits=2"]);
+    seeded_run(d, "b", "1", &["int4:group=row", "tq-mse:bits=2"]);
+    let run_b = std::fs::canonicalize(d.join("b/latest")).unwrap();
+    let results = run_b.join("results.jsonl");
+    let text = std::fs::read_to_string(&results)
+        .unwrap()
+        .replace("\"int4:group=row\"", "\"int8\"");
+    std::fs::write(&results, text).unwrap();
+    for e in std::fs::read_dir(run_b.join("units")).unwrap() {
+        let p = e.unwrap().path();
+        let t = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"int4:group=row\"", "\"int8\"");
+        std::fs::write(&p, t).unwrap();
+    }
+    let o = run_bin(
+        d,
+        &["compare", "a/latest", "b/latest", "--fail-on-regression"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("REGRESSION"), "{out}");
+    // tq-mse is the same codec with the same codec seed: the same draws, no change at all.
+    assert!(
+        !out.lines()
+            .any(|l| l.contains("tq-mse") && l.contains("REGRESSION")),
+        "{out}"
+    );
+}
+
+#[test]
+fn adjusted_p_values_match_holm_and_benjamini_hochberg() {
+    use codecbench::report::compare::{Correction, adjusted_p};
+    // Ascending p = 0.01, 0.02, 0.03, 0.04 (m = 4).
+    // Holm: max over j ≤ i of (m − j)·p_j: 0.04, max(0.04, 0.06), max(·, 0.06), max(·, 0.04).
+    let p = [0.01, 0.02, 0.03, 0.04];
+    let holm = adjusted_p(&p, Correction::Holm);
+    for (x, y) in holm.iter().zip([0.04, 0.06, 0.06, 0.06]) {
+        assert!((x - y).abs() < 1e-15, "{holm:?}");
+    }
+    // BH: min over j ≥ i of m·p_j / j: 0.04 for every i (4·0.04/4 = 0.04 is the minimum).
+    let bh = adjusted_p(&p, Correction::Bh);
+    for (x, y) in bh.iter().zip([0.04, 0.04, 0.04, 0.04]) {
+        assert!((x - y).abs() < 1e-15, "{bh:?}");
+    }
+    // Caps at 1, and an empty family.
+    assert_eq!(adjusted_p(&[0.5, 0.9], Correction::Holm), vec![1.0, 1.0]);
+    assert!(adjusted_p(&[], Correction::Bh).is_empty());
 }
 
 #[test]

@@ -219,10 +219,15 @@ pub fn topk_kappa(
 /// Decile (0–9) of each score within its own vector: with `r` the average rank (1-based, ties
 /// share it) of `n` scores, `⌊10 (r − ½) / n⌋`. Tied scores share a decile; NaN ranks last.
 pub fn deciles(scores: &[f64]) -> Vec<usize> {
-    let n = scores.len() as f64;
-    ranks(scores)
-        .into_iter()
-        .map(|r| (((r - 0.5) * 10.0 / n).floor() as usize).min(9))
+    deciles_of_ranks(&ranks(scores))
+}
+
+/// [`deciles`] from the average ranks of the scores (when the ranks are already at hand).
+pub fn deciles_of_ranks(ranks: &[f64]) -> Vec<usize> {
+    let n = ranks.len() as f64;
+    ranks
+        .iter()
+        .map(|&r| (((r - 0.5) * 10.0 / n).floor() as usize).min(9))
         .collect()
 }
 

@@ -1,0 +1,136 @@
+//! Per-query values behind a cell's pooled metrics, kept in the run directory (`units/`, one
+//! JSON file per cell) so that `codecbench compare` can pair two runs query by query instead of
+//! comparing intervals. Written once, atomically, when the cell finishes; a resumed run keeps
+//! the files of the cells it reuses.
+
+use super::output::write_atomic;
+use crate::data::catalog::stable_hash;
+use crate::error::{Error, Result};
+use crate::metric::suite::UnitValues;
+use std::path::Path;
+
+/// Folder of the per-cell files inside a run directory.
+pub const UNITS_DIR: &str = "units";
+
+/// One cell's per-query values: `metrics[m].values[draw][query]` (NaN where undefined).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellUnits {
+    /// Population name, as in the result rows.
+    pub population: String,
+    /// Canonical codec spec, as in the result rows.
+    pub codec: String,
+    /// The split label of the cell's rows (pairing needs the same queries).
+    pub split: String,
+    /// Queries scored.
+    pub queries: usize,
+    /// Codec draws.
+    pub draws: usize,
+    /// Per-query values of every per-query metric.
+    pub metrics: Vec<UnitValues>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    population: String,
+    codec: String,
+    split: String,
+    queries: usize,
+    draws: usize,
+    metrics: Vec<StoredMetric>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredMetric {
+    name: String,
+    /// `values[draw][query]`, null where undefined.
+    values: Vec<Vec<Option<f64>>>,
+}
+
+impl CellUnits {
+    /// File name of a cell inside `units/`: a stable hash of population and codec.
+    fn file_name(&self) -> String {
+        format!(
+            "{:016x}.json",
+            stable_hash(&format!("{}\u{1f}{}", self.population, self.codec))
+        )
+    }
+
+    /// Write this cell's file into `run_dir/units/`.
+    pub fn write(&self, run_dir: &Path) -> Result<()> {
+        let dir = run_dir.join(UNITS_DIR);
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        let stored = Stored {
+            population: self.population.clone(),
+            codec: self.codec.clone(),
+            split: self.split.clone(),
+            queries: self.queries,
+            draws: self.draws,
+            metrics: self
+                .metrics
+                .iter()
+                .map(|m| StoredMetric {
+                    name: m.name.clone(),
+                    values: m
+                        .values
+                        .iter()
+                        .map(|d| d.iter().map(|&v| v.is_finite().then_some(v)).collect())
+                        .collect(),
+                })
+                .collect(),
+        };
+        let path = dir.join(self.file_name());
+        let json = serde_json::to_string(&stored).map_err(|e| Error::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        write_atomic(&path, json.as_bytes())
+    }
+
+    /// Every cell file of a run directory (none if it has no `units/`, e.g. an older run), in
+    /// file-name order.
+    pub fn read_all(run_dir: &Path) -> Result<Vec<CellUnits>> {
+        let dir = run_dir.join(UNITS_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut paths: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                let s: Stored = serde_json::from_str(&text).map_err(|e| Error::BadRunDir {
+                    path: path.clone(),
+                    reason: format!("not a codecbench per-query file: {e}"),
+                })?;
+                Ok(CellUnits {
+                    population: s.population,
+                    codec: s.codec,
+                    split: s.split,
+                    queries: s.queries,
+                    draws: s.draws,
+                    metrics: s
+                        .metrics
+                        .into_iter()
+                        .map(|m| UnitValues {
+                            name: m.name,
+                            values: m
+                                .values
+                                .into_iter()
+                                .map(|d| d.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+                                .collect(),
+                        })
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+}

@@ -71,10 +71,17 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
     );
     let _ = writeln!(
         s,
+        "Codec draws per cell: {} (codecs whose fit is random) · codec seed: {}\n",
+        p.replicates,
+        p.codec_seed_base()
+    );
+    let _ = writeln!(
+        s,
         "Scores are inner products ⟨query, row⟩; truth is computed in f64. Each cell is the value \
-         pooled over queries (correlations by Fisher-z averaging) ± half the width of its 95% \
-         bootstrap CI over queries (rows for recon_mse). `.sym` = both sides encoded. \
-         bits/dim counts per-row side scalars and amortised shared state.\n"
+         pooled over queries and codec draws (correlations by Fisher-z averaging) ± half the \
+         width of its 95% interval. {} `.sym` = both sides encoded. \
+         bits/dim counts per-row side scalars and amortised shared state.\n",
+        super::intervals_sentence(p)
     );
     let _ = writeln!(s, "## Populations\n");
     let _ = writeln!(

@@ -43,3 +43,24 @@ pub fn fmt_num(v: f64) -> String {
         format!("{v:.digits$}")
     }
 }
+
+/// One sentence saying what every interval of a run covers (report.md and report.html).
+pub fn intervals_sentence(plan: &crate::run::Plan) -> String {
+    let units = "the queries (the base rows for recon_mse)";
+    if plan.replicates > 1 {
+        format!(
+            "Intervals are 95% percentile bootstrap CIs over {units} and, for codecs whose fit \
+             is random (rotations, sketches, k-means starts, sampled training rows), over their \
+             {} independent codec draws as well (a crossed bootstrap: draws and queries \
+             resampled together); deterministic codecs are fitted once and their intervals \
+             cover the queries only.",
+            plan.replicates
+        )
+    } else {
+        format!(
+            "Intervals are 95% percentile bootstrap CIs over {units} only: each codec was fitted \
+             once (`--replicates 1`), so for codecs whose fit is random the intervals do not \
+             cover another draw of the rotation, sketch or k-means start."
+        )
+    }
+}

@@ -22,6 +22,21 @@ pub(crate) fn cmp_f64(a: f64, b: f64) -> Ordering {
     }
 }
 
+/// A `u64` whose order is [`cmp_f64`]'s: `-0.0` maps like `0.0`, every NaN to the largest key,
+/// other values by the usual sign-flip of their bits. Sorting keys compares integers, which is
+/// what makes the rank sorts of every (query, codec draw) cheap.
+pub(crate) fn order_key(v: f64) -> u64 {
+    if v.is_nan() {
+        return u64::MAX;
+    }
+    let bits = if v == 0.0 { 0 } else { v.to_bits() };
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
 /// Whether a sum of squared deviations `ss` over `n` values whose largest magnitude is
 /// `max_abs` is indistinguishable from rounding noise, i.e. the data are constant.
 ///
@@ -86,23 +101,37 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
 /// (so `[10, 20, 20, 30]` ranks as `[1, 2.5, 2.5, 4]`). `-0.0` ties with `0.0`; NaNs rank
 /// after every number and tie with each other.
 pub fn ranks(x: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_unstable_by(|&a, &b| cmp_f64(x[a], x[b]));
+    let keyed = sorted_keys(x);
     let mut out = vec![0.0; x.len()];
     let mut start = 0;
-    while start < order.len() {
+    while start < keyed.len() {
         let mut end = start + 1;
-        while end < order.len() && cmp_f64(x[order[start]], x[order[end]]) == Ordering::Equal {
+        while end < keyed.len() && keyed[end].0 == keyed[start].0 {
             end += 1;
         }
         // Positions start..end hold 1-based ranks start+1 ..= end; their mean:
         let rank = (start + 1 + end) as f64 / 2.0;
-        for &i in &order[start..end] {
-            out[i] = rank;
+        for &(_, i) in &keyed[start..end] {
+            out[i as usize] = rank;
         }
         start = end;
     }
     out
+}
+
+/// `(order_key(x[i]), i)` sorted: the values in [`cmp_f64`] order, equal values by index.
+fn sorted_keys(x: &[f64]) -> Vec<(u64, u32)> {
+    assert!(
+        u32::try_from(x.len()).is_ok(),
+        "ranks: more than 2^32 values"
+    );
+    let mut keyed: Vec<(u64, u32)> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (order_key(v), i as u32))
+        .collect();
+    keyed.sort_unstable();
+    keyed
 }
 
 /// Spearman's rank correlation: Pearson's correlation of the average ranks.
@@ -135,42 +164,6 @@ fn tied_pairs<T>(sorted: &[T], eq: impl Fn(&T, &T) -> bool) -> u64 {
     total + run * (run - 1) / 2
 }
 
-/// Stable bottom-up merge sort of `v` (by [`cmp_f64`]) returning the number of swaps, i.e.
-/// of pairs `i < j` with `v[i] > v[j]` strictly.
-fn sort_counting_swaps(v: &mut Vec<f64>) -> u64 {
-    let n = v.len();
-    let mut buf = vec![0.0; n];
-    let mut swaps = 0_u64;
-    let mut width = 1;
-    while width < n {
-        let mut lo = 0;
-        while lo < n {
-            let mid = (lo + width).min(n);
-            let hi = (lo + 2 * width).min(n);
-            let (mut i, mut j, mut k) = (lo, mid, lo);
-            while i < mid && j < hi {
-                if cmp_f64(v[j], v[i]) == Ordering::Less {
-                    // v[j] jumps over every element still waiting on the left.
-                    swaps += (mid - i) as u64;
-                    buf[k] = v[j];
-                    j += 1;
-                } else {
-                    buf[k] = v[i];
-                    i += 1;
-                }
-                k += 1;
-            }
-            buf[k..k + (mid - i)].copy_from_slice(&v[i..mid]);
-            k += mid - i;
-            buf[k..k + (hi - j)].copy_from_slice(&v[j..hi]);
-            lo = hi;
-        }
-        std::mem::swap(v, &mut buf);
-        width *= 2;
-    }
-    swaps
-}
-
 fn tau_b_from_counts(n0: u64, n1: u64, n2: u64, n3: u64, swaps: u64) -> Option<f64> {
     if n1 >= n0 || n2 >= n0 {
         return None; // one side is constant
@@ -193,21 +186,10 @@ fn tau_b_from_counts(n0: u64, n1: u64, n2: u64, n3: u64, swaps: u64) -> Option<f
 /// If `x.len() != y.len()`.
 pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
     assert_eq!(x.len(), y.len(), "kendall_tau_b: slices differ in length");
-    let n = x.len();
-    if n < 2 || x.iter().chain(y).any(|v| v.is_nan()) {
+    if x.len() < 2 || x.iter().chain(y).any(|v| v.is_nan()) {
         return None;
     }
-    let mut pairs: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
-    pairs.sort_unstable_by(|a, b| cmp_f64(a.0, b.0).then_with(|| cmp_f64(a.1, b.1)));
-    let n1 = tied_pairs(&pairs, |a, b| cmp_f64(a.0, b.0) == Ordering::Equal);
-    let n3 = tied_pairs(&pairs, |a, b| {
-        cmp_f64(a.0, b.0) == Ordering::Equal && cmp_f64(a.1, b.1) == Ordering::Equal
-    });
-    let mut ys: Vec<f64> = pairs.iter().map(|p| p.1).collect();
-    let swaps = sort_counting_swaps(&mut ys);
-    let n2 = tied_pairs(&ys, |a, b| cmp_f64(*a, *b) == Ordering::Equal);
-    let n = n as u64;
-    tau_b_from_counts(n * (n - 1) / 2, n1, n2, n3, swaps)
+    kendall_tau_b_prepared(&RankedSide::new(x), y)
 }
 
 /// One side of the rank correlations prepared once for many partners: the exact scores of one
@@ -232,15 +214,15 @@ pub struct RankedSide {
 impl RankedSide {
     /// Prepare `x`.
     pub fn new(x: &[f64]) -> Self {
-        let mut order: Vec<usize> = (0..x.len()).collect();
-        order.sort_unstable_by(|&a, &b| cmp_f64(x[a], x[b]));
+        let keyed = sorted_keys(x);
+        let order: Vec<usize> = keyed.iter().map(|&(_, i)| i as usize).collect();
         let mut ranks = vec![0.0; x.len()];
         let mut ties = Vec::new();
         let mut tied = 0_u64;
         let mut start = 0;
-        while start < order.len() {
+        while start < keyed.len() {
             let mut end = start + 1;
-            while end < order.len() && cmp_f64(x[order[start]], x[order[end]]) == Ordering::Equal {
+            while end < keyed.len() && keyed[end].0 == keyed[start].0 {
                 end += 1;
             }
             let rank = (start + 1 + end) as f64 / 2.0;
@@ -298,18 +280,54 @@ pub fn kendall_tau_b_prepared(x: &RankedSide, y: &[f64]) -> Option<f64> {
     if n < 2 || x.has_nan || y.iter().any(|v| v.is_nan()) {
         return None;
     }
-    // y in the order of (x, y): x's order, each run of tied x sorted by y.
-    let mut ys: Vec<f64> = x.order.iter().map(|&i| y[i]).collect();
+    // y in the order of (x, y): x's order, each run of tied x sorted by y (as order keys:
+    // integer comparisons, the same order as `cmp_f64`).
+    let mut ys: Vec<u64> = x.order.iter().map(|&i| order_key(y[i])).collect();
     let mut n3 = 0_u64;
     for &(a, b) in &x.ties {
         let run = &mut ys[a..b];
-        run.sort_unstable_by(|p, q| cmp_f64(*p, *q));
-        n3 += tied_pairs(run, |p, q| cmp_f64(*p, *q) == Ordering::Equal);
+        run.sort_unstable();
+        n3 += tied_pairs(run, |p, q| p == q);
     }
-    let swaps = sort_counting_swaps(&mut ys);
-    let n2 = tied_pairs(&ys, |a, b| cmp_f64(*a, *b) == Ordering::Equal);
+    let swaps = sort_keys_counting_swaps(&mut ys);
+    let n2 = tied_pairs(&ys, |a, b| a == b);
     let n = n as u64;
     tau_b_from_counts(n * (n - 1) / 2, x.tied_pairs, n2, n3, swaps)
+}
+
+/// Stable bottom-up merge sort of order keys returning the number of swaps, i.e. of pairs
+/// `i < j` with `v[i] > v[j]` strictly (discordant pairs).
+fn sort_keys_counting_swaps(v: &mut Vec<u64>) -> u64 {
+    let n = v.len();
+    let mut buf = vec![0_u64; n];
+    let mut swaps = 0_u64;
+    let mut width = 1;
+    while width < n {
+        let mut lo = 0;
+        while lo < n {
+            let mid = (lo + width).min(n);
+            let hi = (lo + 2 * width).min(n);
+            let (mut i, mut j, mut k) = (lo, mid, lo);
+            while i < mid && j < hi {
+                if v[j] < v[i] {
+                    swaps += (mid - i) as u64;
+                    buf[k] = v[j];
+                    j += 1;
+                } else {
+                    buf[k] = v[i];
+                    i += 1;
+                }
+                k += 1;
+            }
+            buf[k..k + (mid - i)].copy_from_slice(&v[i..mid]);
+            k += mid - i;
+            buf[k..k + (hi - j)].copy_from_slice(&v[j..hi]);
+            lo = hi;
+        }
+        std::mem::swap(v, &mut buf);
+        width *= 2;
+    }
+    swaps
 }
 
 /// Kendall's tau-b by direct O(n²) pair counting: the reference that tests check

@@ -1,5 +1,6 @@
 //! The one integration-test binary: modules per area, shared helpers in `util`.
 
+mod bytes;
 mod cli;
 mod codec_baselines;
 mod codec_cascade;

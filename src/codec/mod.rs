@@ -303,7 +303,8 @@ pub trait Codec: Send + Sync {
     /// the scorer reads, plus a decode-only scalar only where a parameter makes reconstruction
     /// part of the codec's use (`rabitq:dec=mse`).
     fn code_bytes(&self) -> usize;
-    /// Bytes of shared state (codebooks, bases, rotation seeds), counted once per population.
+    /// Bytes of shared state (codebooks, bases, rotation seeds), counted once per population
+    /// (bits/dim amortises them over the population's rows before sampling).
     fn model_bytes(&self) -> usize;
     /// Encode one row (`row.len() == dim`) into `out` (`out.len() == code_bytes`).
     fn encode(&self, row: &[f32], out: &mut [u8]);

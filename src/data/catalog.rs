@@ -247,6 +247,7 @@ impl PopulationSpec {
                     tensor: None,
                     dtype: "F32".to_string(),
                     shape: vec![n, s.d],
+                    source_rows: s.n,
                     selection: format!("{n} rows generated"),
                     seed: Some(seed),
                     dropped_nonfinite: 0,
@@ -348,6 +349,7 @@ fn load_file(
         },
         dtype: loaded.info.dtype.clone(),
         shape: loaded.info.shape.clone(),
+        source_rows: n_source,
         selection: selection_text(&selection, n_source),
         seed: match selection {
             RowSelection::Sample { seed, .. } if n_source > loaded.rows.len() => Some(seed),

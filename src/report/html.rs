@@ -142,7 +142,7 @@ pub fn render(meta: &RunMeta, all_rows: &[ResultRow]) -> String {
         p.resamples,
         if p.quick { " · quick" } else { "" }
     );
-    s.push_str("<p>Scores are inner products ⟨query, row⟩, truth in f64. Values are pooled over queries (correlations by Fisher-z averaging); bands and ± are 95% bootstrap CIs over queries (rows for recon_mse). Bits per dimension include per-row side scalars and shared state amortised over the rows. The grey band marks the Pareto frontier (nothing cheaper is better).</p>");
+    s.push_str("<p>Scores are inner products ⟨query, row⟩, truth in f64. Values are pooled over queries (correlations by Fisher-z averaging); bands and ± are 95% bootstrap CIs over queries (rows for recon_mse). Bits per dimension include per-row side scalars and shared state amortised over the population's rows before sampling. The grey band marks the Pareto frontier (nothing cheaper is better).</p>");
 
     // Populations.
     s.push_str("<h2>Populations</h2><table class=\"sortable\"><thead><tr><th>population</th><th>rows × dim</th><th>split</th><th>base / queries</th><th>source</th><th>tensor</th><th>dtype · shape</th><th>selection</th><th>sha256</th><th>note</th></tr></thead><tbody>");

@@ -660,6 +660,7 @@ fn measure_cell(plan: &Plan, p: &Prepared, truth: &Truth, spec: &CodecSpec) -> R
             codec.as_ref(),
             &p.pop.name,
             p.split.base.len(),
+            p.pop.provenance.source_rows,
             &p.split_name,
             plan.seed,
         )

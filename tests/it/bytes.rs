@@ -1,13 +1,77 @@
 //! Honest bytes: each codec's bytes per row equal its documented formula and the byte count of
 //! the peer implementation it is compared with (FAISS and turbovec layouts, as documented in
-//! `codec::spec::CODECS` and the README's byte table), at odd and even dimensions.
+//! `codec::spec::CODECS` and the README's byte table), at odd and even dimensions; and
+//! bits/dim amortises shared state over the population's rows before sampling, so it does not
+//! move with `--max-rows`.
 
-use crate::util::gaussian_rows;
+use crate::util::{gaussian_rows, run_bin, stderr};
 use codecbench::codec::CodecSpec;
+use codecbench::data::npy::write_f32;
+use codecbench::report::jsonl;
 
 fn fit(spec: &str, d: usize) -> Box<dyn codecbench::codec::Codec> {
     let s: CodecSpec = spec.parse().unwrap();
     s.fit(&gaussian_rows(300, d, d as u64), 7).unwrap()
+}
+
+/// bits/dim of `spec` on `population` with `--max-rows max_rows` (and the population's
+/// `source_rows` from run.json).
+fn bits_per_dim(dir: &std::path::Path, population: &str, spec: &str, max_rows: &str) -> (f64, u64) {
+    let out = format!("o{max_rows}");
+    let o = run_bin(
+        dir,
+        &[
+            "run",
+            "--no-probes",
+            "--quick",
+            "-p",
+            population,
+            "-c",
+            spec,
+            "--max-rows",
+            max_rows,
+            "--out",
+            &out,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let latest = dir.join(&out).join("latest");
+    let rows =
+        jsonl::parse(&std::fs::read_to_string(latest.join("results.jsonl")).unwrap()).unwrap();
+    let r = rows.iter().find(|r| r.metric == "pearson").unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(latest.join("run.json")).unwrap()).unwrap();
+    let source_rows = meta["populations"][0]["provenance"]["source_rows"]
+        .as_u64()
+        .unwrap();
+    (r.bits_per_dim, source_rows)
+}
+
+#[test]
+fn bits_per_dim_does_not_move_with_the_sample_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (n, d) = (600, 16);
+    write_f32(&dir.path().join("e.npy"), &gaussian_rows(n, d, 5)).unwrap();
+    // pq: m = 8 sub-vectors of 4 bits = 4 bytes per row; 16 centroids × 16 dims × 4 bytes.
+    let want = (8.0 * 4.0 + 8.0 * (4 * 16 * d) as f64 / n as f64) / d as f64;
+    for population in ["e.npy", "gaussian:n=600,d=16"] {
+        let (small, rows_small) = bits_per_dim(dir.path(), population, "pq", "200");
+        let (large, rows_large) = bits_per_dim(dir.path(), population, "pq", "500");
+        assert_eq!(
+            (rows_small, rows_large),
+            (n as u64, n as u64),
+            "{population}"
+        );
+        assert_eq!(
+            small.to_bits(),
+            large.to_bits(),
+            "{population}: {small} vs {large}"
+        );
+        assert!(
+            (small - want).abs() < 1e-12,
+            "{population}: {small} vs {want}"
+        );
+    }
 }
 
 /// One codec's bytes per row: ours by the documented formula, the peer's by its own layout,

@@ -13,7 +13,7 @@ use super::{
     CascadeCodec, CascadeParams, GainShapeCodec, GainShapeParams, MatryoshkaCodec, MatryoshkaParams,
 };
 use crate::data::Rows;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, close_names};
 use crate::linalg::RotationKind;
 use std::fmt;
 use std::str::FromStr;
@@ -715,6 +715,7 @@ impl FromStr for CodecSpec {
             _ => {
                 return Err(Error::UnknownCodec {
                     name: raw.codec.clone(),
+                    close: close_names(&raw.codec, CODECS.iter().map(|c| c.name)),
                     valid: CODECS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
                 });
             }
@@ -744,6 +745,7 @@ impl RawParams {
         if name.is_empty() {
             return Err(Error::UnknownCodec {
                 name: s.to_string(),
+                close: Vec::new(),
                 valid: CODECS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
             });
         }
@@ -793,6 +795,7 @@ impl RawParams {
                 .map(|c| c.params.iter().map(|p| p.key).collect::<Vec<_>>())
                 .unwrap_or_default();
             return Err(Error::UnknownParam {
+                close: close_names(&key, valid.iter().copied()),
                 codec: self.codec,
                 key,
                 valid: if valid.is_empty() {

@@ -8,7 +8,7 @@ use super::population::{NonFinitePolicy, PopulationKind, Provenance};
 use super::real::{Location, REAL, RealPopulation, data_dir};
 use super::synthetic::{self, SyntheticKind};
 use super::{Loaded, Population, RowSelection, TensorInfo};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, close_names};
 use std::fmt;
 
 /// Default rows of a synthetic population.
@@ -173,6 +173,7 @@ impl PopulationSpec {
             let valid: Vec<String> = catalog().into_iter().map(|e| e.name).collect();
             return Err(Error::UnknownPopulation {
                 name: s.to_string(),
+                close: close_names(name, valid.iter().map(String::as_str)),
                 valid: valid.join(", "),
             });
         };

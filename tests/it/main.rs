@@ -8,6 +8,7 @@ mod codec_contract;
 mod codec_origin;
 mod codec_rotation;
 mod embedded;
+mod errors;
 mod fetch;
 mod hostile;
 mod hypothesis;

@@ -33,7 +33,7 @@ Configurations and traps (algorithms.md §3, §5):
 - faiss:RaBitQ quantises the query to qb = 4 bits by default; both qb=4 and qb=0 (float query)
   are run, paired with our `rabitq:bits=1,qb=4` (quantized query, nearest rounding, popcount
   scan, like FAISS) and `rabitq:bits=1` (float query) respectively. It centres on the training mean like our default `rabitq:bits=1` (centroid=mean) and
-  stores 8 bytes of factors where ours stores 12 (f_add too); multi-bit RaBitQ decode in FAISS
+  stores the same bytes per row (⌈d/8⌉ + 8 bytes of factors); multi-bit RaBitQ decode in FAISS
   ignores the ex-bits, so only 1 bit is compared here.
 - faiss:RR{d},SQtqmse{b} needs unit-norm rows and an explicit rotation: rows are normalised, the
   norms stored (4 bytes, counted) and the estimates multiplied back by them (= our tq-mse).

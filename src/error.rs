@@ -49,7 +49,7 @@ pub enum Error {
     )]
     MissingTensorName { path: PathBuf, available: String },
     /// No tensor by that name; `close` lists the nearest names.
-    #[error("{path}: no tensor named '{tensor}'{}", close_names(close))]
+    #[error("{path}: no tensor named '{tensor}'{}", did_you_mean(close))]
     UnknownTensor {
         path: PathBuf,
         tensor: String,
@@ -99,22 +99,35 @@ pub enum Error {
         query_dims: usize,
         dims: usize,
     },
-    /// Unknown population catalog name.
+    /// Unknown population catalog name; `close` lists the nearest names.
     #[error(
-        "unknown population '{name}'; valid names: {valid} (or a file: path.npy, path.fvecs, path.safetensors:TENSOR)"
+        "unknown population '{name}'{}; valid names: {valid} (or a file: path.npy, path.fvecs, path.safetensors:TENSOR)",
+        did_you_mean(close)
     )]
-    UnknownPopulation { name: String, valid: String },
+    UnknownPopulation {
+        name: String,
+        close: Vec<String>,
+        valid: String,
+    },
     /// A population spec with a bad parameter.
     #[error("population '{name}': {reason}")]
     BadPopulationSpec { name: String, reason: String },
-    /// Unknown codec name.
-    #[error("unknown codec '{name}'; valid codecs: {valid}")]
-    UnknownCodec { name: String, valid: String },
-    /// A codec parameter the codec does not have.
-    #[error("codec '{codec}': unknown parameter '{key}'; valid parameters: {valid}")]
+    /// Unknown codec name; `close` lists the nearest names.
+    #[error("unknown codec '{name}'{}; valid codecs: {valid}", did_you_mean(close))]
+    UnknownCodec {
+        name: String,
+        close: Vec<String>,
+        valid: String,
+    },
+    /// A codec parameter the codec does not have; `close` lists the nearest keys.
+    #[error(
+        "codec '{codec}': unknown parameter '{key}'{}; valid parameters: {valid}",
+        did_you_mean(close)
+    )]
     UnknownParam {
         codec: String,
         key: String,
+        close: Vec<String>,
         valid: String,
     },
     /// A codec parameter with a value outside its domain.
@@ -178,11 +191,38 @@ pub enum Error {
     },
 }
 
-fn close_names(close: &[String]) -> String {
-    if close.is_empty() {
-        String::new()
-    } else {
-        format!("; did you mean: {}", close.join(", "))
+/// At most this many suggestions in a "did you mean" hint.
+const CLOSE_NAMES: usize = 5;
+
+/// Names among `candidates` close to `query`, best first, at most 5: names containing the query
+/// (case-insensitive) rank first, then names whose Jaro–Winkler similarity is at least 0.8
+/// (`int9` → `int4`, `int8`; `glove-20` → `glove-20k`; `bit` → `bits`).
+pub fn close_names<'a>(query: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let q = query.to_lowercase();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .into_iter()
+        .filter_map(|name| {
+            let lower = name.to_lowercase();
+            let contains = !q.is_empty() && lower.contains(&q);
+            let score = strsim::jaro_winkler(&q, &lower);
+            (contains || score >= 0.8).then_some((score + if contains { 1.0 } else { 0.0 }, name))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    scored
+        .into_iter()
+        .take(CLOSE_NAMES)
+        .map(|(_, name)| name.to_string())
+        .collect()
+}
+
+/// ` (did you mean 'a', 'b' or 'c'?)` for the nearest names, or nothing when there are none.
+fn did_you_mean(close: &[String]) -> String {
+    let names: Vec<String> = close.iter().map(|n| format!("'{n}'")).collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => format!(" (did you mean {last}?)"),
+        Some((last, rest)) => format!(" (did you mean {} or {last}?)", rest.join(", ")),
     }
 }
 

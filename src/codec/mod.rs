@@ -39,7 +39,7 @@ pub use palette::{LeafKind, PaletteCodec, PaletteInit, PaletteParams};
 pub use polar::{PolarCodec, PolarParams};
 pub use pq::{PqCodec, PqM, PqParams, PqScan};
 pub use qjl::{Projection, QjlCodec, QjlParams, SketchLen};
-pub use rabitq::{Centroid, Encoder, RabitqCodec, RabitqParams};
+pub use rabitq::{Centroid, DecodeScale, Encoder, RabitqCodec, RabitqParams};
 pub use sign::{SignCodec, SignParams};
 pub use spec::{CodecInfo, CodecSpec, ParamInfo};
 pub use spiral::{SpiralCodec, SpiralMode, SpiralParams};
@@ -299,9 +299,12 @@ pub trait Codec: Send + Sync {
     fn grade(&self) -> Grade;
     /// How the codec is built.
     fn family(&self) -> Family;
-    /// Bytes per row, including per-row side scalars (scales, norms, correction factors).
+    /// Bytes per row, including per-row side scalars (scales, norms, correction factors): what
+    /// the scorer reads, plus a decode-only scalar only where a parameter makes reconstruction
+    /// part of the codec's use (`rabitq:dec=mse`).
     fn code_bytes(&self) -> usize;
-    /// Bytes of shared state (codebooks, bases, rotation seeds), counted once per population.
+    /// Bytes of shared state (codebooks, bases, rotation seeds), counted once per population
+    /// (bits/dim amortises them over the population's rows before sampling).
     fn model_bytes(&self) -> usize;
     /// Encode one row (`row.len() == dim`) into `out` (`out.len() == code_bytes`).
     fn encode(&self, row: &[f32], out: &mut [u8]);

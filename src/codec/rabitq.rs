@@ -18,17 +18,40 @@
 //!   to 2^(B−1) − 1) changes, and keep the code maximising cos(x̂, o') (O(2^B·p·log p)).
 //! - `fast` (default): one rescaling factor per (p, B), the mean optimal t over 64 random unit
 //!   vectors (a fixed internal seed: it is a constant of (p, B), like a table, not fit
-//!   randomness), then k_i = min(⌊t·|o'_i|⌋, 2^(B−1) − 1) in O(p).
+//!   randomness), then k_i = min(⌊t·|o'_i|⌋, 2^(B−1) − 1) in O(p) — the constant-t idea of
+//!   RaBitQ-Library's `faster_config`. FAISS (`RaBitQuantizerMultiBit.cpp`) always searches t
+//!   per row, as `optimal` does (within a range it narrows first). Why `fast` stays the default:
+//!   measured (`codecbench run` on minilm-sentences, d = 384, and glove-20k, d = 50), at B = 2
+//!   and 4 Pearson differs by at most 0.0009 (within the CIs but for glove-20k at B = 4,
+//!   0.9971 vs 0.9977) and the recall@10 CIs overlap; recon_mse is 4% (d = 384) and 25%
+//!   (d = 50) higher at B = 4; encoding is 5.5–7× faster at B = 4 and 80–190× at B = 8, which
+//!   keeps the default run's multi-bit cells cheap on two cores. Ask for `enc=optimal` to match
+//!   FAISS's encoder.
 //!
 //! Estimator (asymmetric, query exact): with ō = Pᵀx̂/‖x̂‖ and ⟨ō, o⟩ = cos(x̂, o'),
 //! ⟨x, q⟩ = ⟨c, q⟩ + ⟨x − c, c⟩ + ν·⟨o, q − c⟩ ≈ ⟨c, q⟩ + f_add + ν·⟨ō, q − c⟩/⟨ō, o⟩,
 //! unbiased for any deterministic grid rule because P is random (the RaBitQ paper's estimator;
 //! proof idea: for fixed o, ō's law is invariant under rotations fixing o); the
-//! error is ∝ ‖q − c‖·√(1 − ⟨ō,o⟩²)/⟨ō,o⟩/√(p−1). Decode is the MSE reconstruction
-//! c + ν·⟨ō, o⟩·ō (the least-squares rescaling of Extended RaBitQ), so the estimate is *not* ⟨q, decode⟩ (it rescales by
-//! 1/⟨ō,o⟩ instead of ⟨ō,o⟩). By default the query is not quantized (FAISS `qb=0`): 1-bit
-//! codes are scored by a per-byte subset-sum table of q' = P·(q − c) ([`scan::lut_sum8`]).
-//! There is no error-bound factor and no `pair`.
+//! error is ∝ ‖q − c‖·√(1 − ⟨ō,o⟩²)/⟨ō,o⟩/√(p−1). By default the query is not quantized
+//! (FAISS `qb=0`): 1-bit codes are scored by a per-byte subset-sum table of q' = P·(q − c)
+//! ([`scan::lut_sum8`]). There is no error-bound factor and no `pair`.
+//!
+//! Decode (`dec=`). The scorer reads ν and ⟨ō,o⟩ only as their ratio, s_ip = ν/(⟨ō,o⟩·‖x̂‖).
+//! - `ip` (default): decode with that ratio, c + ν/⟨ō,o⟩·ō = c + s_ip·Pᵀx̂ — FAISS's
+//!   `IndexRaBitQ::sa_decode`. It is the estimator's own reconstruction (unbiased over the
+//!   rotation) and costs no byte, but it is not least-squares: its squared error is
+//!   ν²·(1/⟨ō,o⟩² − 1), about 0.56·ν² at 1 bit (⟨ō,o⟩ ≈ 0.80), against ν²·(1 − ⟨ō,o⟩²) ≈ 0.36·ν².
+//! - `mse`: also store the least-squares scale ν·⟨ō,o⟩/‖x̂‖ (4 bytes per row, counted) and
+//!   decode c + ν·⟨ō,o⟩·ō, Extended RaBitQ's reconstruction.
+//!
+//! Why the decode scale is not always stored: a cell reports one `bytes_per_row` for all its
+//! metrics, and RaBitQ is a search codec; charging every score metric for a scalar the scorer
+//! never reads made it 4 bytes per row dearer than FAISS's `IndexRaBitQ` for the same scores
+//! (19 vs 15 at d = 50). So `code_bytes` is what the measured use reads: the scorer's bytes,
+//! plus the decode scale only when `dec=mse` makes least-squares reconstruction part of it. The
+//! cells' `recon_mse` is then that of the decode the bytes pay for. Either way the estimate is
+//! *not* ⟨q, decode⟩: `ip` adds the exact f_add only in the estimate, `mse` rescales by ⟨ō,o⟩
+//! instead of 1/⟨ō,o⟩.
 //!
 //! Quantized query (`qb=1..8`, `bits=1` only; the RaBitQ paper §3.3, FAISS `IndexRaBitQ.qb`):
 //! q' is quantized uniformly between its min lo and max to B_q bits, q̄_i = lo + Δ·u_i with
@@ -45,12 +68,32 @@
 //! error variance ≈ ν²/⟨ō,o⟩²·Δ²/12 per estimate — about 4% of the 1-bit error at B_q = 4
 //! (Pearson 0.80 → 0.795). The code layout and bytes are the float-query codec's: `qb` only
 //! changes the scorer. Multi-bit codes refuse `qb` (FAISS applies qb to the sign-bit part only,
-//! in its 1-bit pre-filter, and re-scores the ex-bits with the float query).
+//! in its 1-bit pre-filter, and re-scores the ex-bits with the float query). The default stays
+//! the float query (FAISS's default is `qb=4`): it is the estimator without the query's
+//! quantization error, the quantity the paper's bound is about; `qb=4` is FAISS's default
+//! search, and compare-peers pairs each with its FAISS counterpart.
 //!
-//! Bytes (p = d for haar/none, next power of two for hadamard):
-//! code = 4 (ν·⟨ō,o⟩/‖x̂‖, decode scale) + 4 (ν/(⟨ō,o⟩·‖x̂‖), estimate scale) + 4 (f_add =
-//! ⟨x − c, c⟩; only with `centroid=mean`) + ⌈p/8⌉ (signs) + ⌈(B−1)·p/8⌉ (ex-bits);
+//! Bytes (p = d for haar/none, next power of two for hadamard), in code order:
+//! code = 4 (s_ip = ν/(⟨ō,o⟩·‖x̂‖), estimate scale) + 4 (f_add = ⟨x − c, c⟩; only with
+//! `centroid=mean`) + 4 (ν·⟨ō,o⟩/‖x̂‖, least-squares decode scale; only with `dec=mse`) +
+//! ⌈p/8⌉ (signs) + ⌈(B−1)·p/8⌉ (ex-bits);
 //! model = 8 (rotation seed; 0 for none) + 4·d (f32 centroid, `mean` only) + 4 (fast t, B ≥ 2).
+//!
+//! Against FAISS (`faiss/impl/RaBitQuantizer.cpp`, `compute_code_size`; per row, rot = haar or
+//! none so p = d; FAISS keeps the factors after the bits, we keep them before):
+//! - 1 bit, `centroid=mean`: ⌈d/8⌉ + 8 = `IndexRaBitQ` byte for byte (its `SignBitFactors`:
+//!   or_minus_c_l2sqr and dp_multiplier, the same two scalars as f_add and s_ip for inner
+//!   products). 15 bytes at d = 50, 56 at d = 384. `qb` does not change the bytes (as in FAISS).
+//! - `centroid=zero`: 4 fewer (f_add is 0 and not stored; FAISS keeps both factors).
+//! - `dec=mse`: 4 more (the decode scale FAISS does not store).
+//! - B ≥ 2: FAISS stores ⌈d/8⌉ + 12 + ⌈(B−1)·d/8⌉ + 8: besides the full estimate's two factors
+//!   (`ExtraBitsFactors`) it keeps the 1-bit estimate's two and an error bound
+//!   (`SignBitFactorsWithError`) for its two-stage search (a 1-bit estimate, refined only when
+//!   the error bound says the candidate may enter the top k). Our scorer computes the full B-bit
+//!   estimate for every code, so it stores only what that reads: 12 bytes fewer than FAISS at
+//!   every d (34 vs 46 bytes at d = 50, B = 4; 200 vs 212 at d = 384).
+//! - `rot=hadamard` pads p to a power of two (coded and counted), so it stores more than FAISS
+//!   when d is not one.
 
 use super::spec::RawParams;
 use super::turbo::f32_at;
@@ -126,6 +169,26 @@ impl fmt::Display for QueryRounding {
     }
 }
 
+/// What a code stores for [`Codec::decode`] beyond what the scorer needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DecodeScale {
+    /// Nothing: decode with the estimator's own scale, c + ν/⟨ō,o⟩·ō (FAISS `sa_decode`;
+    /// unbiased, not least-squares). The code is exactly the scorer's bytes.
+    #[default]
+    Ip,
+    /// 4 more bytes per row: the least-squares scale, decode c + ν·⟨ō,o⟩·ō (Extended RaBitQ).
+    Mse,
+}
+
+impl fmt::Display for DecodeScale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DecodeScale::Ip => "ip",
+            DecodeScale::Mse => "mse",
+        })
+    }
+}
+
 /// Parameters of [`RabitqCodec`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RabitqParams {
@@ -142,6 +205,8 @@ pub struct RabitqParams {
     pub qb: Option<u8>,
     /// Rounding of the quantized query (used only with `qb`).
     pub qround: QueryRounding,
+    /// Whether codes also store the least-squares decode scale.
+    pub dec: DecodeScale,
 }
 
 impl RabitqParams {
@@ -154,6 +219,7 @@ impl RabitqParams {
             rot: RotationKind::Haar,
             qb: None,
             qround: QueryRounding::Nearest,
+            dec: DecodeScale::Ip,
         }
     }
 
@@ -204,6 +270,13 @@ impl RabitqParams {
                 return Err(raw.bad("qround", &v, "no qround without qb=1..8"));
             }
         }
+        if let Some(v) = raw.take("dec") {
+            p.dec = match v.as_str() {
+                "ip" => DecodeScale::Ip,
+                "mse" => DecodeScale::Mse,
+                _ => return Err(raw.bad("dec", &v, "ip | mse")),
+            };
+        }
         Ok(p)
     }
 }
@@ -217,6 +290,9 @@ impl fmt::Display for RabitqParams {
         )?;
         if let Some(qb) = self.qb {
             write!(f, ",qb={qb},qround={}", self.qround)?;
+        }
+        if self.dec != DecodeScale::Ip {
+            write!(f, ",dec={}", self.dec)?;
         }
         Ok(())
     }
@@ -395,10 +471,21 @@ impl RabitqCodec {
     fn kmax(&self) -> u32 {
         (1u32 << (self.params.bits - 1)) - 1
     }
+    /// Bytes of per-row factors before the sign bits: the estimate scale (4), f_add (4,
+    /// `centroid=mean`), the least-squares decode scale (4, `dec=mse`).
     fn header(&self) -> usize {
+        4 + self.f_add_bytes() + self.dec_bytes()
+    }
+    fn f_add_bytes(&self) -> usize {
         match self.params.centroid {
-            Centroid::Mean => 12,
-            Centroid::Zero => 8,
+            Centroid::Mean => 4,
+            Centroid::Zero => 0,
+        }
+    }
+    fn dec_bytes(&self) -> usize {
+        match self.params.dec {
+            DecodeScale::Mse => 4,
+            DecodeScale::Ip => 0,
         }
     }
     fn sign_bytes(&self) -> usize {
@@ -458,7 +545,7 @@ impl RabitqCodec {
 
     fn f_add(&self, code: &[u8]) -> f64 {
         match self.params.centroid {
-            Centroid::Mean => f32_at(code, 8) as f64,
+            Centroid::Mean => f32_at(code, 4) as f64,
             Centroid::Zero => 0.0,
         }
     }
@@ -568,14 +655,14 @@ impl RabitqScorer<'_> {
             );
             return self.combine(pq, code, counts[0]);
         }
-        let s_ip = f32_at(code, 4) as f64;
+        let s_ip = f32_at(code, 0) as f64;
         self.cq + self.codec.f_add(code) + s_ip * self.grid_dot(code)
     }
 
     /// The estimate from a code's (⟨x, u⟩, popcount(x)).
     #[inline(always)]
     fn combine(&self, pq: &PopcountQuery, code: &[u8], (dot, pop): (u32, u32)) -> f64 {
-        let s_ip = f32_at(code, 4) as f64;
+        let s_ip = f32_at(code, 0) as f64;
         let grid = pq.delta * dot as f64 + pq.lo * pop as f64 - pq.offset;
         self.cq + self.codec.f_add(code) + s_ip * grid
     }
@@ -685,10 +772,13 @@ impl Codec for RabitqCodec {
         } else {
             (0.0, 0.0)
         };
-        out[..4].copy_from_slice(&(s_dec as f32).to_le_bytes());
-        out[4..8].copy_from_slice(&(s_ip as f32).to_le_bytes());
-        if self.params.centroid == Centroid::Mean {
-            out[8..12].copy_from_slice(&(f_add as f32).to_le_bytes());
+        out[..4].copy_from_slice(&(s_ip as f32).to_le_bytes());
+        let f = self.f_add_bytes();
+        if f > 0 {
+            out[4..8].copy_from_slice(&(f_add as f32).to_le_bytes());
+        }
+        if self.params.dec == DecodeScale::Mse {
+            out[4 + f..8 + f].copy_from_slice(&(s_dec as f32).to_le_bytes());
         }
         let header = self.header();
         let (signs, ex) = out[header..].split_at_mut(self.sign_bytes());
@@ -698,7 +788,10 @@ impl Codec for RabitqCodec {
         }
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        let s_dec = f32_at(code, 0) as f64;
+        let s_dec = match self.params.dec {
+            DecodeScale::Mse => f32_at(code, 4 + self.f_add_bytes()) as f64,
+            DecodeScale::Ip => f32_at(code, 0) as f64,
+        };
         let mut x = vec![0f64; self.dim];
         self.rot.apply_transpose(&self.grid(code), &mut x);
         for ((o, v), c) in out.iter_mut().zip(&x).zip(&self.centroid) {

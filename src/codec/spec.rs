@@ -13,7 +13,7 @@ use super::{
     CascadeCodec, CascadeParams, GainShapeCodec, GainShapeParams, MatryoshkaCodec, MatryoshkaParams,
 };
 use crate::data::Rows;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, close_names};
 use crate::linalg::RotationKind;
 use std::fmt;
 use std::str::FromStr;
@@ -52,7 +52,7 @@ pub struct CodecInfo {
 pub static CODECS: &[CodecInfo] = &[
     CodecInfo {
         name: "exact",
-        summary: "f32 passthrough, the oracle row; 4·d bytes",
+        summary: "f32 passthrough, the oracle row; 4·d bytes (= FAISS IndexFlat)",
         reference: "IEEE 754 binary32",
         grade: Grade::Reconstruction,
         family: Family::Passthrough,
@@ -60,7 +60,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "f16",
-        summary: "IEEE half precision, round to nearest even; 2·d bytes",
+        summary: "IEEE half precision, round to nearest even; 2·d bytes (= FAISS SQfp16)",
         reference: "IEEE 754 binary16",
         grade: Grade::Reconstruction,
         family: Family::Passthrough,
@@ -68,7 +68,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "bf16",
-        summary: "bfloat16 (top 16 bits of f32, round to nearest even); 2·d bytes",
+        summary: "bfloat16 (top 16 bits of f32, round to nearest even); 2·d bytes (= FAISS SQbf16)",
         reference: "Google Brain bfloat16",
         grade: Grade::Reconstruction,
         family: Family::Passthrough,
@@ -76,7 +76,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "int8",
-        summary: "per-row symmetric absmax int8 (q = round(127·x/max|x|)); d bytes + 4-byte f32 scale",
+        summary: "per-row symmetric absmax int8 (q = round(127·x/max|x|)); d bytes + 4-byte f32 scale (no FAISS peer: its SQ8 is the per-dimension `sq`)",
         reference: "LLM.int8 / Q8 per-row absmax (algorithms.md §1.6)",
         grade: Grade::Reconstruction,
         family: Family::Scalar,
@@ -84,7 +84,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "int4",
-        summary: "symmetric absmax int4 (q in -7..7) per row or per group; ⌈d/2⌉ bytes + 4-byte f32 scale per group",
+        summary: "symmetric absmax int4 (q in -7..7) per row or per group; ⌈d/2⌉ bytes + 4-byte f32 scale per group (GGML Q4_0 stores an f16 scale: 2 bytes less per 32-group, 18 vs 20)",
         reference: "GGML Q4_0-style group absmax (algorithms.md §1.6)",
         grade: Grade::Reconstruction,
         family: Family::Scalar,
@@ -97,7 +97,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "tq-mse",
-        summary: "TurboQuant_mse: rotate x/‖x‖, b-bit Lloyd–Max codebook of the exact rotated-coordinate law per coordinate; 4-byte f32 norm + ⌈b·p/8⌉ bytes (p = d, or the next power of two with rot=hadamard)",
+        summary: "TurboQuant_mse: rotate x/‖x‖, b-bit Lloyd–Max codebook of the exact rotated-coordinate law per coordinate; 4-byte f32 norm + ⌈b·p/8⌉ bytes (p = d, or the next power of two with rot=hadamard). Peers: rot=haar = FAISS RR{d},SQtqmse{b} + the 4-byte norm it needs byte for byte, and turbovec (⌈b·d/8⌉ + 4, d a multiple of 8); rot=hadamard pads, so it stores more than turbovec unless d is a power of two",
         reference: "Zandieh, Daliri, Hadian, Mirrokni, TurboQuant, arXiv:2504.19874, Alg. 1",
         grade: Grade::Reconstruction,
         family: Family::Rotation,
@@ -113,7 +113,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "tq-prod",
-        summary: "TurboQuant_prod: tq-mse at b−1 bits + 1-bit QJL (iid Gaussian d×d) of the residual, unbiased inner products; 4-byte norm + 4-byte residual norm (b ≥ 2) + ⌈(b−1)·p/8⌉ + ⌈d/8⌉ bytes",
+        summary: "TurboQuant_prod: tq-mse at b−1 bits + 1-bit QJL (iid Gaussian d×d) of the residual, unbiased inner products; 4-byte norm + 4-byte residual norm (b ≥ 2) + ⌈(b−1)·p/8⌉ + ⌈d/8⌉ bytes (FAISS's full-TurboQuant SQ, b = 2..5, sizes the MSE part as b−1 planes of ⌈d/8⌉ bytes plus the same two f32 norms: equal when 8 | d, ours up to b−2 bytes fewer otherwise; not run by compare-peers)",
         reference: "Zandieh, Daliri, Hadian, Mirrokni, TurboQuant, arXiv:2504.19874, Alg. 2",
         grade: Grade::Reconstruction,
         family: Family::Rotation,
@@ -178,7 +178,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "rabitq",
-        summary: "RaBitQ (1 bit) / Extended RaBitQ (2..9 bits): centred, rotated, nearest grid direction, unbiased ⟨ō,q⟩/⟨ō,o⟩ estimator; ⌈B·p/8⌉ bytes + 8 bytes of factors (+4 for f_add with centroid=mean)",
+        summary: "RaBitQ (1 bit) / Extended RaBitQ (2..9 bits): centred, rotated, nearest grid direction, unbiased ⟨ō,q⟩/⟨ō,o⟩ estimator; ⌈B·p/8⌉ bytes + 4-byte estimate scale + 4-byte f_add (centroid=mean) + 4-byte least-squares decode scale (dec=mse only). Peers: 1 bit = FAISS IndexRaBitQ byte for byte (⌈d/8⌉ + 8); B ≥ 2 is 12 bytes under FAISS (its two-stage search's 1-bit factors and error bound, which our full-estimate scorer does not read)",
         reference: "Gao & Long, RaBitQ, arXiv:2405.12497; Gao et al., Extended RaBitQ, arXiv:2409.09913",
         grade: Grade::Reconstruction,
         family: Family::Rotation,
@@ -193,7 +193,7 @@ pub static CODECS: &[CodecInfo] = &[
                 key: "enc",
                 values: "fast | optimal",
                 default: "fast",
-                doc: "one precomputed rescaling factor, or the exhaustive critical-point scan per row",
+                doc: "one precomputed rescaling factor (RaBitQ-Library's faster_config idea), or the exhaustive critical-point scan per row (what FAISS does); fast is the default because it scores the same within 0.001 Pearson at B = 2, 4 and encodes 5–7× (B = 4) to 80–190× (B = 8) faster; its recon_mse is 4–25% higher at B = 4",
             },
             ParamInfo {
                 key: "centroid",
@@ -206,7 +206,7 @@ pub static CODECS: &[CodecInfo] = &[
                 key: "qb",
                 values: "none | 1..=8",
                 default: "none",
-                doc: "query bits (bits=1 only): quantize the rotated, centred query to B_q bits between its min and max and score by AND + popcount over its bit planes (FAISS IndexRaBitQ qb); none = float query",
+                doc: "query bits (bits=1 only): quantize the rotated, centred query to B_q bits between its min and max and score by AND + popcount over its bit planes (FAISS IndexRaBitQ qb); none = float query, the default because it measures the codes without query-quantization error (FAISS's default is qb=4: ask for it to match FAISS's search; bytes are the same)",
             },
             ParamInfo {
                 key: "qround",
@@ -214,11 +214,17 @@ pub static CODECS: &[CodecInfo] = &[
                 default: "nearest",
                 doc: "with qb: round the query to the nearest level (FAISS) or randomized rounding (the RaBitQ paper, unbiased; seeded by the fit seed and the query)",
             },
+            ParamInfo {
+                key: "dec",
+                values: "ip | mse",
+                default: "ip",
+                doc: "decode (recon_mse): ip = with the estimator's scale ν/⟨ō,o⟩, FAISS's sa_decode, no extra byte (the code is exactly what the scorer reads); mse = store the least-squares scale ν·⟨ō,o⟩ too, +4 bytes per row, counted (squared error ν²(1−⟨ō,o⟩²) instead of ν²(1/⟨ō,o⟩²−1))",
+            },
         ],
     },
     CodecInfo {
         name: "sign",
-        summary: "plain sign / binary quantization of the rotated row plus norm; symmetric Hamming angle estimate ‖a‖‖b‖·cos(π·h/p) (the query is binarised too); 4-byte norm + ⌈p/8⌉ bytes",
+        summary: "plain sign / binary quantization of the rotated row plus norm; symmetric Hamming angle estimate ‖a‖‖b‖·cos(π·h/p) (the query is binarised too); 4-byte norm + ⌈p/8⌉ bytes (FAISS IndexLSH stores the ⌈d/8⌉ bits only: 4 bytes less, no norm, it ranks by Hamming distance and estimates no inner product)",
         reference: "Charikar, SimHash (STOC 2002); binary quantization",
         grade: Grade::Signature,
         family: Family::Signature,
@@ -226,7 +232,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "sq",
-        summary: "trained per-dimension affine scalar quantizer (FAISS SQ8/SQ4): lo/step per dimension from the training rows' min/max or a central quantile range; ⌈b·d/8⌉ bytes, no per-row scalar; model 8·d bytes",
+        summary: "trained per-dimension affine scalar quantizer: lo/step per dimension from the training rows' min/max or a central quantile range; ⌈b·d/8⌉ bytes, no per-row scalar; model 8·d bytes (bits=8 / 4 = FAISS SQ8 / SQ4 byte for byte, per row and in the 8·d trained ranges)",
         reference: "FAISS ScalarQuantizer QT_8bit/QT_4bit; qdrant scalar quantization quantile (algorithms.md §1.6)",
         grade: Grade::Reconstruction,
         family: Family::Scalar,
@@ -247,7 +253,7 @@ pub static CODECS: &[CodecInfo] = &[
     },
     CodecInfo {
         name: "pq",
-        summary: "product quantization: m sub-vectors (uneven split when m ∤ d), k-means++ codebook of 2^nbits per subspace, ADC lookup tables; ⌈m·nbits/8⌉ bytes; model 4·2^nbits·d bytes; error if training rows < 2^nbits",
+        summary: "product quantization: m sub-vectors (uneven split when m ∤ d), k-means++ codebook of 2^nbits per subspace, ADC lookup tables; ⌈m·nbits/8⌉ bytes; model 4·2^nbits·d bytes; error if training rows < 2^nbits (= FAISS IndexPQ PQ{m}x{nbits} byte for byte, per row and in the codebooks; scan=fast = PQ{m}x4fs, whose 32-row blocks only pad the row count)",
         reference: "Jégou, Douze, Schmid, Product quantization, TPAMI 2011; FAISS IndexPQ (algorithms.md §1.7)",
         grade: Grade::Reconstruction,
         family: Family::PaletteLeaf,
@@ -774,6 +780,7 @@ impl FromStr for CodecSpec {
             _ => {
                 return Err(Error::UnknownCodec {
                     name: raw.codec.clone(),
+                    close: close_names(&raw.codec, CODECS.iter().map(|c| c.name)),
                     valid: CODECS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
                 });
             }
@@ -803,6 +810,7 @@ impl RawParams {
         if name.is_empty() {
             return Err(Error::UnknownCodec {
                 name: s.to_string(),
+                close: Vec::new(),
                 valid: CODECS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
             });
         }
@@ -852,6 +860,7 @@ impl RawParams {
                 .map(|c| c.params.iter().map(|p| p.key).collect::<Vec<_>>())
                 .unwrap_or_default();
             return Err(Error::UnknownParam {
+                close: close_names(&key, valid.iter().copied()),
                 codec: self.codec,
                 key,
                 valid: if valid.is_empty() {

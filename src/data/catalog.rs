@@ -8,7 +8,7 @@ use super::population::{NonFinitePolicy, PopulationKind, Provenance};
 use super::real::{Location, REAL, RealPopulation, data_dir};
 use super::synthetic::{self, SyntheticKind};
 use super::{Loaded, Population, RowSelection, TensorInfo};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, close_names};
 use std::fmt;
 
 /// Default rows of a synthetic population.
@@ -173,6 +173,7 @@ impl PopulationSpec {
             let valid: Vec<String> = catalog().into_iter().map(|e| e.name).collect();
             return Err(Error::UnknownPopulation {
                 name: s.to_string(),
+                close: close_names(name, valid.iter().map(String::as_str)),
                 valid: valid.join(", "),
             });
         };
@@ -247,6 +248,7 @@ impl PopulationSpec {
                     tensor: None,
                     dtype: "F32".to_string(),
                     shape: vec![n, s.d],
+                    source_rows: s.n,
                     selection: format!("{n} rows generated"),
                     seed: Some(seed),
                     dropped_nonfinite: 0,
@@ -348,6 +350,7 @@ fn load_file(
         },
         dtype: loaded.info.dtype.clone(),
         shape: loaded.info.shape.clone(),
+        source_rows: n_source,
         selection: selection_text(&selection, n_source),
         seed: match selection {
             RowSelection::Sample { seed, .. } if n_source > loaded.rows.len() => Some(seed),

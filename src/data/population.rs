@@ -50,6 +50,10 @@ pub struct Provenance {
     pub dtype: String,
     /// Declared shape in the source.
     pub shape: Vec<usize>,
+    /// Rows of the population before any sampling (`--max-rows`): the source tensor's or
+    /// file's row count, or a synthetic spec's `n`. Shared state (`model_bytes`) is amortised
+    /// over these rows in bits/dim, so a codec's rate does not move with the sample size.
+    pub source_rows: usize,
     /// Which rows were taken.
     pub selection: String,
     /// Seed used for sampling or generation, if any.

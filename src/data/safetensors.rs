@@ -24,9 +24,6 @@ pub const SUPPORTED: &str = "F32, F16, BF16";
 /// Same limit the `safetensors` crate applies; checked first so we never parse a larger header.
 const MAX_HEADER_BYTES: u64 = 100_000_000;
 
-/// How many close names an [`Error::UnknownTensor`] suggests.
-const CLOSE_NAMES: usize = 5;
-
 /// Every tensor in the file, sorted by name. `dtype` is the safetensors name (`F32`, `BF16`,
 /// `I64`, ...); `bytes` is the tensor's data size.
 pub fn list(path: &Path) -> Result<Vec<TensorInfo>> {
@@ -66,26 +63,8 @@ pub fn load(path: &Path, tensor: &str, selection: &RowSelection) -> Result<Loade
     })
 }
 
-/// Names among `candidates` close to `query`, best first, at most 5: names containing the query
-/// (case-insensitive) rank first, then names whose Jaro–Winkler similarity is at least 0.8.
-pub fn close_names<'a>(query: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let q = query.to_lowercase();
-    let mut scored: Vec<(f64, &str)> = candidates
-        .into_iter()
-        .filter_map(|name| {
-            let lower = name.to_lowercase();
-            let contains = !q.is_empty() && lower.contains(&q);
-            let score = strsim::jaro_winkler(&q, &lower);
-            (contains || score >= 0.8).then_some((score + if contains { 1.0 } else { 0.0 }, name))
-        })
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    scored
-        .into_iter()
-        .take(CLOSE_NAMES)
-        .map(|(_, name)| name.to_string())
-        .collect()
-}
+/// Names among `candidates` close to `query` (see [`crate::error::close_names`]).
+pub use crate::error::close_names;
 
 /// Stats over the first `sample_rows` rows of every loadable tensor (None for the others).
 pub(crate) fn inspect(

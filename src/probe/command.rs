@@ -473,11 +473,16 @@ pub struct RowContext {
 }
 
 impl RowContext {
-    /// Context of a fitted codec.
+    /// Context of a fitted codec that encoded `rows` rows of a population of `population_rows`
+    /// rows before sampling ([`Provenance::source_rows`]): bits/dim amortises the codec's shared
+    /// state over the population, so it does not depend on how many rows were sampled.
+    ///
+    /// [`Provenance::source_rows`]: crate::data::Provenance::source_rows
     pub fn for_codec(
         codec: &dyn Codec,
         population: &str,
         rows: usize,
+        population_rows: usize,
         split: &str,
         seed: u64,
     ) -> Self {
@@ -486,7 +491,12 @@ impl RowContext {
             codec: codec.spec().to_string(),
             bytes_per_row: codec.code_bytes(),
             model_bytes: codec.model_bytes(),
-            bits_per_dim: bits_per_dim(codec.code_bytes(), codec.model_bytes(), rows, codec.dim()),
+            bits_per_dim: bits_per_dim(
+                codec.code_bytes(),
+                codec.model_bytes(),
+                population_rows.max(rows),
+                codec.dim(),
+            ),
             grade: codec.grade().to_string(),
             family: codec.family().to_string(),
             dim: codec.dim(),
@@ -851,6 +861,7 @@ fn chain_probe(opts: &ProbeOptions, rows: &mut Vec<ResultRow>, md: &mut String) 
             codec.as_ref(),
             &pop.name,
             sample.len(),
+            pop.provenance.source_rows,
             "scorechain",
             opts.seed,
         );
@@ -1154,7 +1165,15 @@ pub fn identity_row(
 ) -> (ResultRow, String) {
     let seed = identity_seed(opts, population, cspec);
     let m = row_identity(codec, rows, opts.queries, opts.resamples, seed);
-    let mut ctx = RowContext::for_codec(codec, population, rows.len(), "identity", opts.seed);
+    // Only the (sampled) rows are known here: their count stands in for the population's.
+    let mut ctx = RowContext::for_codec(
+        codec,
+        population,
+        rows.len(),
+        rows.len(),
+        "identity",
+        opts.seed,
+    );
     ctx.queries = opts.queries.min(rows.len());
     let r = ctx.row(m);
     let line = format!(

@@ -238,7 +238,7 @@ pub fn resolution_probe(
     };
     let _ = writeln!(
         md,
-        "\n## P9 — resolution: address bits vs leaf bits of the palette + leaf hybrid\n\nAddress = a flat farthest-point palette of 2^bits entries (the origin's HEEL+HIP); leaf = lanes on the SVD basis of the training residuals; bits are exact per row. Equal bits are per row, as the origin budgets them: a 1024-entry palette is 16× the shared state of a 64-entry one, so compare `bits/dim amortised` (code plus shared state over the base rows) before buying a wider address. Baselines at the nearest achievable budget (actual bytes shown). Metrics per query, pooled over queries, 95% bootstrap CIs. The origin's table gives Stacked 58 bits; its lane list sums to 66.\n"
+        "\n## P9 — resolution: address bits vs leaf bits of the palette + leaf hybrid\n\nAddress = a flat farthest-point palette of 2^bits entries (the origin's HEEL+HIP); leaf = lanes on the SVD basis of the training residuals; bits are exact per row. Equal bits are per row, as the origin budgets them: a 1024-entry palette is 16× the shared state of a 64-entry one, so compare `bits/dim amortised` (code plus shared state over the population's rows, before sampling) before buying a wider address. Baselines at the nearest achievable budget (actual bytes shown). Metrics per query, pooled over queries, 95% bootstrap CIs. The origin's table gives Stacked 58 bits; its lane list sums to 66.\n"
     );
     for spec in &specs {
         let pop = spec.load(
@@ -254,16 +254,20 @@ pub fn resolution_probe(
             PopulationKind::Weight => Split::self_pairs(&pop.rows, opts.queries, seed),
             PopulationKind::Embedding => Split::held_out(&pop.rows, opts.queries, seed),
         };
-        let (new, section) = measure_population(&pop.name, &split, opts, seed)?;
+        let (new, section) =
+            measure_population(&pop.name, pop.provenance.source_rows, &split, opts, seed)?;
         md.push_str(&section);
         rows.extend(new);
     }
     Ok(())
 }
 
-/// The study on one prepared split: result rows and the Markdown of this population.
+/// The study on one prepared split of a population of `population_rows` rows (before
+/// sampling; shared state is amortised over them): result rows and the Markdown of this
+/// population.
 pub fn measure_population(
     population: &str,
+    population_rows: usize,
     split: &Split,
     opts: &ProbeOptions,
     seed: u64,
@@ -288,7 +292,16 @@ pub fn measure_population(
     );
 
     let measure = |spec: &CodecSpec, note: Option<String>| -> Result<Measured> {
-        measure_codec(spec, split, &truth, k, opts, seed, population, note)
+        measure_codec(
+            spec,
+            split,
+            &truth,
+            k,
+            opts,
+            seed,
+            (population, population_rows),
+            note,
+        )
     };
 
     // Layouts.
@@ -407,8 +420,8 @@ pub fn measure_population(
         let cost = match (shared(wm), shared(nm)) {
             (Some((wb, wd)), Some((nb, nd))) if wm.asym.is_some() && nm.asym.is_some() => {
                 format!(
-                    "; shared state {wb} vs {nb} bytes, i.e. {wd:.3} vs {nd:.3} bits/dim amortised over {} rows",
-                    split.base.len()
+                    "; shared state {wb} vs {nb} bytes, i.e. {wd:.3} vs {nd:.3} bits/dim amortised over the population's {} rows",
+                    population_rows.max(split.base.len())
                 )
             }
             _ => String::new(),
@@ -555,7 +568,7 @@ fn measure_codec(
     k: usize,
     opts: &ProbeOptions,
     seed: u64,
-    population: &str,
+    (population, population_rows): (&str, usize),
     note: Option<String>,
 ) -> Result<Measured> {
     let cell_seed = seed ^ stable_hash(&spec.identity()).rotate_left(17);
@@ -619,6 +632,7 @@ fn measure_codec(
         codec.as_ref(),
         population,
         split.base.len(),
+        population_rows,
         "resolution",
         opts.seed,
     );

@@ -142,7 +142,7 @@ pub fn render(meta: &RunMeta, all_rows: &[ResultRow]) -> String {
         p.resamples,
         if p.quick { " · quick" } else { "" }
     );
-    s.push_str(&format!("<p>Scores are inner products ⟨query, row⟩, truth in f64. Values are pooled over queries and codec draws (correlations by Fisher-z averaging); bands and ± are 95% intervals. {} Bits per dimension include per-row side scalars and shared state amortised over the rows. The grey band marks the Pareto frontier (nothing cheaper is better).</p>", super::svg::esc(&super::intervals_sentence(&meta.plan))));
+    s.push_str(&format!("<p>Scores are inner products ⟨query, row⟩, truth in f64. Values are pooled over queries and codec draws (correlations by Fisher-z averaging); bands and ± are 95% intervals. {} Bits per dimension include per-row side scalars and shared state amortised over the population's rows before sampling. The grey band marks the Pareto frontier (nothing cheaper is better).</p>", super::svg::esc(&super::intervals_sentence(&meta.plan))));
 
     // Populations.
     s.push_str("<h2>Populations</h2><table class=\"sortable\"><thead><tr><th>population</th><th>rows × dim</th><th>split</th><th>base / queries</th><th>source</th><th>tensor</th><th>dtype · shape</th><th>selection</th><th>sha256</th><th>note</th></tr></thead><tbody>");

@@ -80,7 +80,8 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
         "Scores are inner products ⟨query, row⟩; truth is computed in f64. Each cell is the value \
          pooled over queries and codec draws (correlations by Fisher-z averaging) ± half the \
          width of its 95% interval. {} `.sym` = both sides encoded. \
-         bits/dim counts per-row side scalars and amortised shared state.\n",
+         bits/dim counts per-row side scalars and shared state amortised over the population's \
+         rows before sampling (`--max-rows` does not move it).\n",
         super::intervals_sentence(p)
     );
     let _ = writeln!(s, "## Populations\n");
@@ -168,8 +169,10 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
     s
 }
 
-/// Flag every codec whose shared state (palettes, bases, tables, codebooks) outweighs the
-/// codes of all the rows it encoded here: its bits/dim then mostly pay for the model.
+/// Flag every codec whose shared state (palettes, bases, tables, codebooks), amortised over the
+/// population's rows, outweighs its codes: its bits/dim then mostly pay for the model. The
+/// split is read off the row itself: codes are 8·bytes_per_row/dim of its bits/dim, the rest
+/// is shared state.
 fn shared_state_flags(s: &mut String, prow: &[&ResultRow]) {
     let mut seen: Vec<&str> = Vec::new();
     let mut lines = Vec::new();
@@ -178,25 +181,23 @@ fn shared_state_flags(s: &mut String, prow: &[&ResultRow]) {
             continue;
         }
         seen.push(&r.codec);
-        let codes = r.bytes_per_row * r.base_rows;
-        if r.model_bytes > codes {
+        let code_bits = 8.0 * r.bytes_per_row as f64 / r.dim.max(1) as f64;
+        let shared_bits = r.bits_per_dim - code_bits;
+        if r.model_bytes > 0 && shared_bits > code_bits {
             lines.push(format!(
-                "- ⚠ {}: shared state {} B > the {} B of codes of its {} rows ({:.1}× ; amortised \
-                 {:.3} bits/dim of the {:.3})",
+                "- ⚠ {}: shared state {} B is {:.3} of its {:.3} bits/dim, more than its codes' {:.3}",
                 esc(&r.codec),
                 r.model_bytes,
-                codes,
-                r.base_rows,
-                r.model_bytes as f64 / codes.max(1) as f64,
-                8.0 * r.model_bytes as f64 / (r.base_rows.max(1) * r.dim.max(1)) as f64,
-                r.bits_per_dim
+                shared_bits,
+                r.bits_per_dim,
+                code_bits
             ));
         }
     }
     if !lines.is_empty() {
         let _ = writeln!(
             s,
-            "\nShared state larger than the encoded rows (honest bytes: it is counted in bits/dim):\n\n{}",
+            "\nShared state larger than the codes of the population's rows (honest bytes: it is counted in bits/dim):\n\n{}",
             lines.join("\n")
         );
     }

@@ -31,7 +31,9 @@ pub struct ResultRow {
     pub bytes_per_row: usize,
     /// Shared state in bytes.
     pub model_bytes: usize,
-    /// (8·bytes_per_row + 8·model_bytes / rows) / dim.
+    /// (8·bytes_per_row + 8·model_bytes / N) / dim, N = the population's rows before sampling
+    /// (its provenance `source_rows` in run.json), so it does not move with `--max-rows`;
+    /// `model_bytes` beside it gives the shared state's part.
     pub bits_per_dim: f64,
     /// reconstruction / signature / hybrid.
     pub grade: String,
@@ -57,7 +59,8 @@ fn one_draw() -> usize {
     1
 }
 
-/// Bits per dimension with shared state amortised over the encoded rows.
+/// Bits per dimension with shared state amortised over `rows` (for a codec cell: the
+/// population's rows before sampling, not the sample that was encoded).
 pub fn bits_per_dim(bytes_per_row: usize, model_bytes: usize, rows: usize, dim: usize) -> f64 {
     let per_row = 8.0 * bytes_per_row as f64 + 8.0 * model_bytes as f64 / rows.max(1) as f64;
     per_row / dim.max(1) as f64

@@ -740,6 +740,7 @@ fn measure_cell(
             codec.as_ref(),
             &p.pop.name,
             p.split.base.len(),
+            p.pop.provenance.source_rows,
             &p.split_name,
             plan.seed,
         )

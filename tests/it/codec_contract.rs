@@ -3,7 +3,7 @@
 //! plus each codec's closed-form error bound.
 
 use crate::util::gaussian_rows;
-use codecbench::codec::{Centroid, Codec, CodecSpec};
+use codecbench::codec::{Centroid, Codec, CodecSpec, DecodeScale};
 use codecbench::data::Rows;
 
 const DIMS: [usize; 4] = [1, 7, 65, 130];
@@ -40,6 +40,8 @@ fn specs() -> Vec<CodecSpec> {
         "rabitq:bits=9,rot=none",
         "rabitq:qb=4",
         "rabitq:qb=1,qround=random,centroid=zero,rot=hadamard",
+        "rabitq:bits=2,dec=mse",
+        "rabitq:dec=mse,centroid=zero,rot=hadamard",
         "sign",
         "sign:rot=none",
         "sign:rot=hadamard",
@@ -87,16 +89,19 @@ fn specs() -> Vec<CodecSpec> {
 }
 
 /// Whether `estimate` equals ⟨q, decode(code)⟩. RaBitQ's estimator rescales the quantized
-/// direction by 1/⟨ō,o⟩ (unbiased inner products) while its decode rescales by ⟨ō,o⟩ (least
-/// squared error), so the two differ by design (arXiv:2409.09913). tq-prod's estimate is
-/// the inner product with its paper-defined decode, so it keeps the check.
+/// direction by 1/⟨ō,o⟩ (unbiased inner products); its `dec=mse` decode rescales by ⟨ō,o⟩
+/// (least squared error, arXiv:2409.09913), and its default `dec=ip` decode uses the
+/// estimator's scale but adds the exact ⟨x − c, c⟩ only in the estimate, so neither equals it.
+/// tq-prod's estimate is the inner product with its paper-defined decode, so it keeps the check.
 fn estimate_is_decode_based(spec: &CodecSpec) -> bool {
     !matches!(spec, CodecSpec::Rabitq(_))
 }
 
 /// Whether the all-zero row must decode to exactly zero. A codec centred on the mean of its
-/// training rows (rabitq, centroid=mean) codes the zero row as the direction −c with norm ‖c‖;
-/// its decode c + ν·⟨ō,o⟩·ō is then within ν·sin∠(ō, o) ≤ ‖c‖ of zero, checked instead.
+/// training rows (rabitq, centroid=mean) codes the zero row as the direction o = −c/‖c‖ with
+/// norm ν = ‖c‖. Its `dec=mse` decode c + ν·⟨ō,o⟩·ō is then within ν·sin∠(ō, o) ≤ ‖c‖ of
+/// zero; its `dec=ip` decode c + ν/⟨ō,o⟩·ō has ⟨decode − c, o⟩ = ν exactly, so it is
+/// orthogonal to c. Both are checked instead.
 fn zero_row_decodes_to_zero(spec: &CodecSpec) -> bool {
     !matches!(spec, CodecSpec::Rabitq(p) if p.centroid == Centroid::Mean)
 }
@@ -225,22 +230,26 @@ fn every_codec_keeps_the_contract() {
                     if zero_row_decodes_to_zero(&spec) {
                         assert!(xhat.iter().all(|&v| v == 0.0), "{ctx}: zero row");
                     } else {
-                        let mean_norm = {
-                            let mut c = vec![0f64; d];
-                            for row in rows.iter() {
-                                for (ci, &v) in c.iter_mut().zip(row) {
-                                    *ci += v as f64 / rows.len() as f64;
-                                }
+                        let mut c = vec![0f64; d];
+                        for row in rows.iter() {
+                            for (ci, &v) in c.iter_mut().zip(row) {
+                                *ci += v as f64 / rows.len() as f64;
                             }
-                            c.iter().map(|v| v * v).sum::<f64>().sqrt()
-                        };
+                        }
+                        let mean_norm = c.iter().map(|v| v * v).sum::<f64>().sqrt();
                         let n = xhat
                             .iter()
                             .map(|&v| v as f64 * v as f64)
                             .sum::<f64>()
                             .sqrt();
-                        // ≤ ‖c‖ up to the f32 rounding of c and of the scales (1e-5 relative).
-                        assert!(n <= mean_norm * (1.0 + 1e-5) + 1e-30, "{ctx}: zero row {n}");
+                        // Up to the f32 rounding of c and of the scales (1e-5 relative).
+                        if matches!(&spec, CodecSpec::Rabitq(p) if p.dec == DecodeScale::Ip) {
+                            let along: f64 = xhat.iter().zip(&c).map(|(&v, c)| v as f64 * c).sum();
+                            let tol = 1e-5 * mean_norm * (mean_norm + n) + 1e-30;
+                            assert!(along.abs() <= tol, "{ctx}: zero row ⟨x̂, c⟩ = {along}");
+                        } else {
+                            assert!(n <= mean_norm * (1.0 + 1e-5) + 1e-30, "{ctx}: zero row {n}");
+                        }
                     }
                 }
             }

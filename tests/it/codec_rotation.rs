@@ -11,8 +11,8 @@
 
 use crate::util::gaussian_rows;
 use codecbench::codec::{
-    Codec, CodecSpec, PolarCodec, QjlCodec, RabitqCodec, SignCodec, SignParams, TqMseCodec,
-    TqParams, TqProdCodec,
+    Codec, CodecSpec, DecodeScale, PolarCodec, QjlCodec, RabitqCodec, SignCodec, SignParams,
+    TqMseCodec, TqParams, TqProdCodec,
 };
 use codecbench::data::Rows;
 use codecbench::linalg::lloyd_max::{angle_codebook, beta_codebook};
@@ -757,6 +757,8 @@ fn rabitq_matches_a_plain_reference() {
         "rabitq:bits=1,centroid=zero,rot=hadamard",
         "rabitq:bits=3",
         "rabitq:bits=4,enc=optimal",
+        "rabitq:bits=1,dec=mse",
+        "rabitq:bits=3,dec=mse",
     ] {
         let CodecSpec::Rabitq(params) = spec(s) else {
             unreachable!()
@@ -810,12 +812,17 @@ fn rabitq_matches_a_plain_reference() {
             // magnitudes of the three terms.
             let scale = cq.abs() + dot64(&diff, &c).abs() + nu * dot64(&qrot, &qrot).sqrt() / cos;
             assert!((got - want).abs() <= 1e-6 * scale, "{s}: {got} vs {want}");
-            // Decode = c + ν·cos·Pᵀx̂/‖x̂‖ (the least-squares reconstruction).
+            // Decode = c + ν/cos·Pᵀx̂/‖x̂‖ (dec=ip: the estimator's scale, FAISS sa_decode) or
+            // c + ν·cos·Pᵀx̂/‖x̂‖ (dec=mse: the least-squares reconstruction).
             let back = matvec_t(&m, d, &xhat);
+            let scale = match params.dec {
+                DecodeScale::Ip => nu / cos,
+                DecodeScale::Mse => nu * cos,
+            };
             let xt: Vec<f64> = c
                 .iter()
                 .zip(&back)
-                .map(|(ci, b)| ci + nu * cos * b / nx)
+                .map(|(ci, b)| ci + scale * b / nx)
                 .collect();
             let mut dec = vec![0f32; d];
             codec.decode(&code, &mut dec).unwrap();
@@ -1037,11 +1044,13 @@ fn rotation_codecs_count_every_byte() {
     assert_eq!(bytes("qjl"), (4 + 17, 8));
     assert_eq!(bytes("qjl:m=100,proj=orth"), (4 + 13, 8));
     assert_eq!(bytes("polar"), (18 + 52, 8 + 4 * (16 + 3 * 4))); // 9 blocks: 9·46 bits
-    assert_eq!(bytes("rabitq"), (12 + 17, 8 + 520));
-    assert_eq!(bytes("rabitq:bits=4,centroid=zero"), (8 + 17 + 49, 8 + 4));
+    // s_ip + f_add (centroid=mean) + signs + ex-bits; + the decode scale with dec=mse.
+    assert_eq!(bytes("rabitq"), (8 + 17, 8 + 520));
+    assert_eq!(bytes("rabitq:dec=mse"), (12 + 17, 8 + 520));
+    assert_eq!(bytes("rabitq:bits=4,centroid=zero"), (4 + 17 + 49, 8 + 4));
     assert_eq!(
         bytes("rabitq:bits=2,enc=optimal,rot=none"),
-        (12 + 17 + 17, 520)
+        (8 + 17 + 17, 520)
     );
     assert_eq!(bytes("sign"), (4 + 17, 8));
     assert_eq!(bytes("sign:rot=hadamard"), (4 + 32, 8));

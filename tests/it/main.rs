@@ -1,5 +1,6 @@
 //! The one integration-test binary: modules per area, shared helpers in `util`.
 
+mod bytes;
 mod cli;
 mod codec_baselines;
 mod codec_cascade;
@@ -7,6 +8,7 @@ mod codec_contract;
 mod codec_origin;
 mod codec_rotation;
 mod embedded;
+mod errors;
 mod fetch;
 mod hostile;
 mod hypothesis;

@@ -166,11 +166,11 @@ fn qb_scorer_matches_the_paper_formula_in_f64() {
                 let mut all = vec![0f64; codes.len()];
                 scorer.estimate_all(&codes, &mut all);
                 for (r, code) in codes.iter().enumerate() {
-                    // Header: decode scale, s_ip, and f_add with centroid = mean only.
+                    // Header: s_ip, and f_add with centroid = mean only (FAISS's 8 bytes).
                     let mean = params.centroid == Centroid::Mean;
-                    let s_ip = f32_at(code, 4);
-                    let f_add = if mean { f32_at(code, 8) } else { 0.0 };
-                    let signs = &code[if mean { 12 } else { 8 }..];
+                    let s_ip = f32_at(code, 0);
+                    let f_add = if mean { f32_at(code, 4) } else { 0.0 };
+                    let signs = &code[if mean { 8 } else { 4 }..];
                     let grid: f64 = (0..p)
                         .map(|i| {
                             let xh = if signs[i / 8] >> (i % 8) & 1 == 1 {
@@ -275,7 +275,7 @@ fn qb8_is_close_to_the_float_query() {
             sf.estimate_all(&codes, &mut ef);
             s8.estimate_all(&codes, &mut e8);
             for (r, code) in codes.iter().enumerate() {
-                let s_ip = f32_at(code, 4).abs();
+                let s_ip = f32_at(code, 0).abs();
                 let bound = s_ip
                     * (p as f64 * qq.delta / 4.0
                         + (p as f64 / 8.0 + 16.0) * (1.0 / (1u64 << 24) as f64) * l1)

@@ -129,16 +129,14 @@ fn rabitq_scan_is_within_the_f32_bound_of_the_f64_sum() {
                 &format!("rabitq:bits={bits},centroid=zero,rot=haar"),
                 d,
                 |codec, q, c| {
-                    // centroid = zero: decode = s_dec·Pᵀx̂, estimate = s_ip·⟨Pq, x̂⟩, so the f64
-                    // estimate is (s_ip/s_dec)·⟨q, decode⟩; Σ|q'_i x̂_i| ≤ ‖q‖·‖x̂‖ and the 1-bit path
+                    // centroid = zero, dec = ip: decode = s_ip·Pᵀx̂ and estimate = s_ip·⟨Pq, x̂⟩,
+                    // so the f64 estimate is ⟨q, decode⟩; Σ|q'_i x̂_i| ≤ ‖q‖·‖x̂‖ and the 1-bit path
                     // sums Σ|q'_i| = 2·Σ|q'_i x̂_i| of subset sums.
-                    let (s_dec, s_ip) = (f32_at(c, 0), f32_at(c, 4));
-                    if s_dec == 0.0 {
+                    if f32_at(c, 0) == 0.0 {
                         return (0.0, 0.0, d);
                     }
                     let x = decoded(codec, c);
-                    let ratio = s_ip / s_dec;
-                    (ratio * dot(q, &x), 2.0 * ratio * norm(q) * norm(&x), d)
+                    (dot(q, &x), 2.0 * norm(q) * norm(&x), d)
                 },
             );
         }

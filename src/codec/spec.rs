@@ -562,10 +562,25 @@ impl CodecSpec {
     /// initialisation, a random subset or a seeded training sample): such a codec's numbers can
     /// vary from draw to draw, and a run with `--replicates R` fits it R times. Known without
     /// fitting. A codec that only samples its training rows above a cap (matryoshka: 4096
-    /// rows; palette's SVD leaf: 16384) is declared random; below the cap its draws coincide,
-    /// which costs time but no accuracy. The contract test checks the declaration against fits
-    /// with two seeds.
+    /// rows) is random here and deterministic below the cap ([`CodecSpec::random_fit_on`]).
+    /// The contract test checks both against fits with two seeds.
     pub fn random_fit(&self) -> bool {
+        self.random_fit_on(usize::MAX)
+    }
+
+    /// [`CodecSpec::random_fit`] for a fit on `train_rows` rows: a codec that draws only a
+    /// sample of its training rows above a cap and is otherwise deterministic (matryoshka,
+    /// above 4096 rows) fits the same codec from every seed below it, so one draw is all there
+    /// is.
+    pub fn random_fit_on(&self, train_rows: usize) -> bool {
+        use super::matryoshka::MATRYOSHKA_MAX_TRAIN;
+        if let CodecSpec::Matryoshka(_) = self {
+            return train_rows > MATRYOSHKA_MAX_TRAIN;
+        }
+        self.random_fit_any()
+    }
+
+    fn random_fit_any(&self) -> bool {
         use super::{LeafKind, PaletteFit, PaletteInit, SpiralMode};
         let rotates = |r: RotationKind| r != RotationKind::None;
         match self {

@@ -131,7 +131,7 @@ pub fn prepare_truth(truth: &[f64], n_base: usize, skip: &[Option<usize>]) -> Ve
     (0..skip.len())
         .into_par_iter()
         .map(|q| {
-            let scores = without(&truth[q * n_base..(q + 1) * n_base], skip[q]);
+            let scores = without(&truth[q * n_base..(q + 1) * n_base], skip[q]).into_owned();
             let ranked = RankedSide::new(&scores);
             let deciles = deciles_of_ranks(&ranked.ranks);
             QueryTruth {
@@ -143,16 +143,17 @@ pub fn prepare_truth(truth: &[f64], n_base: usize, skip: &[Option<usize>]) -> Ve
         .collect()
 }
 
-/// `row` without column `skip`.
-fn without(row: &[f64], skip: Option<usize>) -> Vec<f64> {
+/// `row` without column `skip` (borrowed when there is nothing to leave out).
+fn without(row: &[f64], skip: Option<usize>) -> std::borrow::Cow<'_, [f64]> {
     match skip {
         Some(s) => row
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != s)
             .map(|(_, &v)| v)
-            .collect(),
-        None => row.to_vec(),
+            .collect::<Vec<f64>>()
+            .into(),
+        None => row.into(),
     }
 }
 

@@ -27,15 +27,27 @@ pub struct ReconOutcome {
     pub energy: Vec<f64>,
 }
 
-/// Score every query against every code.
+/// Score every query against every code: the asymmetric estimates and, where the codec pairs
+/// codes, the symmetric ones.
 pub fn run_pairs(codec: &dyn Codec, split: &Split, codes: &Codes) -> Result<PairOutcome> {
+    run_pairs_with(codec, split, codes, true)
+}
+
+/// [`run_pairs`], with the symmetric estimates only when `sym` is set.
+pub fn run_pairs_with(
+    codec: &dyn Codec,
+    split: &Split,
+    codes: &Codes,
+    sym: bool,
+) -> Result<PairOutcome> {
+    let want_sym = sym;
     let n_base = codes.len();
     let mut asym = vec![0f64; split.queries.len() * n_base];
     asym.par_chunks_mut(n_base.max(1))
         .zip(split.queries.as_slice().par_chunks(split.queries.dim()))
         .for_each(|(out, q)| codec.scorer(q).estimate_all(codes, out));
 
-    let sym = if codec.can_pair() {
+    let sym = if want_sym && codec.can_pair() {
         // Query codes: the base row's own code for self-pairs, else the encoded query.
         let query_codes = match split.mode {
             SplitMode::SelfPairs => None,

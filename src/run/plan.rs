@@ -134,9 +134,10 @@ impl Plan {
         self.codec_seed.unwrap_or(self.seed)
     }
 
-    /// Codec draws of one cell: `replicates` for a codec whose fit is random, else one.
-    pub fn draws_of(&self, spec: &CodecSpec) -> usize {
-        if spec.random_fit() {
+    /// Codec draws of one cell fitted on `train_rows` rows: `replicates` for a codec whose fit
+    /// is random there, else one.
+    pub fn draws_of(&self, spec: &CodecSpec, train_rows: usize) -> usize {
+        if spec.random_fit_on(train_rows) {
             self.replicates
         } else {
             1

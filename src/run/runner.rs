@@ -22,7 +22,7 @@ use crate::probe::chain::WeightKind;
 use crate::probe::command::{
     IDENTITY_HEADER, ProbeKind, ProbeOptions, RowContext, identity_row, probe_rows,
 };
-use crate::probe::pairs::{run_pairs, run_recon};
+use crate::probe::pairs::{run_pairs, run_pairs_with, run_recon};
 use crate::probe::{Split, Truth};
 use crate::report;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -643,7 +643,7 @@ fn measure_cell(
 ) -> Result<Cell> {
     let boot_seed = seeds::cell_bootstrap_seed(p.seed, spec);
     let clock = std::time::Instant::now();
-    let draws = plan.draws_of(spec);
+    let draws = plan.draws_of(spec, p.split.train.len());
     let (mut fit_s, mut encode_s) = (0.0, 0.0);
     let mut first: Option<Arc<dyn Codec>> = None;
     let mut asym: Vec<Vec<f64>> = Vec::with_capacity(draws);
@@ -657,7 +657,9 @@ fn measure_cell(
         let t1 = std::time::Instant::now();
         let codes = codec.encode_all(&p.split.base);
         encode_s += t1.elapsed().as_secs_f64();
-        let outcome = run_pairs(codec.as_ref(), &p.split, &codes)?;
+        // The symmetric estimates of the first draw only: code-vs-code scoring costs as much
+        // as the rest of a draw, and `.sym` rows say they stand on one draw.
+        let outcome = run_pairs_with(codec.as_ref(), &p.split, &codes, d == 0)?;
         n_base = outcome.n_base;
         asym.push(outcome.asym);
         if let Some(s) = outcome.sym {
@@ -690,7 +692,7 @@ fn measure_cell(
     let asym_m = pair_metrics_with_units(&inputs, true);
     let mut metrics = asym_m.metrics;
     let mut units = asym_m.units;
-    if sym.len() == draws {
+    if !sym.is_empty() {
         let sym_refs: Vec<&[f64]> = sym.iter().map(Vec::as_slice).collect();
         let sym_m = pair_metrics_with_units(
             &PairInputs {
@@ -749,7 +751,11 @@ fn measure_cell(
         .into_iter()
         .map(|m| {
             let mut r = ctx.row(m);
-            r.draws = draws;
+            r.draws = if r.metric.ends_with(SYM_SUFFIX) {
+                1
+            } else {
+                draws
+            };
             r
         })
         .collect();

@@ -419,22 +419,39 @@ fn random_fit_is_declared_truthfully() {
     let encoded = contract_rows(d, 8);
     let mut wrong = Vec::new();
     for spec in specs() {
+        let same = |train: &Rows| {
+            let codes = |seed: u64| {
+                let c = spec.fit(train, seed).unwrap();
+                c.encode_all(&encoded).as_bytes().to_vec()
+            };
+            codes(11) == codes(12)
+        };
+        let mut check = |train: &Rows, declared: bool| {
+            let same = same(train);
+            if same == declared {
+                wrong.push(format!(
+                    "{spec} on {} rows: declared {} but fits with two seeds give {} codes",
+                    train.len(),
+                    if declared { "random" } else { "deterministic" },
+                    if same { "identical" } else { "different" }
+                ));
+            }
+        };
+        // Below every sampling cap: `random_fit_on(rows)`. A palette gets more training rows
+        // than entries (with k ≥ rows it holds every training row and its leaf sees only
+        // zero residuals).
         let train = match &spec {
-            CodecSpec::Matryoshka(_) => big(4200),
-            CodecSpec::Palette(p) if p.leaf == codecbench::codec::LeafKind::Svd => big(16500),
+            CodecSpec::Palette(_) | CodecSpec::Cascade(_) => big(600),
             _ => small.clone(),
         };
-        let codes = |seed: u64| {
-            let c = spec.fit(&train, seed).unwrap();
-            c.encode_all(&encoded).as_bytes().to_vec()
-        };
-        let same = codes(11) == codes(12);
-        if same == spec.random_fit() {
-            wrong.push(format!(
-                "{spec}: random_fit() = {} but fits with two seeds give {} codes",
-                spec.random_fit(),
-                if same { "identical" } else { "different" }
-            ));
+        check(&train, spec.random_fit_on(train.len()));
+        // Above the caps, where `random_fit()` (any row count) must hold.
+        match &spec {
+            CodecSpec::Matryoshka(_) => check(&big(4200), spec.random_fit()),
+            CodecSpec::Palette(p) if p.leaf == codecbench::codec::LeafKind::Svd => {
+                check(&big(16500), spec.random_fit())
+            }
+            _ => assert_eq!(spec.random_fit(), spec.random_fit_on(train.len()), "{spec}"),
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -22,14 +22,17 @@ fn one_draw_is_exactly_the_plain_bootstrap() {
         bootstrap_crossed(1, v.len(), |_, u| stat(u), 300, 9),
         bootstrap(v.len(), stat, 300, 9)
     );
-    assert_eq!(mean_ci_grid(&[v.clone()], 300, 3), mean_ci(&v, 300, 3));
+    assert_eq!(
+        mean_ci_grid(std::slice::from_ref(&v), 300, 3),
+        mean_ci(&v, 300, 3)
+    );
     let r: Vec<f64> = v.iter().map(|x| (x / 3.0).tanh()).collect();
     assert_eq!(
-        fisher_z_mean_ci_grid(&[r.clone()], 300, 4),
+        fisher_z_mean_ci_grid(std::slice::from_ref(&r), 300, 4),
         fisher_z_mean_ci(&r, 300, 4)
     );
     assert_eq!(
-        ratio_ci_grid(&[v.clone()], &[w.clone()], 300, 5),
+        ratio_ci_grid(std::slice::from_ref(&v), std::slice::from_ref(&w), 300, 5),
         ratio_ci(&v, &w, 300, 5)
     );
 }

@@ -89,6 +89,12 @@ pub fn bootstrap<F: Fn(&[usize]) -> Option<f64>>(
             stats.push(s);
         }
     }
+    percentile_interval(value, stats, n)
+}
+
+/// The estimate of `value` with the 2.5% and 97.5% type-7 quantiles of the resampled `stats`
+/// (no interval when no resample was defined).
+fn percentile_interval(value: f64, mut stats: Vec<f64>, n: usize) -> Estimate {
     if stats.is_empty() {
         return Estimate {
             value: Some(value),
@@ -203,21 +209,7 @@ pub fn bootstrap_crossed<F: Fn(&[usize], &[usize]) -> Option<f64>>(
             stats.push(s);
         }
     }
-    if stats.is_empty() {
-        return Estimate {
-            value: Some(value),
-            ci_lo: None,
-            ci_hi: None,
-            n,
-        };
-    }
-    stats.sort_unstable_by(f64::total_cmp);
-    Estimate {
-        value: Some(value),
-        ci_lo: Some(quantile_sorted(&stats, 0.025)),
-        ci_hi: Some(quantile_sorted(&stats, 0.975)),
-        n,
-    }
+    percentile_interval(value, stats, n)
 }
 
 /// Mean over a grid `grid[draw][unit]` of per-unit values under several codec draws, with the

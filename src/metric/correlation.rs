@@ -103,20 +103,26 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
 pub fn ranks(x: &[f64]) -> Vec<f64> {
     let keyed = sorted_keys(x);
     let mut out = vec![0.0; x.len()];
+    for_tie_runs(&keyed, |start, end, rank| {
+        for &(_, i) in &keyed[start..end] {
+            out[i as usize] = rank;
+        }
+    });
+    out
+}
+
+/// Calls `f(start, end, average rank)` for each run `start..end` of equal keys in `keyed`
+/// (sorted), whose 1-based ranks `start + 1 ..= end` average to `(start + 1 + end) / 2`.
+fn for_tie_runs(keyed: &[(u64, u32)], mut f: impl FnMut(usize, usize, f64)) {
     let mut start = 0;
     while start < keyed.len() {
         let mut end = start + 1;
         while end < keyed.len() && keyed[end].0 == keyed[start].0 {
             end += 1;
         }
-        // Positions start..end hold 1-based ranks start+1 ..= end; their mean:
-        let rank = (start + 1 + end) as f64 / 2.0;
-        for &(_, i) in &keyed[start..end] {
-            out[i as usize] = rank;
-        }
+        f(start, end, (start + 1 + end) as f64 / 2.0);
         start = end;
     }
-    out
 }
 
 /// `(order_key(x[i]), i)` sorted: the values in [`cmp_f64`] order, equal values by index.
@@ -219,13 +225,7 @@ impl RankedSide {
         let mut ranks = vec![0.0; x.len()];
         let mut ties = Vec::new();
         let mut tied = 0_u64;
-        let mut start = 0;
-        while start < keyed.len() {
-            let mut end = start + 1;
-            while end < keyed.len() && keyed[end].0 == keyed[start].0 {
-                end += 1;
-            }
-            let rank = (start + 1 + end) as f64 / 2.0;
+        for_tie_runs(&keyed, |start, end, rank| {
             for &i in &order[start..end] {
                 ranks[i] = rank;
             }
@@ -234,8 +234,7 @@ impl RankedSide {
                 let t = (end - start) as u64;
                 tied += t * (t - 1) / 2;
             }
-            start = end;
-        }
+        });
         RankedSide {
             ranks,
             order,

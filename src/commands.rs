@@ -147,6 +147,13 @@ fn run_dir_of(path: &Path) -> PathBuf {
 fn codec_seed_of(dir: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(dir.join("run.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    // Runs written before codec draws were seeded from `--codec-seed` and the codec's identity
+    // (results format 1) drew differently whatever their seed: never "the same draws".
+    if v.get("results_format").and_then(serde_json::Value::as_u64)
+        != Some(u64::from(codecbench::run::runner::RESULTS_FORMAT))
+    {
+        return None;
+    }
     let plan = v.get("plan")?;
     plan.get("codec_seed")
         .and_then(serde_json::Value::as_u64)

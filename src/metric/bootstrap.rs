@@ -172,8 +172,10 @@ pub fn ratio_ci(num: &[f64], den: &[f64], resamples: usize, seed: u64) -> Estima
 /// Percentile bootstrap over two crossed random factors: `draws` independent codec draws
 /// (rotations, sketches, k-means initialisations) × `n` units (queries, or rows). Every round
 /// draws `draws` draw indices and `n` unit indices with replacement, independently (Owen's
-/// "pigeonhole" bootstrap for crossed designs, 2007, which is slightly conservative), so the
-/// interval covers both the sample of units and the codec's own randomness.
+/// "pigeonhole" bootstrap for crossed designs, 2007), so the interval covers both the sample of
+/// units and the codec's own randomness. For many draws it is slightly conservative; for few it
+/// is not: resampling R draws shrinks their variance by (R − 1)/R, and a percentile interval
+/// cannot reach past the range of the R observed draws (with R = 3 the draw part is rough).
 ///
 /// With `draws == 1` no draw index is drawn and the rounds use exactly the random numbers of
 /// [`bootstrap`]: the result equals `bootstrap(n, |u| statistic(&[0], u), …)` bit for bit, so a
@@ -250,8 +252,8 @@ fn grid_ci(
                 grid.iter().all(|g| g.len() == n),
                 "grid: draws differ in their number of units"
             );
-            // NaN marks a missing cell after the transform (fisher_z maps ±1 to ±inf, which
-            // is kept, as in `fisher_z_mean_ci`).
+            // NaN marks a missing cell after the transform (`fisher_z` clamps ±1 to a large
+            // finite z, as in `fisher_z_mean_ci`).
             let t: Vec<Vec<f64>> = grid
                 .iter()
                 .map(|g| {

@@ -11,9 +11,14 @@
 //!   Student-t p-value. A random codec measured with one draw in each run cannot separate a
 //!   real change from its draw: it is tested only when both runs used the same codec seed (the
 //!   same draw), and otherwise listed as untestable.
-//! - **Unpaired** (no per-query values: kappa tables, `recon_mse`, probe and instrument rows,
-//!   runs made before `units/` existed): a normal test of `b − a` with standard errors read
-//!   from the two 95% intervals (half-width / 1.96).
+//! - **Pooled metrics** (kappa tables, `recon_mse`: one value per draw in `units/`): with two or
+//!   more draws in each run, Welch's test between the two runs' draw values (the queries are the
+//!   same, so what differs is the draws and any real change); otherwise from the intervals.
+//! - **From the intervals** (no per-query values: probe rows, runs made before `units/`
+//!   existed, runs whose split differs): a normal test of `b − a` with standard errors read from
+//!   the two 95% intervals (half-width / 1.96).
+//! - Two cells pair only when their split fingerprints (split, its seed, sizes, k, the
+//!   population's sha256) are equal: runs with another `--seed` scored other queries.
 //! - **Correction**: Holm's step-down over all tested metrics (family-wise error ≤ `alpha`), or
 //!   Benjamini–Hochberg (false discovery rate ≤ `alpha`). A regression is a significant change
 //!   in the worse direction whose size is at least `min_effect` (in the metric's own units).
@@ -57,6 +62,14 @@ fn badness(d: Direction, v: f64) -> f64 {
         Direction::Lower => v,
         Direction::TowardOne => (v - 1.0).abs(),
         Direction::TowardZero => v.abs(),
+    }
+}
+
+/// The target of a metric with one (1 for slope, 0 for bias and intercept; 0 otherwise).
+fn target(d: Direction) -> f64 {
+    match d {
+        Direction::TowardOne => 1.0,
+        Direction::Higher | Direction::Lower | Direction::TowardZero => 0.0,
     }
 }
 
@@ -115,7 +128,8 @@ pub struct RunSide<'a> {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
-    /// Paired over queries (and codec draws).
+    /// Paired over queries (and codec draws), or Welch between the draws of a pooled metric on
+    /// the same queries.
     Paired,
     /// From the two intervals.
     Unpaired,
@@ -340,31 +354,49 @@ const SINGLE_DRAW: &str =
 fn welch_p(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<f64> {
     let va: Vec<f64> = a.iter().map(|d| d[0]).collect();
     let vb: Vec<f64> = b.iter().map(|d| d[0]).collect();
-    if va.iter().chain(&vb).any(|v| !v.is_finite()) {
+    match welch_t(&va, &vb)? {
+        (t, Some(df)) => Some(two_sided_t(t, df)),
+        (t, None) => Some(if t == 0.0 { 1.0 } else { 0.0 }),
+    }
+}
+
+/// Welch's statistic for `mean(b) − mean(a)`: `t = Δ / √(s_a²/n_a + s_b²/n_b)` and the
+/// Welch–Satterthwaite degrees of freedom `(s_a²/n_a + s_b²/n_b)² / ((s_a²/n_a)²/(n_a−1) +
+/// (s_b²/n_b)²/(n_b−1))`. With zero variance on both sides, `(Δ, None)`: no test, the difference
+/// is exact. `None` for fewer than two values on a side or a non-finite value.
+pub fn welch_t(a: &[f64], b: &[f64]) -> Option<(f64, Option<f64>)> {
+    if a.len() < 2 || b.len() < 2 || a.iter().chain(b).any(|v| !v.is_finite()) {
         return None;
     }
     let (ma, mb) = (
-        va.iter().sum::<f64>() / va.len() as f64,
-        vb.iter().sum::<f64>() / vb.len() as f64,
+        a.iter().sum::<f64>() / a.len() as f64,
+        b.iter().sum::<f64>() / b.len() as f64,
     );
-    let (sa, sb) = (var(&va) / va.len() as f64, var(&vb) / vb.len() as f64);
+    let (sa, sb) = (var(a) / a.len() as f64, var(b) / b.len() as f64);
     let se2 = sa + sb;
     if se2 <= 0.0 {
-        return Some(if ma == mb { 1.0 } else { 0.0 });
+        return Some((mb - ma, None));
     }
-    let df = se2 * se2
-        / (sa * sa / (va.len() - 1) as f64 + sb * sb / (vb.len() - 1) as f64)
-            .max(f64::MIN_POSITIVE);
-    Some(two_sided_t((mb - ma) / se2.sqrt(), df))
+    let df = se2 * se2 / (sa * sa / (a.len() - 1) as f64 + sb * sb / (b.len() - 1) as f64);
+    Some(((mb - ma) / se2.sqrt(), Some(df)))
 }
 
 /// Whether a random codec was measured with a single draw on either side, with different codec
-/// seeds (its draw differs between the runs and its variance is unknown).
-fn single_different_draws(codec: &str, da: usize, db: usize, same_seed: bool) -> bool {
-    let random = codec
-        .parse::<CodecSpec>()
-        .map(|s| s.random_fit())
-        .unwrap_or(false);
+/// seeds (its draw differs between the runs and its variance is unknown). `random` is what the
+/// cell recorded (`CellUnits::random_fit`); without it, what the spec declares for any row count.
+fn single_different_draws(
+    codec: &str,
+    random: Option<bool>,
+    da: usize,
+    db: usize,
+    same_seed: bool,
+) -> bool {
+    let random = random.unwrap_or_else(|| {
+        codec
+            .parse::<CodecSpec>()
+            .map(|s| s.random_fit())
+            .unwrap_or(false)
+    });
     random && (da < 2 || db < 2) && !same_seed
 }
 
@@ -397,7 +429,7 @@ pub fn compare(a: &RunSide<'_>, b: &RunSide<'_>, opts: &CompareOptions) -> Compa
                 "the instrument block uses each codec's first draw, which differs between codec seeds",
             ),
             (Some((ca, ga)), Some((cb, gb)))
-                if ca.split == cb.split && draw_level(ga) && draw_level(gb) =>
+                if ca.fingerprint == cb.fingerprint && draw_level(ga) && draw_level(gb) =>
             {
                 // A metric pooled over all queries: one value per draw, the same queries in
                 // both runs. Several draws on each side: Welch's test between the draws.
@@ -406,7 +438,13 @@ pub fn compare(a: &RunSide<'_>, b: &RunSide<'_>, opts: &CompareOptions) -> Compa
                         Some(p) => (Method::Paired, Some(p), ca.queries),
                         None => untested("undefined in some draw"),
                     }
-                } else if single_different_draws(&ra.codec, ga.len(), gb.len(), same_seed) {
+                } else if single_different_draws(
+                    &ra.codec,
+                    Some(ca.random_fit || cb.random_fit),
+                    ga.len(),
+                    gb.len(),
+                    same_seed,
+                ) {
                     untested(SINGLE_DRAW)
                 } else {
                     match unpaired_p(ra, rb, va, vb) {
@@ -415,8 +453,14 @@ pub fn compare(a: &RunSide<'_>, b: &RunSide<'_>, opts: &CompareOptions) -> Compa
                     }
                 }
             }
-            (Some((ca, ga)), Some((cb, gb))) if ca.split == cb.split => {
-                if single_different_draws(&ra.codec, ga.len(), gb.len(), same_seed) {
+            (Some((ca, ga)), Some((cb, gb))) if ca.fingerprint == cb.fingerprint => {
+                if single_different_draws(
+                    &ra.codec,
+                    Some(ca.random_fit || cb.random_fit),
+                    ga.len(),
+                    gb.len(),
+                    same_seed,
+                ) {
                     untested(SINGLE_DRAW)
                 } else {
                     match paired_p(ga, gb, is_correlation(&ra.metric)) {
@@ -427,7 +471,7 @@ pub fn compare(a: &RunSide<'_>, b: &RunSide<'_>, opts: &CompareOptions) -> Compa
             }
             _ => {
                 if !ra.is_probe()
-                    && single_different_draws(&ra.codec, ra.draws, rb.draws, same_seed)
+                    && single_different_draws(&ra.codec, None, ra.draws, rb.draws, same_seed)
                 {
                     untested(SINGLE_DRAW)
                 } else {
@@ -466,7 +510,16 @@ pub fn compare(a: &RunSide<'_>, b: &RunSide<'_>, opts: &CompareOptions) -> Compa
     for c in &mut changes {
         let d = direction(&c.metric);
         let (ba, bb) = (badness(d, c.a), badness(d, c.b));
-        let big = (bb - ba).abs() >= opts.min_effect && bb != ba;
+        // Metrics with a target (slope → 1, bias and intercept → 0) are tested on their signed
+        // value. On one side of the target the change in distance is the change tested; when
+        // the value crosses the target, the distance changed by less than the tested move, so
+        // the change counts only if the distance changed by at least half of it (e.g. bias
+        // −0.010 → +0.0105 is significant but no regression; −0.001 → +0.5 is one).
+        let crossed = matches!(d, Direction::TowardOne | Direction::TowardZero)
+            && (c.a - target(d)).signum() * (c.b - target(d)).signum() < 0.0;
+        let moved = (bb - ba).abs();
+        let big =
+            moved >= opts.min_effect && bb != ba && (!crossed || moved >= 0.5 * c.delta.abs());
         c.regression = c.significant && big && bb > ba;
         c.improvement = c.significant && big && bb < ba;
     }

@@ -53,7 +53,8 @@ pub fn intervals_sentence(plan: &crate::run::Plan) -> String {
              is random (rotations, sketches, k-means starts, sampled training rows), over their \
              {} independent codec draws as well (a crossed bootstrap: draws and queries \
              resampled together); deterministic codecs are fitted once and their intervals \
-             cover the queries only.",
+             cover the queries only. The `.sym` metrics and the instrument block stand on each \
+             codec's first draw.",
             plan.replicates
         )
     } else {

@@ -54,11 +54,20 @@ pub struct PopulationInfo {
     pub provenance: Provenance,
 }
 
+/// How this build seeds and measures cells (written to run.json as `results_format`):
+/// `--resume` finishes only runs of the same format, since cells of another would be mixed with
+/// cells seeded and pooled differently. 2 = codec draws seeded from the codec's identity and
+/// `--codec-seed`, crossed bootstrap over draws, tie-aware rank metrics, per-query ICC (no
+/// `results_format` in run.json = 1).
+pub const RESULTS_FORMAT: u32 = 2;
+
 /// Facts about a run that every report header shows.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunMeta {
     /// codecbench version.
     pub codecbench_version: String,
+    /// [`RESULTS_FORMAT`] of the build that wrote the run.
+    pub results_format: u32,
     /// The plan as run.
     pub plan: Plan,
     /// UTC start time (RFC 3339); not part of results.jsonl, which stays byte-identical.
@@ -224,6 +233,7 @@ fn run_in_pool(plan: &Plan, prepared: Vec<Prepared>, resume: Option<Target>) -> 
     let dir = target.dir;
     let mut meta = RunMeta {
         codecbench_version: VERSION.to_string(),
+        results_format: RESULTS_FORMAT,
         plan: plan.clone(),
         started: target.started,
         populations: prepared.iter().map(info).collect(),
@@ -355,6 +365,14 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
     let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
     let stored: StoredMeta = serde_json::from_str(&text)
         .map_err(|e| bad(format!("run.json is not a codecbench run: {e}")))?;
+    if stored.results_format != RESULTS_FORMAT {
+        return Err(bad(format!(
+            "it was written by a codecbench whose results format is {} (this one writes {}): its \
+             cells were seeded and measured differently and cannot be mixed with new ones; rerun \
+             its plan (plan.toml) instead of resuming",
+            stored.results_format, RESULTS_FORMAT
+        )));
+    }
     let mut plan = stored
         .plan
         .into_plan()
@@ -392,9 +410,16 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
     })
 }
 
+fn format_one() -> u32 {
+    1
+}
+
 /// What `resume` reads back from `run.json`.
 #[derive(serde::Deserialize)]
 struct StoredMeta {
+    /// Absent in runs written before it existed (format 1).
+    #[serde(default = "format_one")]
+    results_format: u32,
     plan: super::plan::PlanFile,
     started: String,
     populations: Vec<StoredPopulation>,
@@ -766,6 +791,17 @@ fn measure_cell(
             population: p.pop.name.clone(),
             codec: spec.to_string(),
             split: p.split_name.clone(),
+            fingerprint: format!(
+                "{} seed={} base={} queries={} train={} k={} sha256={}",
+                p.split_name,
+                p.seed,
+                p.split.base.len(),
+                p.split.queries.len(),
+                p.split.train.len(),
+                plan.k,
+                p.pop.provenance.sha256.as_deref().unwrap_or("none")
+            ),
+            random_fit: spec.random_fit_on(p.split.train.len()),
             queries: p.split.queries.len(),
             draws,
             metrics: units,

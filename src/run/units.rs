@@ -12,15 +12,23 @@ use std::path::Path;
 /// Folder of the per-cell files inside a run directory.
 pub const UNITS_DIR: &str = "units";
 
-/// One cell's per-query values: `metrics[m].values[draw][query]` (NaN where undefined).
+/// One cell's per-query values: `metrics[m].values[draw][query]` (NaN where undefined; the
+/// `.sym` metrics hold the first draw only, pooled metrics one value per draw).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellUnits {
     /// Population name, as in the result rows.
     pub population: String,
     /// Canonical codec spec, as in the result rows.
     pub codec: String,
-    /// The split label of the cell's rows (pairing needs the same queries).
+    /// The split label of the cell's rows.
     pub split: String,
+    /// What pairing two runs needs to be the same: the split, its seed, the sizes of base,
+    /// queries and training rows, k and the population's content hash. Two cells pair query by
+    /// query only when their fingerprints are equal.
+    pub fingerprint: String,
+    /// Whether the cell's codec drew random numbers in its fit (`random_fit_on` its training
+    /// rows): a single draw of such a codec differs between codec seeds.
+    pub random_fit: bool,
     /// Queries scored.
     pub queries: usize,
     /// Codec draws.
@@ -34,6 +42,8 @@ struct Stored {
     population: String,
     codec: String,
     split: String,
+    fingerprint: String,
+    random_fit: bool,
     queries: usize,
     draws: usize,
     metrics: Vec<StoredMetric>,
@@ -66,6 +76,8 @@ impl CellUnits {
             population: self.population.clone(),
             codec: self.codec.clone(),
             split: self.split.clone(),
+            fingerprint: self.fingerprint.clone(),
+            random_fit: self.random_fit,
             queries: self.queries,
             draws: self.draws,
             metrics: self
@@ -111,10 +123,39 @@ impl CellUnits {
                     path: path.clone(),
                     reason: format!("not a codecbench per-query file: {e}"),
                 })?;
+                let bad = |reason: String| Error::BadRunDir {
+                    path: path.clone(),
+                    reason,
+                };
+                for m in &s.metrics {
+                    // Every draw, or the first only (the `.sym` metrics).
+                    if m.values.len() != s.draws && m.values.len() != 1 {
+                        return Err(bad(format!(
+                            "metric {}: {} draws of values, the file says {} (or 1)",
+                            m.name,
+                            m.values.len(),
+                            s.draws
+                        )));
+                    }
+                    if let Some(d) = m
+                        .values
+                        .iter()
+                        .find(|d| d.len() != s.queries && d.len() != 1)
+                    {
+                        return Err(bad(format!(
+                            "metric {}: a draw has {} values, expected {} (one per query) or 1",
+                            m.name,
+                            d.len(),
+                            s.queries
+                        )));
+                    }
+                }
                 Ok(CellUnits {
                     population: s.population,
                     codec: s.codec,
                     split: s.split,
+                    fingerprint: s.fingerprint,
+                    random_fit: s.random_fit,
                     queries: s.queries,
                     draws: s.draws,
                     metrics: s

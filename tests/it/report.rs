@@ -340,6 +340,154 @@ fn compare_flags_int4_posing_as_int8() {
 }
 
 #[test]
+fn a_value_that_crosses_its_target_regresses_only_if_its_distance_grew() {
+    use codecbench::report::compare::{CompareOptions, RunSide, compare};
+    // Rows without per-query values are tested from their intervals (half-width 1e-4 here, so
+    // every change below is significant); bias and slope have targets 0 and 1.
+    let row = |codec: &str, metric: &str, v: f64| {
+        let line = serde_json::json!({
+            "population": "p", "codec": codec, "metric": metric, "value": v,
+            "ci_lo": v - 1e-4, "ci_hi": v + 1e-4, "n": 100, "chance": null,
+            "bytes_per_row": 8, "model_bytes": 0, "bits_per_dim": 8.0, "grade": "reconstruction",
+            "family": "scalar", "dim": 8, "base_rows": 100, "queries": 100, "split": "held-out",
+            "seed": 42, "codecbench_version": "0", "note": null
+        });
+        jsonl::parse(&line.to_string()).unwrap().remove(0)
+    };
+    let a = vec![
+        row("int8", "bias", -0.010),
+        row("int4:group=32", "bias", -0.001),
+        row("f16", "slope", 0.999),
+        row("bf16", "bias", 0.002),
+    ];
+    let b = vec![
+        // Crosses 0, distance 0.010 → 0.0105: significant, no regression.
+        row("int8", "bias", 0.0105),
+        // Crosses 0, distance 0.001 → 0.5: a regression.
+        row("int4:group=32", "bias", 0.5),
+        // Crosses 1, distance 0.001 → 0.0011: no regression.
+        row("f16", "slope", 1.0011),
+        // Same side, distance 0.002 → 0.004: a regression.
+        row("bf16", "bias", 0.004),
+    ];
+    let side = |rows| RunSide {
+        rows,
+        units: &[],
+        codec_seed: Some(1),
+    };
+    let c = compare(&side(&a), &side(&b), &CompareOptions::default());
+    let flagged: Vec<(&str, bool)> = c
+        .changes
+        .iter()
+        .map(|x| (x.codec.as_str(), x.regression))
+        .collect();
+    assert!(c.changes.iter().all(|x| x.significant), "{c:?}");
+    assert_eq!(
+        flagged,
+        vec![
+            ("int8", false),
+            ("int4:group=32", true),
+            ("f16", false),
+            ("bf16", true)
+        ]
+    );
+}
+
+#[test]
+fn compare_refuses_a_damaged_per_query_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run_bin(
+        d,
+        &[
+            "run",
+            "--quick",
+            "--no-probes",
+            "--no-progress",
+            "-p",
+            "gaussian:n=300,d=16",
+            "-c",
+            "int8",
+            "--out",
+            "a",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let units = std::fs::canonicalize(d.join("a/latest/units")).unwrap();
+    let file = std::fs::read_dir(&units)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // A ragged draw: one value more than the queries.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let damaged = text.replacen("[[", "[[0.5,", 1);
+    assert_ne!(damaged, text);
+    std::fs::write(&file, damaged).unwrap();
+    let o = run_bin(d, &["compare", "a/latest", "a/latest"]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("units"), "{}", stderr(&o));
+}
+
+#[test]
+fn welch_statistic_matches_its_closed_form() {
+    use codecbench::report::compare::welch_t;
+    // a = [1, 2, 3]: mean 2, s² = 1; b = [4, 5, 7]: mean 16/3, s² = 7/3.
+    // s²/n: 1/3 and 7/9; se² = 10/9; t = (16/3 − 2)/√(10/9) = (10/3)·(3/√10) = √10.
+    // df = (10/9)² / ((1/3)²/2 + (7/9)²/2) = (100/81) / (9/162 + 49/162) = (100/81)·(162/58)
+    //    = 200/58 = 100/29. Tolerance: a few ulps of these O(1) numbers.
+    let (t, df) = welch_t(&[1.0, 2.0, 3.0], &[4.0, 5.0, 7.0]).unwrap();
+    assert!((t - 10f64.sqrt()).abs() < 1e-12, "{t}");
+    assert!((df.unwrap() - 100.0 / 29.0).abs() < 1e-12, "{df:?}");
+    // Zero variance on both sides: an exact difference, no test.
+    assert_eq!(welch_t(&[1.0, 1.0], &[2.0, 2.0]), Some((1.0, None)));
+    // Fewer than two values, or a NaN: no statistic.
+    assert_eq!(welch_t(&[1.0], &[2.0, 3.0]), None);
+    assert_eq!(welch_t(&[1.0, f64::NAN], &[2.0, 3.0]), None);
+}
+
+#[test]
+fn compare_pairs_only_runs_that_scored_the_same_queries() {
+    // Another --seed draws other queries: nothing may be paired query by query.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (out, seed) in [("a", "1"), ("b", "2")] {
+        let o = run_bin(
+            d,
+            &[
+                "run",
+                "--no-probes",
+                "--no-progress",
+                "-p",
+                "gaussian:n=800,d=24",
+                "--queries",
+                "40",
+                "--resamples",
+                "100",
+                "--seed",
+                seed,
+                "-c",
+                "int8",
+                "--out",
+                out,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = run_bin(d, &["compare", "a/latest", "b/latest", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    assert!(!changes.is_empty());
+    assert!(
+        changes.iter().all(|c| c["method"] != "paired"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn adjusted_p_values_match_holm_and_benjamini_hochberg() {
     use codecbench::report::compare::{Correction, adjusted_p};
     // Ascending p = 0.01, 0.02, 0.03, 0.04 (m = 4).

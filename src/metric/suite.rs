@@ -6,7 +6,7 @@ use super::bootstrap::{self, Estimate};
 use super::correlation::{RankedSide, kendall_tau_b_prepared, pearson, ranks, spearman_prepared};
 use super::deviation::deviation;
 use super::recall::{recall_at_k, recall_chance};
-use super::reliability::bench::{deciles_of_ranks, query_icc, topk_confusion};
+use super::reliability::bench::{deciles_of_ranks, pooled_kappa_of, query_icc, topk_confusion};
 use super::reliability::kappa::{Confusion, KappaWeights};
 
 /// One metric's pooled value.
@@ -439,13 +439,7 @@ pub fn pair_metrics_with_units(inp: &PairInputs<'_>, validity: bool) -> PairMetr
                 name: format!("{name}{}", inp.suffix),
                 values: parts
                     .iter()
-                    .map(|d| {
-                        let mut m = Confusion::new(d.first().map_or(2, |c| c.categories()));
-                        for c in d {
-                            m.merge(c);
-                        }
-                        vec![m.kappa(weights).unwrap_or(f64::NAN)]
-                    })
+                    .map(|d| vec![pooled_kappa_of(d.iter().copied(), weights).unwrap_or(f64::NAN)])
                     .collect(),
             });
             validity_rows.push(MetricValue {
@@ -475,21 +469,15 @@ fn pooled_kappa(
     seed: u64,
 ) -> Estimate {
     let n = parts.first().map_or(0, Vec::len);
-    let c = parts
-        .first()
-        .and_then(|d| d.first())
-        .map_or(2, |m| m.categories());
     bootstrap::bootstrap_crossed(
         parts.len(),
         n,
         |reps, units| {
-            let mut m = Confusion::new(c);
-            for &r in reps {
-                for &q in units {
-                    m.merge(parts[r][q]);
-                }
-            }
-            m.kappa(weights)
+            pooled_kappa_of(
+                reps.iter()
+                    .flat_map(|&r| units.iter().map(move |&q| parts[r][q])),
+                weights,
+            )
         },
         resamples,
         seed,
@@ -527,41 +515,74 @@ fn pooled(grid: &[Vec<f64>], is_corr: bool, resamples: usize, seed: u64) -> Esti
     }
 }
 
-/// `recon_mse` = Σ‖x − x̂‖² / Σ‖x‖² with a bootstrap CI over rows: `err[draw][row]` and
-/// `energy[draw][row]`, one draw per independent codec fit (the crossed bootstrap over draws
-/// and rows when there are several).
+/// `recon_mse` = Σ‖x − x̂‖² / Σ‖x‖² with a bootstrap CI over rows (crossed with the draws when
+/// there are several); see [`recon_metric_with_units`].
 pub fn recon_metric(
     err: &[Vec<f64>],
     energy: &[Vec<f64>],
     resamples: usize,
     seed: u64,
 ) -> MetricValue {
+    recon_metric_with_units(err, energy, resamples, seed).0
+}
+
+/// `recon_mse` = Σ‖x − x̂‖² / Σ‖x‖² with a bootstrap CI over rows: `err[draw][row]` and
+/// `energy[draw][row]`, one draw per independent codec fit (the crossed bootstrap over draws
+/// and rows when there are several).
+pub fn recon_metric_with_units(
+    err: &[Vec<f64>],
+    energy: &[Vec<f64>],
+    resamples: usize,
+    seed: u64,
+) -> (MetricValue, UnitValues) {
     let rows = err.first().map_or(0, Vec::len);
+    // Per draw, that draw's ratio (a draw-level unit for `compare`).
+    let units = UnitValues {
+        name: "recon_mse".to_string(),
+        values: err
+            .iter()
+            .zip(energy)
+            .map(|(e, w)| {
+                let den: f64 = w.iter().sum();
+                vec![if den != 0.0 {
+                    e.iter().sum::<f64>() / den
+                } else {
+                    f64::NAN
+                }]
+            })
+            .collect(),
+    };
     let bad = err.iter().flatten().filter(|e| !e.is_finite()).count();
     if bad > 0 {
-        return MetricValue {
-            name: "recon_mse".to_string(),
-            estimate: Estimate {
-                value: None,
-                ci_lo: None,
-                ci_hi: None,
-                n: rows,
+        return (
+            MetricValue {
+                name: "recon_mse".to_string(),
+                estimate: Estimate {
+                    value: None,
+                    ci_lo: None,
+                    ci_hi: None,
+                    n: rows,
+                },
+                chance: None,
+                note: Some(format!(
+                    "undefined: {bad} rows decoded to non-finite values (overflow)"
+                )),
             },
-            chance: None,
-            note: Some(format!(
-                "undefined: {bad} rows decoded to non-finite values (overflow)"
-            )),
-        };
+            units,
+        );
     }
     let estimate = bootstrap::ratio_ci_grid(err, energy, resamples, seed);
     let note = estimate
         .value
         .is_none()
         .then(|| "undefined: all base rows are zero".to_string());
-    MetricValue {
-        name: "recon_mse".to_string(),
-        estimate,
-        chance: None,
-        note,
-    }
+    (
+        MetricValue {
+            name: "recon_mse".to_string(),
+            estimate,
+            chance: None,
+            note,
+        },
+        units,
+    )
 }

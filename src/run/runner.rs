@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::hypothesis;
 use crate::metric::reliability::bench::{InstrumentOptions, Rule, instrument};
 use crate::metric::suite::{
-    PairInputs, QueryTruth, SYM_SUFFIX, UnitValues, pair_metrics_with_units, prepare_truth,
-    recon_metric,
+    PairInputs, QueryTruth, SYM_SUFFIX, pair_metrics_with_units, prepare_truth,
+    recon_metric_with_units,
 };
 use crate::probe::chain::WeightKind;
 use crate::probe::command::{
@@ -733,27 +733,10 @@ fn measure_cell(
     }
     metrics.extend(asym_m.validity);
     if !err.is_empty() && err.len() == draws {
-        units.push(UnitValues {
-            name: "recon_mse".to_string(),
-            values: err
-                .iter()
-                .zip(&energy)
-                .map(|(e, w)| {
-                    let den: f64 = w.iter().sum();
-                    vec![if den != 0.0 {
-                        e.iter().sum::<f64>() / den
-                    } else {
-                        f64::NAN
-                    }]
-                })
-                .collect(),
-        });
-        metrics.push(recon_metric(
-            &err,
-            &energy,
-            plan.resamples,
-            boot_seed ^ 0x5245_434f,
-        ));
+        let (m, u) =
+            recon_metric_with_units(&err, &energy, plan.resamples, boot_seed ^ 0x5245_434f);
+        metrics.push(m);
+        units.push(u);
     }
 
     let items: Vec<f64> = instrument_units(p)

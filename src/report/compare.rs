@@ -424,6 +424,15 @@ pub fn compare(a: &RunSide<'_>, b: &RunSide<'_>, opts: &CompareOptions) -> Compa
         let untested = |why: &str| (Method::Untested(why.to_string()), None, 0);
         let instrument = ra.codec == "(instrument)" || ra.metric.starts_with("instrument.");
         let draw_level = |g: &Vec<Vec<f64>>| g.first().is_some_and(|d| d.len() == 1);
+        let single = |ca: &CellUnits, cb: &CellUnits, da: usize, db: usize| {
+            single_different_draws(
+                &ra.codec,
+                Some(ca.random_fit || cb.random_fit),
+                da,
+                db,
+                same_seed,
+            )
+        };
         let (method, p, queries) = match (ua.get(&k), ub.get(&k)) {
             _ if instrument && !same_seed => untested(
                 "the instrument block uses each codec's first draw, which differs between codec seeds",
@@ -438,13 +447,7 @@ pub fn compare(a: &RunSide<'_>, b: &RunSide<'_>, opts: &CompareOptions) -> Compa
                         Some(p) => (Method::Paired, Some(p), ca.queries),
                         None => untested("undefined in some draw"),
                     }
-                } else if single_different_draws(
-                    &ra.codec,
-                    Some(ca.random_fit || cb.random_fit),
-                    ga.len(),
-                    gb.len(),
-                    same_seed,
-                ) {
+                } else if single(ca, cb, ga.len(), gb.len()) {
                     untested(SINGLE_DRAW)
                 } else {
                     match unpaired_p(ra, rb, va, vb) {
@@ -454,13 +457,7 @@ pub fn compare(a: &RunSide<'_>, b: &RunSide<'_>, opts: &CompareOptions) -> Compa
                 }
             }
             (Some((ca, ga)), Some((cb, gb))) if ca.fingerprint == cb.fingerprint => {
-                if single_different_draws(
-                    &ra.codec,
-                    Some(ca.random_fit || cb.random_fit),
-                    ga.len(),
-                    gb.len(),
-                    same_seed,
-                ) {
+                if single(ca, cb, ga.len(), gb.len()) {
                     untested(SINGLE_DRAW)
                 } else {
                     match paired_p(ga, gb, is_correlation(&ra.metric)) {

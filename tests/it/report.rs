@@ -397,23 +397,7 @@ fn a_value_that_crosses_its_target_regresses_only_if_its_distance_grew() {
 fn compare_refuses_a_damaged_per_query_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let o = run_bin(
-        d,
-        &[
-            "run",
-            "--quick",
-            "--no-probes",
-            "--no-progress",
-            "-p",
-            "gaussian:n=300,d=16",
-            "-c",
-            "int8",
-            "--out",
-            "a",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let units = std::fs::canonicalize(d.join("a/latest/units")).unwrap();
+    let units = crate::util::tiny_int8_run(d, "a").join("units");
     let file = std::fs::read_dir(&units)
         .unwrap()
         .next()

@@ -168,23 +168,7 @@ fn resume_refuses_a_run_of_another_results_format() {
     // with cells seeded and pooled differently.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let o = run_bin(
-        d,
-        &[
-            "run",
-            "--quick",
-            "--no-probes",
-            "--no-progress",
-            "-p",
-            "gaussian:n=300,d=16",
-            "-c",
-            "int8",
-            "--out",
-            "r",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let run = std::fs::canonicalize(d.join("r/latest")).unwrap();
+    let run = crate::util::tiny_int8_run(d, "r");
     let meta_path = run.join("run.json");
     let meta = std::fs::read_to_string(&meta_path).unwrap();
     assert!(meta.contains("\"results_format\": 2"), "{meta}");

@@ -26,6 +26,28 @@ pub fn run_bin(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// stderr as text.
+/// A small quick run of int8 on a Gaussian control into `dir/out`; returns the run directory
+/// (`latest` resolved).
+pub fn tiny_int8_run(dir: &Path, out: &str) -> std::path::PathBuf {
+    let o = run_bin(
+        dir,
+        &[
+            "run",
+            "--quick",
+            "--no-probes",
+            "--no-progress",
+            "-p",
+            "gaussian:n=300,d=16",
+            "-c",
+            "int8",
+            "--out",
+            out,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::canonicalize(dir.join(out).join("latest")).unwrap()
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::hypothesis;
 use crate::metric::reliability::bench::{InstrumentOptions, Rule, instrument};
 use crate::metric::suite::{
-    PairInputs, QueryTruth, SYM_SUFFIX, pair_metrics_with_units, prepare_truth,
+    MetricValue, PairInputs, QueryTruth, SYM_SUFFIX, pair_metrics_with_units, prepare_truth,
     recon_metric_with_units,
 };
 use crate::probe::chain::WeightKind;
@@ -715,7 +715,9 @@ fn measure_cell(
         suffix: "",
     };
     let asym_m = pair_metrics_with_units(&inputs, true);
-    let mut metrics = asym_m.metrics;
+    // Each metric with the number of codec draws behind it.
+    let mut metrics: Vec<(MetricValue, usize)> =
+        asym_m.metrics.into_iter().map(|m| (m, draws)).collect();
     let mut units = asym_m.units;
     if !sym.is_empty() {
         let sym_refs: Vec<&[f64]> = sym.iter().map(Vec::as_slice).collect();
@@ -728,14 +730,14 @@ fn measure_cell(
             },
             false,
         );
-        metrics.extend(sym_m.metrics);
+        metrics.extend(sym_m.metrics.into_iter().map(|m| (m, sym.len())));
         units.extend(sym_m.units);
     }
-    metrics.extend(asym_m.validity);
+    metrics.extend(asym_m.validity.into_iter().map(|m| (m, draws)));
     if !err.is_empty() && err.len() == draws {
         let (m, u) =
             recon_metric_with_units(&err, &energy, plan.resamples, boot_seed ^ 0x5245_434f);
-        metrics.push(m);
+        metrics.push((m, draws));
         units.push(u);
     }
 
@@ -757,13 +759,9 @@ fn measure_cell(
     };
     let rows = metrics
         .into_iter()
-        .map(|m| {
+        .map(|(m, n)| {
             let mut r = ctx.row(m);
-            r.draws = if r.metric.ends_with(SYM_SUFFIX) {
-                1
-            } else {
-                draws
-            };
+            r.draws = n;
             r
         })
         .collect();

@@ -723,10 +723,9 @@ fn topk_kappa_matches_scikit_learn_on_membership() {
     assert!(topk_kappa(&t, &e, 10, 10, 7).value.is_none());
 }
 
-#[test]
-fn decile_kappa_matches_scikit_learn() {
-    // Deciles floor(10 (scipy.stats.rankdata(x) − 0.5) / n), then sklearn
-    // cohen_kappa_score(d_truth, d_est, weights='quadratic') on the concatenated queries.
+/// Two queries (30 and 20 rows) of exact and estimated scores, the fixture of the decile-kappa
+/// references (scikit-learn values computed on exactly these numbers).
+fn decile_queries() -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let q1t: Vec<f64> = (0..30).map(|i| (1.3 * f64::from(i)).sin()).collect();
     let q1e: Vec<f64> = (0..30)
         .map(|i| (1.3 * f64::from(i)).sin() + 0.3 * (2.1 * f64::from(i)).cos())
@@ -735,6 +734,14 @@ fn decile_kappa_matches_scikit_learn() {
     let q2e: Vec<f64> = (0..20)
         .map(|i| (0.7 * f64::from(i)).cos() + 0.5 * (3.3 * f64::from(i)).sin())
         .collect();
+    (q1t, q1e, q2t, q2e)
+}
+
+#[test]
+fn decile_kappa_matches_scikit_learn() {
+    // Deciles floor(10 (scipy.stats.rankdata(x) − 0.5) / n), then sklearn
+    // cohen_kappa_score(d_truth, d_est, weights='quadratic') on the concatenated queries.
+    let (q1t, q1e, q2t, q2e) = decile_queries();
     let one = decile_kappa_quadratic(&[&q1t], &[&q1e], 0, 1);
     close(one.value.unwrap(), 0.9393939393939393, 1e-12, "query 1");
     let both = decile_kappa_quadratic(&[&q1t, &q2t], &[&q1e, &q2e], 200, 1);
@@ -883,14 +890,7 @@ fn per_query_tables_pool_to_the_scikit_learn_values() {
         1e-12,
         "pooled top-3 kappa",
     );
-    let q1t: Vec<f64> = (0..30).map(|i| (1.3 * f64::from(i)).sin()).collect();
-    let q1e: Vec<f64> = (0..30)
-        .map(|i| (1.3 * f64::from(i)).sin() + 0.3 * (2.1 * f64::from(i)).cos())
-        .collect();
-    let q2t: Vec<f64> = (0..20).map(|i| (0.7 * f64::from(i)).cos()).collect();
-    let q2e: Vec<f64> = (0..20)
-        .map(|i| (0.7 * f64::from(i)).cos() + 0.5 * (3.3 * f64::from(i)).sin())
-        .collect();
+    let (q1t, q1e, q2t, q2e) = decile_queries();
     let dec = [decile_confusion(&q1t, &q1e), decile_confusion(&q2t, &q2e)];
     close(
         some(pooled_kappa_of(&dec[..1], KappaWeights::Quadratic), "q1"),

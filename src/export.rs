@@ -16,8 +16,8 @@ use crate::data::population::PopulationKind;
 use crate::data::{Population, Provenance, Rows};
 use crate::error::{Error, Result};
 use crate::probe::Split;
-use crate::run::Plan;
-use crate::run::runner::{load_options, prepare_population};
+use crate::results::Plan;
+use crate::run::prepare::{load_options, prepare_population};
 use std::path::{Path, PathBuf};
 
 /// `split.json`: what was exported and from where.
@@ -115,7 +115,7 @@ pub fn export(plan: &Plan, out: &Path) -> Result<SplitInfo> {
         query_self: split.query_self.clone(),
         sha256,
         provenance: pop.provenance.clone(),
-        codecbench_version: crate::run::runner::VERSION.to_string(),
+        codecbench_version: crate::results::VERSION.to_string(),
     };
     let path = out.join("split.json");
     let text = serde_json::to_string_pretty(&info).expect("split info serialises");

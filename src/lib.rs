@@ -5,7 +5,8 @@
 //! Data flows one way (see `ARCHITECTURE.md`): `data` → `probe` (split, truth, estimates) →
 //! `metric` → `run` (result rows) → `report`. Codecs (`codec`) know nothing of files or metrics.
 
-pub mod cli;
+pub mod atomic;
+pub mod choice;
 pub mod codec;
 pub mod data;
 pub mod error;
@@ -16,8 +17,10 @@ pub mod linalg;
 pub mod metric;
 pub mod model;
 pub mod peers;
+pub mod pool;
 pub mod probe;
 pub mod report;
+pub mod results;
 pub mod run;
 pub mod speed;
 pub mod stats;

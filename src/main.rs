@@ -3,10 +3,12 @@
 //! --fail-on-regression` finding a regression; 0 on success).
 
 use clap::Parser;
-use codecbench::cli::{Cli, Command};
+use app::cli::{Cli, Command};
 use std::process::ExitCode;
 
-mod commands;
+mod app;
+
+use app::commands;
 
 fn main() -> ExitCode {
     #[cfg(unix)]
@@ -19,7 +21,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run(args),
         Command::List { what, json } => commands::list(what, json),
         Command::Inspect { file, rows, json } => commands::inspect(&file, rows, json),
-        Command::Probe(args) => commands::probe(args),
+        Command::Probe(args) => app::probe::probe(args),
         Command::Hypotheses { inputs, out } => commands::hypotheses(&inputs, out.as_deref()),
         Command::Fetch { names, force, list } => commands::fetch(&names, force, list),
         Command::Stats {

@@ -24,7 +24,7 @@ use crate::metric::suite::{PairInputs, pair_metrics};
 use crate::probe::pairs::run_pairs;
 use crate::probe::{Split, SplitMode, Truth};
 use crate::report::peers::{self as rp, Comparison, Num, Ours, PeerRow, Side};
-use crate::run::ResultRow;
+use crate::results::ResultRow;
 use crate::run::seeds;
 use crate::speed::Stat;
 use rayon::prelude::*;
@@ -432,7 +432,7 @@ pub fn compare_peers(opts: &ComparePeersOptions) -> Result<ComparePeersOutcome> 
          Quality: ours with its 95% bootstrap CI over queries; the peer's CI from peers.py's \
          bootstrap. Ratios are ours / peer: ≥ 1 means ours is at least as fast.\n{}",
         opts.peers.display(),
-        crate::run::runner::VERSION,
+        crate::results::VERSION,
         opts.repeats,
         threads_all,
         k,
@@ -463,7 +463,7 @@ pub fn compare_peers(opts: &ComparePeersOptions) -> Result<ComparePeersOutcome> 
     write("compare-peers.md", &markdown)?;
     write("compare-peers.csv", &rp::render_csv(&comparisons))?;
     let json = serde_json::json!({
-        "codecbench_version": crate::run::runner::VERSION,
+        "codecbench_version": crate::results::VERSION,
         "peers_file": opts.peers.display().to_string(),
         "repeats": opts.repeats,
         "threads_all": threads_all,

@@ -408,7 +408,7 @@ pub fn run(opts: &SpeedOptions) -> Result<SpeedReport> {
             }
         }
         Ok(SpeedReport {
-            codecbench_version: crate::run::runner::VERSION.to_string(),
+            codecbench_version: crate::results::VERSION.to_string(),
             threads,
             repeats: opts.repeats,
             scan_queries: SCAN_QUERIES,

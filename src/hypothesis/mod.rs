@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::run::ResultRow;
+use crate::results::ResultRow;
 
 pub use render::{render_markdown, to_rows};
 

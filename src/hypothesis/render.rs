@@ -8,8 +8,8 @@ use super::{
     Cell, GateResult, HYPOTHESIS_CODEC, Matrix, Outcome, Registry, VIABILITY_CODEC, Verdict,
     ViabilityCell,
 };
-use crate::report::{fmt_ci, fmt_num};
-use crate::run::ResultRow;
+use crate::results::fmt::{fmt_ci, fmt_num};
+use crate::results::ResultRow;
 
 fn mark(v: &Verdict) -> &'static str {
     match v {
@@ -247,7 +247,7 @@ pub fn to_rows(m: &Matrix, via: &[ViabilityCell], seed: u64) -> Vec<ResultRow> {
                 queries: 0,
                 split: "verdict".to_string(),
                 seed,
-                codecbench_version: crate::run::runner::VERSION.to_string(),
+                codecbench_version: crate::results::VERSION.to_string(),
                 note: Some(note),
             }
         };

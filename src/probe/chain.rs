@@ -22,6 +22,7 @@
 //! Layer `L0` is the embedding output, `Ll` the output of encoder block `l` (1-based).
 
 pub mod attention;
+pub mod run;
 pub mod score;
 
 use std::path::Path;

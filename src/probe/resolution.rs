@@ -45,7 +45,8 @@
 
 use std::fmt::Write;
 
-use super::command::{ProbeOptions, RowContext};
+use super::ProbeOptions;
+use crate::results::RowContext;
 use super::pairs::{run_pairs, run_recon};
 use super::{Split, Truth};
 use crate::codec::palette::{Lanes, LeafKind, PaletteParams};
@@ -59,7 +60,7 @@ use crate::metric::correlation::spearman;
 use crate::metric::recall::recall_at_k;
 use crate::metric::suite::{MetricValue, PairInputs, pair_metrics, recon_metric};
 use crate::report::fmt_ci;
-use crate::run::ResultRow;
+use crate::results::ResultRow;
 
 /// Rows sampled per population at least (Wide-HIP's 1024 entries need ≥ 1024 training rows).
 pub const MIN_ROWS: usize = 4096;

@@ -25,8 +25,8 @@
 
 use super::fmt_num;
 use crate::codec::CodecSpec;
-use crate::run::ResultRow;
-use crate::run::units::CellUnits;
+use crate::results::ResultRow;
+use crate::results::units::CellUnits;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 use std::collections::HashMap;
 use std::fmt::Write;

@@ -1,7 +1,7 @@
 //! `results.csv`: the result rows as a table with a header line, for spreadsheets and pandas.
 //! Undefined values are empty cells.
 
-use crate::run::ResultRow;
+use crate::results::ResultRow;
 
 /// Render rows as CSV with a header.
 pub fn render(rows: &[ResultRow]) -> Result<String, csv::Error> {

@@ -7,7 +7,7 @@
 use super::summary::unique;
 use super::svg::{self, Plot, Point, Scale, Series, esc};
 use super::{fmt_ci, fmt_num};
-use crate::run::{ResultRow, RunMeta};
+use crate::results::{ResultRow, RunMeta};
 use std::fmt::Write;
 
 /// The series a codec spec belongs to: the spec without its `bits=` parameter, so one codec
@@ -172,7 +172,7 @@ pub fn render(meta: &RunMeta, all_rows: &[ResultRow]) -> String {
     let pops = unique(rows.iter().map(|r| r.population.as_str()));
     let codecs = unique(
         rows.iter()
-            .filter(|r| !crate::run::runner::is_instrument_row(r))
+            .filter(|r| !r.is_instrument())
             .map(|r| r.codec.as_str()),
     );
     let recall = rows

@@ -1,6 +1,6 @@
 //! `results.jsonl`: one JSON object per result row, in run order; a program's view of a run.
 
-use crate::run::ResultRow;
+use crate::results::ResultRow;
 
 /// Render rows as JSON Lines (each line ends with `\n`).
 pub fn render(rows: &[ResultRow]) -> String {

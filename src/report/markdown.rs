@@ -5,8 +5,8 @@
 use super::fmt_ci;
 use super::summary::unique;
 use crate::metric::reliability::bench::RELIABILITY_IS_NOT_VALIDITY;
-use crate::run::runner::{INSTRUMENT, is_instrument_row};
-use crate::run::{ResultRow, RunMeta};
+use crate::results::INSTRUMENT;
+use crate::results::{ResultRow, RunMeta};
 use std::fmt::Write;
 
 /// Metric columns of the asymmetric table, in order (`recall@` matches the run's k).
@@ -124,7 +124,7 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
         let prow: Vec<&ResultRow> = all
             .iter()
             .copied()
-            .filter(|r| !is_instrument_row(r))
+            .filter(|r| !r.is_instrument())
             .collect();
         let _ = writeln!(s, "\n## {}\n", esc(pop));
         if let Some(r) = prow.iter().find(|r| r.metric.starts_with("recall@")) {
@@ -371,7 +371,7 @@ fn cross_population(s: &mut String, rows: &[ResultRow]) {
     let pops = unique(rows.iter().map(|r| r.population.as_str()));
     let codecs = unique(
         rows.iter()
-            .filter(|r| !is_instrument_row(r))
+            .filter(|r| !r.is_instrument())
             .map(|r| r.codec.as_str()),
     );
     if !rows.iter().any(|r| r.metric == "icc2_1") {

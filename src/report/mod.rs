@@ -7,45 +7,46 @@ pub mod html;
 pub mod jsonl;
 pub mod markdown;
 pub mod peers;
+pub mod probes;
 pub mod probes_html;
 pub mod summary;
 pub mod svg;
 
-/// `value ± half-width` with 4 significant digits, or `—` when undefined.
-pub fn fmt_ci(value: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {
-    match value {
-        None => "—".to_string(),
-        Some(v) => match (lo, hi) {
-            (Some(l), Some(h)) if h > l => {
-                format!("{} ± {}", fmt_num(v), fmt_num((h - l) / 2.0))
-            }
-            _ => fmt_num(v),
-        },
+pub use crate::results::fmt::{fmt_ci, fmt_num};
+
+use crate::results::{ResultRow, RunMeta};
+
+/// `report.md` of a run: the codec cells (and their instrument blocks), then — when the plan has
+/// probes — the probes' sections and the hypothesis matrix, all from the rows and run.json.
+pub fn run_markdown(meta: &RunMeta, rows: &[ResultRow]) -> String {
+    let cells: Vec<ResultRow> = rows.iter().filter(|r| !r.is_probe()).cloned().collect();
+    let mut md = markdown::render(meta, &cells);
+    if !meta.plan.probes.is_empty() {
+        md.push_str("\n# Probes and hypotheses\n\n");
+        md.push_str(&probes_and_hypotheses(rows, &meta.probe_notes));
     }
+    md
 }
 
-/// A number with 4 significant digits, switching to scientific notation when small or large.
-pub fn fmt_num(v: f64) -> String {
-    if v == 0.0 {
-        return "0".to_string();
-    }
-    let a = v.abs();
-    if a > 0.99 && a < 1.0 {
-        // Near-perfect correlations and recalls: keep two significant digits of 1 − |v|, so
-        // 0.99996 does not print as 1.0000.
-        let digits = ((-(1.0 - a).log10()).ceil() as usize + 1).clamp(4, 10);
-        return format!("{v:.digits$}");
-    }
-    if !(1e-3..1e5).contains(&a) {
-        format!("{v:.3e}")
-    } else {
-        let digits = (3 - a.log10().floor() as i32).max(0) as usize;
-        format!("{v:.digits$}")
-    }
+/// The probes' sections, then the hypothesis matrix and codec viability evaluated on `rows`
+/// (verdict rows in `rows` are ignored: the verdicts are recomputed from the measurements).
+pub fn probes_and_hypotheses(rows: &[ResultRow], notes: &[crate::results::ProbeNote]) -> String {
+    let measured: Vec<ResultRow> = rows
+        .iter()
+        .filter(|r| r.kind() != crate::results::RowKind::Verdict)
+        .cloned()
+        .collect();
+    let mut md = probes::render(&measured, notes);
+    let reg = crate::hypothesis::Registry::builtin();
+    let matrix = crate::hypothesis::evaluate(&reg, &measured);
+    let via = crate::hypothesis::viability(&reg, &measured);
+    md.push('\n');
+    md.push_str(&crate::hypothesis::render_markdown(&reg, &matrix, &via));
+    md
 }
 
 /// One sentence saying what every interval of a run covers (report.md and report.html).
-pub fn intervals_sentence(plan: &crate::run::Plan) -> String {
+pub fn intervals_sentence(plan: &crate::results::Plan) -> String {
     let units = "the queries (the base rows for recon_mse)";
     if plan.replicates > 1 {
         format!(

@@ -5,7 +5,7 @@
 
 use super::svg::{self, GridCell, Plot, Point, Scale, Series};
 use super::{fmt_ci, summary::unique};
-use crate::run::ResultRow;
+use crate::results::ResultRow;
 use std::fmt::Write;
 
 const CONFIRMED: &str = "#7fc97f";

@@ -2,7 +2,7 @@
 //! its bytes and headline metrics.
 
 use super::fmt_num;
-use crate::run::ResultRow;
+use crate::results::ResultRow;
 use std::fmt::Write;
 
 /// Headline metrics in the summary (prefix match for `recall@`).
@@ -16,7 +16,7 @@ pub fn render(rows: &[ResultRow]) -> String {
         let prow: Vec<&ResultRow> = cells
             .iter()
             .copied()
-            .filter(|r| r.population == pop && !crate::run::runner::is_instrument_row(r))
+            .filter(|r| r.population == pop && !r.is_instrument())
             .collect();
         let recall_name = prow
             .iter()

@@ -2,26 +2,11 @@
 //! interrupted run never sees half a file), run-directory naming, and the `latest` link.
 
 use crate::error::{Error, Result};
-use std::io::Write;
+use crate::report;
+use crate::results::{ResultRow, RunMeta};
 use std::path::{Path, PathBuf};
 
-/// Write `contents` to `path` atomically.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    })
-}
+pub use crate::atomic::write_atomic;
 
 /// Create a fresh run directory `parent/<timestamp>` (suffixed `-2`, `-3`… if taken).
 pub fn create_run_dir(parent: &Path, stamp: &str) -> Result<PathBuf> {
@@ -77,3 +62,27 @@ pub fn update_latest(parent: &Path, dir: &Path) -> Result<()> {
         Ok(())
     }
 }
+
+/// Write run.json.
+pub fn write_meta(dir: &std::path::Path, meta: &RunMeta) -> Result<()> {
+    let json = serde_json::to_string_pretty(meta).map_err(|e| Error::Write {
+        path: dir.join("run.json"),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(&dir.join("run.json"), json.as_bytes())
+}
+
+/// Rewrite both result files. The CSV goes first, so whenever results.jsonl (what `--resume`
+/// reads) holds N cells, results.csv holds at least those N.
+pub fn write_results(dir: &std::path::Path, rows: &[ResultRow]) -> Result<()> {
+    let csv = report::csv::render(rows).map_err(|e| Error::Write {
+        path: dir.join("results.csv"),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(&dir.join("results.csv"), csv.as_bytes())?;
+    write_atomic(
+        &dir.join("results.jsonl"),
+        report::jsonl::render(rows).as_bytes(),
+    )
+}
+

@@ -1,6 +1,7 @@
-//! `ResultRow`: the tidy result record, one per population × codec × metric. Every report format
-//! is a view over a list of these.
+//! `ResultRow`: the tidy result record, one per population × codec × metric, and [`RowKind`],
+//! what produced it. Every report format is a view over a list of these.
 
+use super::probe_kind::ProbeKind;
 use serde::{Deserialize, Serialize};
 
 /// One measured number with its context. Field order is the CSV column order.
@@ -67,12 +68,59 @@ pub fn bits_per_dim(bytes_per_row: usize, model_bytes: usize, rows: usize, dim: 
 }
 
 /// `split` values of the pair probe's codec cells (and their instrument block); every other
-/// `split` names a probe (`chain`, `family`, …) or the hypothesis verdicts (`verdict`).
+/// `split` names a probe section (see [`ProbeKind::of_split`]) or the hypothesis verdicts
+/// ([`VERDICT_SPLIT`]).
 pub const CELL_SPLITS: &[&str] = &["self-pairs", "held-out", "query-file"];
 
+/// `split` of the hypothesis verdict rows.
+pub const VERDICT_SPLIT: &str = "verdict";
+
+/// `codec` of the population-level rows of a cell block's instrument analysis.
+pub const INSTRUMENT: &str = "(instrument)";
+
+/// Prefix of the per-codec metrics of the instrument analysis (`instrument.r:<spec>`, …).
+pub const INSTRUMENT_METRIC_PREFIX: &str = "instrument.";
+
+/// What produced a result row. Rows carry it as text (`split`, `codec`, `metric`) so the tidy
+/// files stay flat; this is the one place that reads it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// A codec cell of the pair probe (score fidelity, recall, reconstruction).
+    Cell,
+    /// The reliability of a population's codecs as an instrument (population level, or
+    /// per-codec `instrument.*` metrics).
+    Instrument,
+    /// A probe's measurement.
+    Probe(ProbeKind),
+    /// A hypothesis verdict or codec viability (recomputed from the other rows).
+    Verdict,
+}
+
 impl ResultRow {
-    /// True for rows written by a probe or the hypothesis matrix, not by a codec cell.
+    /// What produced this row.
+    pub fn kind(&self) -> RowKind {
+        if CELL_SPLITS.contains(&self.split.as_str()) {
+            if self.codec == INSTRUMENT || self.metric.starts_with(INSTRUMENT_METRIC_PREFIX) {
+                RowKind::Instrument
+            } else {
+                RowKind::Cell
+            }
+        } else if self.split == VERDICT_SPLIT {
+            RowKind::Verdict
+        } else {
+            // An unknown section name (a newer build's probe) still reads as a probe row.
+            RowKind::Probe(ProbeKind::of_split(&self.split).unwrap_or(ProbeKind::All))
+        }
+    }
+
+    /// True for rows written by a probe or the hypothesis matrix, not by a codec cell or its
+    /// instrument block.
     pub fn is_probe(&self) -> bool {
-        !CELL_SPLITS.contains(&self.split.as_str())
+        matches!(self.kind(), RowKind::Probe(_) | RowKind::Verdict)
+    }
+
+    /// True for the rows of a cell block's instrument analysis.
+    pub fn is_instrument(&self) -> bool {
+        self.kind() == RowKind::Instrument
     }
 }

@@ -1,38 +1,52 @@
 //! `Plan`: everything a run needs, typed and validated before any work starts. The CLI builds it
-//! from flags; nothing downstream parses strings.
+//! from flags or a plan file; `run.json` stores it; nothing downstream parses strings. It lives
+//! with the rows because run metadata (and so every report header) carries it.
 
 use crate::codec::CodecSpec;
 use crate::data::catalog::PopulationSpec;
 use crate::data::population::NonFinitePolicy;
 use crate::error::{Error, Result};
-use crate::probe::command::ProbeKind;
+use super::probe_kind::ProbeKind;
+use crate::choice::Choice;
 use std::path::PathBuf;
 
 /// Which pair-probe split to use.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SplitChoice {
     /// Self-pairs for weight tensors, held-out queries for embeddings and synthetic rows.
     #[default]
     Auto,
     /// Queries are rows of the population, scored against all other rows.
-    #[value(name = "self")]
     #[serde(rename = "self")]
     SelfPairs,
     /// Queries are held-out rows.
-    #[value(name = "holdout")]
     #[serde(rename = "holdout")]
     HeldOut,
+}
+
+impl Choice for SplitChoice {
+    const ALL: &'static [Self] = &[SplitChoice::Auto, SplitChoice::SelfPairs, SplitChoice::HeldOut];
+
+    fn name(self) -> &'static str {
+        match self {
+            SplitChoice::Auto => "auto",
+            SplitChoice::SelfPairs => "self",
+            SplitChoice::HeldOut => "holdout",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            SplitChoice::Auto => {
+                "Self-pairs for weight tensors, held-out queries for embeddings and synthetic rows"
+            }
+            SplitChoice::SelfPairs => {
+                "Queries are rows of the population, scored against all other rows"
+            }
+            SplitChoice::HeldOut => "Queries are held-out rows",
+        }
+    }
 }
 
 /// A validated benchmark plan.

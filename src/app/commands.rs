@@ -1,7 +1,8 @@
-//! The binary's subcommands: thin wrappers that call the library and print.
+//! The binary's small subcommands: thin wrappers that call the library, write what the command
+//! writes and print.
 
 use anyhow::Result;
-use codecbench::cli::{ComparePeersArgs, ExportArgs, ListWhat, RunArgs, SpeedArgs};
+use super::cli::{ComparePeersArgs, ExportArgs, ListWhat, RunArgs, SpeedArgs};
 use codecbench::codec::spec::CODECS;
 use codecbench::data::catalog::catalog;
 use codecbench::data::inspect::inspect_file;
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub fn run(args: RunArgs) -> Result<()> {
     let outcome = match args.resume.clone() {
-        Some(dir) => codecbench::run::runner::resume(&dir, args.threads, !args.no_progress)?,
+        Some(dir) => codecbench::run::resume(&dir, args.threads, !args.no_progress)?,
         None => codecbench::run::run(&args.into_plan()?)?,
     };
     print!("{}", report::summary::render(&outcome.rows));
@@ -118,7 +119,7 @@ pub fn inspect(file: &Path, rows: usize, json: bool) -> Result<()> {
 }
 
 /// Read a run's rows from its directory or its results.jsonl.
-fn read_rows(path: &Path) -> Result<Vec<codecbench::run::ResultRow>> {
+fn read_rows(path: &Path) -> Result<Vec<codecbench::results::ResultRow>> {
     let file = if path.is_dir() {
         path.join("results.jsonl")
     } else {
@@ -150,7 +151,7 @@ fn codec_seed_of(dir: &Path) -> Option<u64> {
     // Runs written before codec draws were seeded from `--codec-seed` and the codec's identity
     // (results format 1) drew differently whatever their seed: never "the same draws".
     if v.get("results_format").and_then(serde_json::Value::as_u64)
-        != Some(u64::from(codecbench::run::runner::RESULTS_FORMAT))
+        != Some(u64::from(codecbench::results::RESULTS_FORMAT))
     {
         return None;
     }
@@ -184,8 +185,8 @@ pub fn compare(
     }
     let (rows_a, rows_b) = (read_rows(a)?, read_rows(b)?);
     let (dir_a, dir_b) = (run_dir_of(a), run_dir_of(b));
-    let units_a = codecbench::run::units::CellUnits::read_all(&dir_a)?;
-    let units_b = codecbench::run::units::CellUnits::read_all(&dir_b)?;
+    let units_a = codecbench::results::units::CellUnits::read_all(&dir_a)?;
+    let units_b = codecbench::results::units::CellUnits::read_all(&dir_b)?;
     let cmp = report::compare::compare(
         &report::compare::RunSide {
             rows: &rows_a,
@@ -251,19 +252,6 @@ pub fn embed(texts: &Path, out: &Path, model: Option<&Path>) -> Result<()> {
     bar.finish_and_clear();
     codecbench::data::npy::write_f32(out, &rows)?;
     println!("wrote {} ({} × {})", out.display(), rows.len(), rows.dim());
-    Ok(())
-}
-
-pub fn probe(args: codecbench::probe::command::ProbeArgs) -> Result<()> {
-    let (kind, opts) = args.into_options()?;
-    let out = codecbench::probe::command::probe_command(kind, &opts)?;
-    print!("{}", out.markdown);
-    println!(
-        "\nreport: {}\nresults: {} ({} rows)",
-        out.dir.join("report.md").display(),
-        out.dir.join("results.jsonl").display(),
-        out.rows.len()
-    );
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! comparing intervals. Written once, atomically, when the cell finishes; a resumed run keeps
 //! the files of the cells it reuses.
 
-use super::output::write_atomic;
+use crate::atomic::write_atomic;
 use crate::data::catalog::stable_hash;
 use crate::error::{Error, Result};
 use crate::metric::suite::UnitValues;

@@ -1,12 +1,13 @@
 //! Command-line flags (clap derive) and their validation into a typed [`Plan`]. Strings are
 //! parsed here, at the edge, and nowhere downstream.
 
-use crate::codec::CodecSpec;
-use crate::data::catalog::PopulationSpec;
-use crate::data::population::NonFinitePolicy;
-use crate::error::Result;
-use crate::probe::command::ProbeKind;
-use crate::run::plan::{self, Plan, SplitChoice};
+use super::choice::choice;
+use codecbench::codec::CodecSpec;
+use codecbench::data::catalog::PopulationSpec;
+use codecbench::data::population::NonFinitePolicy;
+use codecbench::error::Result;
+use codecbench::results::plan::{self, Plan, PlanToml, SplitChoice};
+use codecbench::results::ProbeKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -73,7 +74,7 @@ pub enum Command {
     },
     /// Run a probe (chain P5, family P7, spiral P1, identity, all) into
     /// reports/probes/<stamp>-<probe>/.
-    Probe(crate::probe::command::ProbeArgs),
+    Probe(super::probe::ProbeArgs),
     /// Fill the hypothesis × population matrix and codec viability from one or more runs.
     Hypotheses {
         /// Run directories or results.jsonl files (e.g. a `run` dir and a `probe all` dir).
@@ -103,8 +104,8 @@ pub enum Command {
         #[arg(long, default_value_t = 0.0)]
         min_effect: f64,
         /// Multiple-comparison correction over all tested metrics.
-        #[arg(long, value_enum, default_value_t = crate::report::compare::Correction::Holm)]
-        correction: crate::report::compare::Correction,
+        #[arg(long, value_enum, default_value_t = codecbench::report::compare::Correction::Holm)]
+        correction: codecbench::report::compare::Correction,
         /// List every compared metric, not only the significant changes.
         #[arg(long)]
         all: bool,
@@ -155,15 +156,12 @@ pub struct RunArgs {
     /// Codec: name[:key=value,...], e.g. int8, int4:group=32, bf16. Repeatable.
     #[arg(long = "codec", short = 'c', value_name = "SPEC")]
     pub codecs: Vec<String>,
-    /// Queries per population [default: 100; 50 with --quick].
-    #[arg(long)]
-    pub queries: Option<usize>,
     /// k of recall@k.
     #[arg(long, default_value_t = plan::DEFAULT_K)]
     pub k: usize,
-    /// Seed of all randomness (sampling, splits, codec fitting, bootstrap).
-    #[arg(long, default_value_t = plan::DEFAULT_SEED)]
-    pub seed: u64,
+    /// Which rows are loaded and how they are split (shared with `export`).
+    #[command(flatten)]
+    pub sample: SampleFlags,
     /// Base seed of the codecs' own random draws only (rotations, sketches, k-means starts)
     /// [default: --seed]; the split, base rows and queries stay the same, so two runs that
     /// differ only here show how much a codec's numbers move with its draw.
@@ -180,25 +178,6 @@ pub struct RunArgs {
     /// Worker threads [default: all cores]. Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Smaller samples for smoke runs (50 queries, ≤1000 rows per population, 200 resamples,
-    /// one codec draw).
-    #[arg(long)]
-    pub quick: bool,
-    /// Score the base rows against these query rows instead of a split (a file spec, as for
-    /// --population): your own queries, or activations x for a weight W so x·Wᵀ is measured.
-    #[arg(long, value_name = "SPEC")]
-    pub query_file: Option<String>,
-    /// Rows with NaN/Inf: `error` names the row and stops; `skip` drops them and reports how many.
-    #[arg(long, value_enum, default_value_t = NonFinitePolicy::Error)]
-    pub nonfinite: NonFinitePolicy,
-    /// At most this many rows per population (a seeded sample beyond it) [default: 20000; 1000
-    /// with --quick].
-    #[arg(long)]
-    pub max_rows: Option<usize>,
-    /// Query split: `auto` (self-pairs for weight tensors, held-out rows for embeddings), `self`,
-    /// or `holdout`.
-    #[arg(long, value_enum, default_value_t = SplitChoice::Auto)]
-    pub split: SplitChoice,
     /// Bootstrap resamples per confidence interval [default: 500; 200 with --quick].
     #[arg(long)]
     pub resamples: Option<usize>,
@@ -208,7 +187,7 @@ pub struct RunArgs {
     /// Probe to run after the codec cells, before the hypothesis matrix (repeatable):
     /// chain (needs `codecbench fetch minilm`), family, spiral, identity, resolution, all
     /// [default: chain, family, spiral, identity; with --quick family, spiral, identity].
-    #[arg(long = "probe", value_enum, value_name = "PROBE")]
+    #[arg(long = "probe", value_parser = choice::<ProbeKind>(), value_name = "PROBE")]
     pub probes: Vec<ProbeKind>,
     /// Run no probes and no hypothesis matrix (codec cells only).
     #[arg(long, conflicts_with = "probes")]
@@ -227,7 +206,7 @@ impl RunArgs {
     /// Validate the flags into a plan (parses every spec; reads no data).
     pub fn into_plan(self) -> Result<Plan> {
         if let Some(path) = &self.plan {
-            return crate::run::plan::PlanToml::read(path)?.into_plan(
+            return PlanToml::read(path)?.into_plan(
                 self.out,
                 self.threads,
                 !self.no_progress,
@@ -249,12 +228,20 @@ impl RunArgs {
                 .map(|s| s.parse::<CodecSpec>())
                 .collect::<Result<_>>()?
         };
-        let query_file = self
-            .query_file
+        let SampleFlags {
+            queries,
+            seed,
+            quick,
+            query_file,
+            nonfinite,
+            max_rows,
+            split,
+        } = self.sample;
+        let query_file = query_file
             .as_deref()
             .map(PopulationSpec::parse)
             .transpose()?;
-        let (q, rows, res) = if self.quick {
+        let (q, rows, res) = if quick {
             (
                 plan::QUICK_QUERIES,
                 plan::QUICK_MAX_ROWS,
@@ -270,27 +257,27 @@ impl RunArgs {
         let plan = Plan {
             populations,
             codecs,
-            queries: self.queries.unwrap_or(q),
+            queries: queries.unwrap_or(q),
             k: self.k,
-            seed: self.seed,
+            seed,
             codec_seed: self.codec_seed,
-            replicates: self.replicates.unwrap_or(if self.quick {
+            replicates: self.replicates.unwrap_or(if quick {
                 plan::QUICK_REPLICATES
             } else {
                 plan::DEFAULT_REPLICATES
             }),
             out: self.out,
             threads: self.threads,
-            quick: self.quick,
+            quick,
             query_file,
-            nonfinite: self.nonfinite,
-            max_rows: Some(self.max_rows.unwrap_or(rows)),
-            split: self.split,
+            nonfinite,
+            max_rows: Some(max_rows.unwrap_or(rows)),
+            split,
             resamples: self.resamples.unwrap_or(res),
             probes: if self.no_probes {
                 Vec::new()
             } else if self.probes.is_empty() {
-                ProbeKind::run_defaults(self.quick)
+                ProbeKind::run_defaults(quick)
             } else {
                 ProbeKind::expand(&self.probes)
             },
@@ -311,19 +298,19 @@ pub struct SpeedArgs {
     #[arg(long = "dim", value_name = "D")]
     pub dims: Vec<usize>,
     /// Rows encoded, scanned per query and decoded.
-    #[arg(long, default_value_t = crate::speed::DEFAULT_ROWS)]
+    #[arg(long, default_value_t = codecbench::speed::DEFAULT_ROWS)]
     pub rows: usize,
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
     /// Timed repetitions (median, min and max over them).
-    #[arg(long, default_value_t = crate::speed::DEFAULT_REPEATS)]
+    #[arg(long, default_value_t = codecbench::speed::DEFAULT_REPEATS)]
     pub repeats: usize,
     /// Seed of the rows and of codec fitting.
     #[arg(long, default_value_t = plan::DEFAULT_SEED)]
     pub seed: u64,
     /// MiB of the bandwidth kernel's buffer.
-    #[arg(long, default_value_t = crate::speed::DEFAULT_BANDWIDTH_BYTES >> 20)]
+    #[arg(long, default_value_t = codecbench::speed::DEFAULT_BANDWIDTH_BYTES >> 20)]
     pub bandwidth_mib: usize,
     /// Print JSON instead of the table.
     #[arg(long)]
@@ -332,8 +319,8 @@ pub struct SpeedArgs {
 
 impl SpeedArgs {
     /// Parse the codec specs into options.
-    pub fn into_options(self) -> Result<crate::speed::SpeedOptions> {
-        let mut opts = crate::speed::SpeedOptions::default();
+    pub fn into_options(self) -> Result<codecbench::speed::SpeedOptions> {
+        let mut opts = codecbench::speed::SpeedOptions::default();
         if !self.codecs.is_empty() {
             opts.codecs = self
                 .codecs
@@ -361,27 +348,9 @@ pub struct ExportArgs {
     /// Directory that receives base.npy, queries.npy, train.npy and split.json.
     #[arg(long)]
     pub out: PathBuf,
-    /// Queries [default: 100; 50 with --quick].
-    #[arg(long)]
-    pub queries: Option<usize>,
-    /// Seed, as for `run`.
-    #[arg(long, default_value_t = plan::DEFAULT_SEED)]
-    pub seed: u64,
-    /// Same as `run --quick` (changes the default queries and row cap).
-    #[arg(long)]
-    pub quick: bool,
-    /// Query file spec, as for `run --query-file`.
-    #[arg(long, value_name = "SPEC")]
-    pub query_file: Option<String>,
-    /// Non-finite rows, as for `run`.
-    #[arg(long, value_enum, default_value_t = NonFinitePolicy::Error)]
-    pub nonfinite: NonFinitePolicy,
-    /// Row cap, as for `run` [default: 20000; 1000 with --quick].
-    #[arg(long)]
-    pub max_rows: Option<usize>,
-    /// Split, as for `run`.
-    #[arg(long, value_enum, default_value_t = SplitChoice::Auto)]
-    pub split: SplitChoice,
+    /// Which rows are loaded and how they are split, as for `run`.
+    #[command(flatten)]
+    pub sample: SampleFlags,
 }
 
 impl ExportArgs {
@@ -390,18 +359,12 @@ impl ExportArgs {
         RunArgs {
             populations: vec![self.population],
             codecs: Vec::new(),
-            queries: self.queries,
             k: plan::DEFAULT_K,
-            seed: self.seed,
+            sample: self.sample,
             codec_seed: None,
             replicates: None,
             out: PathBuf::from("reports"),
             threads: None,
-            quick: self.quick,
-            query_file: self.query_file,
-            nonfinite: self.nonfinite,
-            max_rows: self.max_rows,
-            split: self.split,
             resamples: None,
             no_progress: true,
             probes: Vec::new(),
@@ -411,6 +374,38 @@ impl ExportArgs {
         }
         .into_plan()
     }
+}
+
+/// The flags that decide which rows a population loads and how they are split into base,
+/// queries and training rows — shared by `run` and `export`, so an export is exactly the split a
+/// run measures.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SampleFlags {
+    /// Queries per population [default: 100; 50 with --quick].
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// Seed of all randomness (sampling, splits, codec fitting, bootstrap).
+    #[arg(long, default_value_t = plan::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Smaller samples for smoke runs (50 queries, ≤1000 rows per population, 200 resamples,
+    /// one codec draw).
+    #[arg(long)]
+    pub quick: bool,
+    /// Score the base rows against these query rows instead of a split (a file spec, as for
+    /// --population): your own queries, or activations x for a weight W so x·Wᵀ is measured.
+    #[arg(long, value_name = "SPEC")]
+    pub query_file: Option<String>,
+    /// Rows with NaN/Inf: `error` names the row and stops; `skip` drops them and reports how many.
+    #[arg(long, value_enum, default_value_t = NonFinitePolicy::Error)]
+    pub nonfinite: NonFinitePolicy,
+    /// At most this many rows per population (a seeded sample beyond it) [default: 20000; 1000
+    /// with --quick].
+    #[arg(long)]
+    pub max_rows: Option<usize>,
+    /// Query split: `auto` (self-pairs for weight tensors, held-out rows for embeddings), `self`,
+    /// or `holdout`.
+    #[arg(long, value_parser = choice::<SplitChoice>(), default_value = "auto")]
+    pub split: SplitChoice,
 }
 
 /// Flags of `codecbench compare-peers`.
@@ -427,10 +422,10 @@ pub struct ComparePeersArgs {
     #[arg(long, value_name = "RUN_DIR")]
     pub run: Option<PathBuf>,
     /// Timed repetitions (the median is compared).
-    #[arg(long, default_value_t = crate::peers::DEFAULT_REPEATS)]
+    #[arg(long, default_value_t = codecbench::peers::DEFAULT_REPEATS)]
     pub repeats: usize,
     /// Bootstrap resamples of our CIs.
-    #[arg(long, default_value_t = crate::peers::DEFAULT_RESAMPLES)]
+    #[arg(long, default_value_t = codecbench::peers::DEFAULT_RESAMPLES)]
     pub resamples: usize,
     /// Threads of the "all threads" timings [default: all cores].
     #[arg(long)]
@@ -445,14 +440,14 @@ pub struct ComparePeersArgs {
 
 impl ComparePeersArgs {
     /// Validate into options.
-    pub fn into_options(self) -> Result<crate::peers::ComparePeersOptions> {
+    pub fn into_options(self) -> Result<codecbench::peers::ComparePeersOptions> {
         if self.threads == Some(0) {
-            return Err(crate::error::Error::InvalidPlan {
+            return Err(codecbench::error::Error::InvalidPlan {
                 field: "--threads",
                 reason: "must be at least 1".to_string(),
             });
         }
-        Ok(crate::peers::ComparePeersOptions {
+        Ok(codecbench::peers::ComparePeersOptions {
             peers: self.peers,
             splits: self.splits,
             run: self.run,

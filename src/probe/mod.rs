@@ -60,9 +60,7 @@ pub fn probe_rows(kind: ProbeKind, opts: &ProbeOptions) -> Result<ProbeOutput> {
         out.extend(steps::identity_probe(opts)?);
     }
     if run(ProbeKind::Resolution) {
-        // TODO(house): resolution's section is still rendered while probing.
-        let mut md = String::new();
-        resolution::resolution_probe(opts, &mut out.rows, &mut md)?;
+        out.extend(resolution::resolution_probe(opts)?);
     }
     Ok(out)
 }

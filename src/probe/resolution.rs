@@ -43,10 +43,9 @@
 //! 1024-entry palette on fewer than 1024 training rows) gives undefined rows whose note says
 //! why. Populations are sampled to at least [`MIN_ROWS`] rows (more with `--rows`).
 
-use std::fmt::Write;
-
-use super::ProbeOptions;
-use crate::results::RowContext;
+use super::{ProbeOptions, ProbeOutput};
+use crate::results::meta::ResolutionLayout;
+use crate::results::{ProbeNote, RowContext};
 use super::pairs::{run_pairs, run_recon};
 use super::{Split, Truth};
 use crate::codec::palette::{Lanes, LeafKind, PaletteParams};
@@ -59,7 +58,6 @@ use crate::metric::bootstrap::{self, Estimate};
 use crate::metric::correlation::spearman;
 use crate::metric::recall::recall_at_k;
 use crate::metric::suite::{MetricValue, PairInputs, pair_metrics, recon_metric};
-use crate::report::fmt_ci;
 use crate::results::ResultRow;
 
 /// Rows sampled per population at least (Wide-HIP's 1024 entries need ≥ 1024 training rows).
@@ -217,18 +215,13 @@ struct Measured {
     rows: Vec<ResultRow>,
     /// Asymmetric estimates (queries × base), when the codec could be fitted.
     asym: Option<Vec<f64>>,
-    bytes: usize,
-    bits: Option<usize>,
     why: Option<String>,
 }
 
 /// Run the resolution study on each population (`opts.populations`, else
-/// [`DEFAULT_POPULATIONS`]); appends result rows and a Markdown section.
-pub fn resolution_probe(
-    opts: &ProbeOptions,
-    rows: &mut Vec<ResultRow>,
-    md: &mut String,
-) -> Result<()> {
+/// [`DEFAULT_POPULATIONS`]): result rows, and per population a note of its table's layout
+/// (which codec is which layout or baseline) for the report.
+pub fn resolution_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
     let specs: Vec<PopulationSpec> = if opts.populations.is_empty() {
         DEFAULT_POPULATIONS
             .iter()
@@ -237,10 +230,7 @@ pub fn resolution_probe(
     } else {
         opts.populations.clone()
     };
-    let _ = writeln!(
-        md,
-        "\n## P9 — resolution: address bits vs leaf bits of the palette + leaf hybrid\n\nAddress = a flat farthest-point palette of 2^bits entries (the origin's HEEL+HIP); leaf = lanes on the SVD basis of the training residuals; bits are exact per row. Equal bits are per row, as the origin budgets them: a 1024-entry palette is 16× the shared state of a 64-entry one, so compare `bits/dim amortised` (code plus shared state over the population's rows, before sampling) before buying a wider address. Baselines at the nearest achievable budget (actual bytes shown). Metrics per query, pooled over queries, 95% bootstrap CIs. The origin's table gives Stacked 58 bits; its lane list sums to 66.\n"
-    );
+    let mut out = ProbeOutput::default();
     for spec in &specs {
         let pop = spec.load(
             spec.default_kind(),
@@ -255,43 +245,28 @@ pub fn resolution_probe(
             PopulationKind::Weight => Split::self_pairs(&pop.rows, opts.queries, seed),
             PopulationKind::Embedding => Split::held_out(&pop.rows, opts.queries, seed),
         };
-        let (new, section) =
+        let (rows, note) =
             measure_population(&pop.name, pop.provenance.source_rows, &split, opts, seed)?;
-        md.push_str(&section);
-        rows.extend(new);
+        out.rows.extend(rows);
+        out.notes.push(note);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The study on one prepared split of a population of `population_rows` rows (before
-/// sampling; shared state is amortised over them): result rows and the Markdown of this
-/// population.
+/// sampling; shared state is amortised over them): result rows and the population's table note.
 pub fn measure_population(
     population: &str,
     population_rows: usize,
     split: &Split,
     opts: &ProbeOptions,
     seed: u64,
-) -> Result<(Vec<ResultRow>, String)> {
+) -> Result<(Vec<ResultRow>, ProbeNote)> {
     let truth = Truth::compute(split);
     let candidates = split.candidates();
     let k = opts.k.min(candidates.max(1));
     let split_name = "resolution";
     let mut out: Vec<ResultRow> = Vec::new();
-    let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "**{population}** ({} base rows × {}, {} queries, {})\n",
-        split.base.len(),
-        split.base.dim(),
-        split.queries.len(),
-        match split.mode {
-            super::SplitMode::SelfPairs => "self-pairs",
-            super::SplitMode::HeldOut => "held-out queries",
-            super::SplitMode::QueryFile => "query file",
-        }
-    );
-
     let measure = |spec: &CodecSpec, note: Option<String>| -> Result<Measured> {
         measure_codec(
             spec,
@@ -336,80 +311,7 @@ pub fn measure_population(
         baselines.push(("floor".to_string(), measure(&spec, Some(note))?));
     }
 
-    let metric = |m: &Measured, name: &str| -> String {
-        m.rows
-            .iter()
-            .find(|r| r.metric == name)
-            .map_or("—".to_string(), |r| {
-                if r.value.is_none() {
-                    "—".to_string()
-                } else {
-                    fmt_ci(r.value, r.ci_lo, r.ci_hi)
-                }
-            })
-    };
-    let amortised = |m: &Measured| -> String {
-        m.rows
-            .first()
-            .filter(|r| r.bytes_per_row > 0)
-            .map_or("—".to_string(), |r| format!("{:.3}", r.bits_per_dim))
-    };
-    let recall_name = format!("recall@{k}");
-    let _ = writeln!(
-        md,
-        "| layout | address | leaf | declared bits | code bits | B/row | bits/dim amortised | spearman | {recall_name} | pearson | recon_mse |\n|---|---|---|---|---|---|---|---|---|---|---|"
-    );
-    for (l, m) in &layouts {
-        let _ = writeln!(
-            md,
-            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            l.name,
-            if l.origin { "" } else { " (control)" },
-            l.address,
-            l.lanes,
-            l.declared_bits,
-            m.bits.map_or("—".to_string(), |b| b.to_string()),
-            m.bytes,
-            amortised(m),
-            metric(m, "spearman"),
-            metric(m, &recall_name),
-            metric(m, "pearson"),
-            metric(m, "recon_mse"),
-        );
-    }
-    let _ = writeln!(
-        md,
-        "\n| codec | budget | bits/row (actual) | B/row | bits/dim amortised | spearman | {recall_name} | pearson | recon_mse |\n|---|---|---|---|---|---|---|---|---|"
-    );
-    let all_others = std::iter::once(("I8Hybrid (jl)".to_string(), &hybrid))
-        .chain(baselines.iter().map(|(b, m)| (b.clone(), m)));
-    for (budget, m) in all_others {
-        let _ = writeln!(
-            md,
-            "| {} | {budget} | {} | {} | {} | {} | {} | {} | {} |",
-            m.spec,
-            m.bits.map_or("—".to_string(), |b| b.to_string()),
-            m.bytes,
-            amortised(m),
-            metric(m, "spearman"),
-            metric(m, &recall_name),
-            metric(m, "pearson"),
-            metric(m, "recon_mse"),
-        );
-    }
-    let unfit: Vec<String> = layouts
-        .iter()
-        .map(|(_, m)| m)
-        .chain(std::iter::once(&hybrid))
-        .chain(baselines.iter().map(|(_, m)| m))
-        .filter_map(|m| m.why.as_ref().map(|w| format!("{}: {w}", m.spec)))
-        .collect();
-    if !unfit.is_empty() {
-        let _ = writeln!(md, "\nNot measurable here: {}", unfit.join("; "));
-    }
-
     // P9: paired per-query differences wide − narrow at equal bits.
-    let mut p9_lines = Vec::new();
     for (budget, wide, narrow) in P9_PAIRS {
         let get = |name: &str| layouts.iter().find(|(l, _)| l.name == name);
         let (Some((wl, wm)), Some((_, nm))) = (get(wide), get(narrow)) else {
@@ -494,30 +396,34 @@ pub fn measure_population(
                 },
             };
             let row = ctx.row(mv);
-            p9_lines.push(format!(
-                "{} at {budget} bits, {wide} − {narrow}: {}",
-                which,
-                if row.value.is_some() {
-                    fmt_ci(row.value, row.ci_lo, row.ci_hi)
-                } else {
-                    row.note.clone().unwrap_or_default()
-                }
-            ));
             out.push(row);
         }
-        if !cost.is_empty() {
-            p9_lines.push(format!(
-                "({wide} vs {narrow}: {})",
-                cost.trim_start_matches("; ")
-            ));
-        }
     }
-    let _ = writeln!(
-        md,
-        "\nP9 (paired per query, positive = wider address wins): {}\n",
-        p9_lines.join(" · ")
-    );
 
+    let note = ProbeNote::ResolutionTable {
+        population: population.to_string(),
+        split: match split.mode {
+            super::SplitMode::SelfPairs => "self-pairs",
+            super::SplitMode::HeldOut => "held-out queries",
+            super::SplitMode::QueryFile => "query file",
+        }
+        .to_string(),
+        k,
+        layouts: layouts
+            .iter()
+            .map(|(l, m)| ResolutionLayout {
+                codec: m.spec.clone(),
+                name: l.name.to_string(),
+                origin: l.origin,
+                address: l.address.to_string(),
+                leaf: l.lanes.to_string(),
+                declared_bits: l.declared_bits,
+            })
+            .collect(),
+        others: std::iter::once((hybrid.spec.clone(), "I8Hybrid (jl)".to_string()))
+            .chain(baselines.iter().map(|(b, m)| (m.spec.clone(), b.clone())))
+            .collect(),
+    };
     for (_, m) in layouts {
         out.extend(m.rows);
     }
@@ -525,7 +431,7 @@ pub fn measure_population(
     for (_, m) in baselines {
         out.extend(m.rows);
     }
-    Ok((out, md))
+    Ok((out, note))
 }
 
 /// Per query: [Spearman(a) − Spearman(b), recall@k(a) − recall@k(b)] against the truth, the
@@ -620,8 +526,6 @@ fn measure_codec(
                 spec: spec.to_string(),
                 rows: vec![row],
                 asym: None,
-                bytes: 0,
-                bits: None,
                 why: Some(why),
             });
         }
@@ -678,8 +582,6 @@ fn measure_codec(
         spec: spec.to_string(),
         rows: metrics.into_iter().map(|m| ctx.row(m)).collect(),
         asym: Some(outcome.asym),
-        bytes: codec.code_bytes(),
-        bits: Some(bits),
         why: None,
     })
 }

@@ -132,6 +132,20 @@ pub enum ProbeNote {
         /// Whether attention fidelity and the score chain ran (false: weight chain only).
         diagnostics: bool,
     },
+    /// Resolution: how one population's table is laid out (which codec is which layout or
+    /// baseline); every number comes from the rows.
+    ResolutionTable {
+        /// Population.
+        population: String,
+        /// How its queries were drawn (`self-pairs`, `held-out queries`).
+        split: String,
+        /// k of its recall column.
+        k: usize,
+        /// The palette + leaf layouts, in table order.
+        layouts: Vec<ResolutionLayout>,
+        /// The other codecs (hybrid, baselines) with their budget label, in table order.
+        others: Vec<(String, String)>,
+    },
     /// Family: the number of families the partitions cut the rows into.
     FamilySetup {
         /// Families.
@@ -146,7 +160,25 @@ impl ProbeNote {
             ProbeNote::NotMeasured { probe, .. } | ProbeNote::LeftOut { probe, .. } => Some(*probe),
             ProbeNote::ChainSetup { .. } => Some(ProbeKind::Chain),
             ProbeNote::FamilySetup { .. } => Some(ProbeKind::Family),
+            ProbeNote::ResolutionTable { .. } => Some(ProbeKind::Resolution),
             ProbeNote::NotRun { .. } => None,
         }
     }
+}
+
+/// One palette + leaf layout of the resolution table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResolutionLayout {
+    /// Its codec spec (as the rows name it).
+    pub codec: String,
+    /// Layout name.
+    pub name: String,
+    /// One of the origin's six (false: an equal-bits control).
+    pub origin: bool,
+    /// Address bits as the origin writes them (HEEL+HIP).
+    pub address: String,
+    /// Leaf lanes.
+    pub leaf: String,
+    /// Declared bits per row.
+    pub declared_bits: usize,
 }

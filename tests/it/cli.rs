@@ -47,7 +47,7 @@ fn quick_default_run_writes_results_for_every_cell() {
     let pops: BTreeSet<&str> = rows.iter().map(|r| r.population.as_str()).collect();
     let codecs: BTreeSet<&str> = rows
         .iter()
-        .filter(|r| !codecbench::run::runner::is_instrument_row(r))
+        .filter(|r| !r.is_instrument())
         .map(|r| r.codec.as_str())
         .collect();
     assert!(pops.len() >= 3, "{pops:?}");
@@ -112,7 +112,7 @@ fn quick_default_run_writes_results_for_every_cell() {
         .iter()
         .filter(|r| r.metric.starts_with("hypothesis."))
         .collect();
-    let decided = |r: &&codecbench::run::ResultRow| {
+    let decided = |r: &&codecbench::results::ResultRow| {
         let n = r.note.as_deref().unwrap_or("");
         ["confirmed", "refuted", "inconclusive"]
             .iter()

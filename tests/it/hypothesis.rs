@@ -7,8 +7,9 @@
 use codecbench::hypothesis::{
     self, Gate, Op, Outcome, REGISTRY_TOML, Registry, Verdict, judge_gate,
 };
-use codecbench::probe::command::{ProbeKind, ProbeOptions, probe_command, probe_rows};
-use codecbench::run::ResultRow;
+use codecbench::probe::{ProbeOptions, probe_rows};
+use codecbench::results::ProbeKind;
+use codecbench::results::ResultRow;
 
 fn row(pop: &str, codec: &str, metric: &str, v: Option<f64>, lo: f64, hi: f64) -> ResultRow {
     ResultRow {
@@ -254,11 +255,12 @@ fn the_family_probe_fills_the_p7_cells_with_numbers() {
         ],
         rows: 256,
         resamples: 100,
-        out: dir.path().to_path_buf(),
         ..ProbeOptions::default()
     };
-    let (rows, md) = probe_rows(ProbeKind::Family, &opts).unwrap();
-    assert!(md.contains("## P7"));
+    let probed = probe_rows(ProbeKind::Family, &opts).unwrap();
+    let rows = probed.rows;
+    let md = codecbench::report::probes_and_hypotheses(&rows, &probed.notes);
+    assert!(md.contains("## P7") && md.contains("(16 families)"), "{md}");
     let reg = Registry::builtin();
     let m = hypothesis::evaluate(&reg, &rows);
     let p7 = m
@@ -285,11 +287,28 @@ fn the_family_probe_fills_the_p7_cells_with_numbers() {
     assert_eq!(i2.verdict, Verdict::Refuted);
 
     // The written run directory: results parse back, the report has the matrix, `latest` exists.
-    let out = probe_command(ProbeKind::Family, &opts).unwrap();
-    let text = std::fs::read_to_string(out.dir.join("results.jsonl")).unwrap();
+    let o = crate::util::run_bin(
+        dir.path(),
+        &[
+            "probe",
+            "family",
+            "-p",
+            "clustered:n=256,d=32",
+            "--rows",
+            "256",
+            "--resamples",
+            "100",
+            "--out",
+            ".",
+        ],
+    );
+    assert!(o.status.success(), "{}", crate::util::stderr(&o));
+    let out_dir = dir.path().join("latest");
+    let text = std::fs::read_to_string(out_dir.join("results.jsonl")).unwrap();
     let back = codecbench::report::jsonl::parse(&text).unwrap();
-    assert_eq!(back.len(), out.rows.len());
-    for (a, b) in back.iter().zip(&out.rows) {
+    // The written rows are the library's rows, then the verdicts.
+    assert!(back.len() > rows.len());
+    for (a, b) in back.iter().zip(&rows) {
         assert_eq!(
             (&a.population, &a.codec, &a.metric),
             (&b.population, &b.codec, &b.metric)
@@ -300,14 +319,14 @@ fn the_family_probe_fills_the_p7_cells_with_numbers() {
         back.iter()
             .any(|r| r.metric == "hypothesis.P7" && r.value.is_some())
     );
-    let report = std::fs::read_to_string(out.dir.join("report.md")).unwrap();
+    let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     assert!(report.contains("## Hypotheses") && report.contains("| **P7** |"));
     assert!(dir.path().join("latest").exists());
 
     // `codecbench hypotheses RUN…` re-evaluates from the written rows alone (earlier verdict
     // rows in the input are ignored, not double counted).
     let again = dir.path().join("again");
-    let md = hypothesis::hypotheses_command(std::slice::from_ref(&out.dir), Some(&again)).unwrap();
+    let md = hypothesis::hypotheses_command(std::slice::from_ref(&out_dir), Some(&again)).unwrap();
     assert!(md.contains("| **P7** |") && md.contains("clustered:n=256,d=32"));
     let verdicts = std::fs::read_to_string(again.join("hypotheses.jsonl")).unwrap();
     let verdicts = codecbench::report::jsonl::parse(&verdicts).unwrap();

@@ -8,7 +8,8 @@ use codecbench::codec::{Codec, CodecSpec, PaletteCodec, PaletteParams};
 use codecbench::data::Rows;
 use codecbench::data::catalog::PopulationSpec;
 use codecbench::hypothesis::{self, Registry, Verdict};
-use codecbench::probe::command::{ProbeKind, ProbeOptions, probe_rows};
+use codecbench::probe::{ProbeOptions, probe_rows};
+use codecbench::results::ProbeKind;
 use codecbench::probe::resolution::{self, LAYOUTS};
 
 fn params(s: &str) -> PaletteParams {
@@ -317,7 +318,9 @@ fn resolution_probe_measures_every_layout_at_its_declared_bits() {
         resamples: 100,
         ..ProbeOptions::default()
     };
-    let (rows, md) = probe_rows(ProbeKind::Resolution, &opts).unwrap();
+    let probed = probe_rows(ProbeKind::Resolution, &opts).unwrap();
+    let md = codecbench::report::probes_and_hypotheses(&probed.rows, &probed.notes);
+    let rows = probed.rows;
     assert!(md.contains("P9 — resolution"), "{md}");
     let big = "gaussian:n=1100,d=16";
     let small = "gaussian:n=600,d=16";

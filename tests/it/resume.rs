@@ -45,8 +45,8 @@ fn killed_run_resumes_to_identical_results() {
     let full = std::fs::read(d.join("full/latest/results.jsonl")).unwrap();
     let full_rows = jsonl::parse(std::str::from_utf8(&full).unwrap()).unwrap();
     // A cell's key: its codec, or the population's instrument block.
-    let key = |r: &codecbench::run::ResultRow| {
-        let block = if codecbench::run::runner::is_instrument_row(r) {
+    let key = |r: &codecbench::results::ResultRow| {
+        let block = if r.is_instrument() {
             "(block)".to_string()
         } else {
             r.codec.clone()

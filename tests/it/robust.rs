@@ -148,7 +148,7 @@ fn plan_parser_survives_random_mutations() {
         let m = mutate(&mut rng, plan);
         let path = dir.path().join(format!("p{}.toml", i % 8));
         std::fs::write(&path, &m).unwrap();
-        if let Ok(p) = codecbench::run::plan::PlanToml::read(&path) {
+        if let Ok(p) = codecbench::results::plan::PlanToml::read(&path) {
             let _ = p.into_plan(dir.path().join("out"), None, false);
         }
     }

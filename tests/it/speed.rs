@@ -7,7 +7,7 @@ use codecbench::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
 use codecbench::data::npy;
 use codecbench::data::{RowSelection, Rows};
 use codecbench::probe::Split;
-use codecbench::run::Plan;
+use codecbench::results::Plan;
 use codecbench::speed::{self, SpeedOptions, SpeedReport, Stat};
 use std::path::Path;
 

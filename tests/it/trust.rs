@@ -113,7 +113,7 @@ fn replicates_and_codec_seed_reach_the_rows() {
         }
     }
     // The codec seed moves the random codec's numbers only.
-    let pick = |rows: &[codecbench::run::ResultRow], codec: &str, metric: &str| {
+    let pick = |rows: &[codecbench::results::ResultRow], codec: &str, metric: &str| {
         rows.iter()
             .find(|r| r.codec.starts_with(codec) && r.metric == metric)
             .and_then(|r| r.value)
@@ -132,7 +132,7 @@ fn replicates_and_codec_seed_reach_the_rows() {
         plan.contains("replicates = 3") && plan.contains("codec_seed = 5"),
         "{plan}"
     );
-    let units = codecbench::run::units::CellUnits::read_all(&dir_a).unwrap();
+    let units = codecbench::results::units::CellUnits::read_all(&dir_a).unwrap();
     assert_eq!(units.len(), 2);
     let tq = units
         .iter()

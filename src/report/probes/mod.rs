@@ -4,6 +4,7 @@
 
 mod chain;
 mod populations;
+mod resolution;
 
 use super::{fmt_ci, summary::unique};
 use crate::results::{ProbeKind, ProbeNote, ResultRow, RowKind};
@@ -26,7 +27,7 @@ pub fn render(rows: &[ResultRow], notes: &[ProbeNote]) -> String {
             ProbeKind::Family => populations::family(&mut md, &of, &mine),
             ProbeKind::Spiral => populations::spiral(&mut md, &of),
             ProbeKind::Identity => populations::identity(&mut md, &of),
-            ProbeKind::Resolution => {}
+            ProbeKind::Resolution => resolution::render(&mut md, &of, &mine),
             ProbeKind::All => {}
         }
     }

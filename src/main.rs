@@ -2,8 +2,8 @@
 //! (2 for bad input or a failed run, with a one-line message; 1 for `compare
 //! --fail-on-regression` finding a regression; 0 on success).
 
-use clap::Parser;
 use app::cli::{Cli, Command};
+use clap::Parser;
 use std::process::ExitCode;
 
 mod app;

@@ -2,13 +2,13 @@
 //! parsed here, at the edge, and nowhere downstream.
 
 use super::choice::choice;
+use clap::{Parser, Subcommand, ValueEnum};
 use codecbench::codec::CodecSpec;
 use codecbench::data::catalog::PopulationSpec;
 use codecbench::data::population::NonFinitePolicy;
 use codecbench::error::Result;
-use codecbench::results::plan::{self, Plan, PlanToml, SplitChoice};
 use codecbench::results::ProbeKind;
-use clap::{Parser, Subcommand, ValueEnum};
+use codecbench::results::plan::{self, Plan, PlanToml, SplitChoice};
 use std::path::PathBuf;
 
 /// Measure how well vector codecs keep what matters about the rows of real model tensors.
@@ -206,11 +206,7 @@ impl RunArgs {
     /// Validate the flags into a plan (parses every spec; reads no data).
     pub fn into_plan(self) -> Result<Plan> {
         if let Some(path) = &self.plan {
-            return PlanToml::read(path)?.into_plan(
-                self.out,
-                self.threads,
-                !self.no_progress,
-            );
+            return PlanToml::read(path)?.into_plan(self.out, self.threads, !self.no_progress);
         }
         let populations = if self.populations.is_empty() {
             PopulationSpec::defaults()

@@ -1,8 +1,8 @@
 //! The binary's small subcommands: thin wrappers that call the library, write what the command
 //! writes and print.
 
-use anyhow::Result;
 use super::cli::{ComparePeersArgs, ExportArgs, ListWhat, RunArgs, SpeedArgs};
+use anyhow::Result;
 use codecbench::codec::spec::CODECS;
 use codecbench::data::catalog::catalog;
 use codecbench::data::inspect::inspect_file;

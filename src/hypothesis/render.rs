@@ -8,8 +8,8 @@ use super::{
     Cell, GateResult, HYPOTHESIS_CODEC, Matrix, Outcome, Registry, VIABILITY_CODEC, Verdict,
     ViabilityCell,
 };
-use crate::results::fmt::{fmt_ci, fmt_num};
 use crate::results::ResultRow;
+use crate::results::fmt::{fmt_ci, fmt_num};
 
 fn mark(v: &Verdict) -> &'static str {
     match v {

@@ -43,10 +43,8 @@
 //! 1024-entry palette on fewer than 1024 training rows) gives undefined rows whose note says
 //! why. Populations are sampled to at least [`MIN_ROWS`] rows (more with `--rows`).
 
-use super::{ProbeOptions, ProbeOutput};
-use crate::results::meta::ResolutionLayout;
-use crate::results::{ProbeNote, RowContext};
 use super::pairs::{run_pairs, run_recon};
+use super::{ProbeOptions, ProbeOutput};
 use super::{Split, Truth};
 use crate::codec::palette::{Lanes, LeafKind, PaletteParams};
 use crate::codec::{Codec, CodecSpec};
@@ -59,6 +57,8 @@ use crate::metric::correlation::spearman;
 use crate::metric::recall::recall_at_k;
 use crate::metric::suite::{MetricValue, PairInputs, pair_metrics, recon_metric};
 use crate::results::ResultRow;
+use crate::results::meta::ResolutionLayout;
+use crate::results::{ProbeNote, RowContext};
 
 /// Rows sampled per population at least (Wide-HIP's 1024 entries need ≥ 1024 training rows).
 pub const MIN_ROWS: usize = 4096;

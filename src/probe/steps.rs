@@ -126,8 +126,13 @@ pub fn identity_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
         for cspec in &opts.codecs {
             let seed = identity_seed(opts, &pop.name, cspec);
             let codec = cspec.fit(&pop.rows, seed)?;
-            out.rows
-                .push(identity_row(opts, &pop.name, &pop.rows, cspec, codec.as_ref()));
+            out.rows.push(identity_row(
+                opts,
+                &pop.name,
+                &pop.rows,
+                cspec,
+                codec.as_ref(),
+            ));
         }
     }
     Ok(out)

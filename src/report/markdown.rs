@@ -121,11 +121,7 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
     cross_population(&mut s, rows);
     for pop in unique(rows.iter().map(|r| r.population.as_str())) {
         let all: Vec<&ResultRow> = rows.iter().filter(|r| r.population == pop).collect();
-        let prow: Vec<&ResultRow> = all
-            .iter()
-            .copied()
-            .filter(|r| !r.is_instrument())
-            .collect();
+        let prow: Vec<&ResultRow> = all.iter().copied().filter(|r| !r.is_instrument()).collect();
         let _ = writeln!(s, "\n## {}\n", esc(pop));
         if let Some(r) = prow.iter().find(|r| r.metric.starts_with("recall@")) {
             let _ = writeln!(

@@ -2,12 +2,12 @@
 //! from flags or a plan file; `run.json` stores it; nothing downstream parses strings. It lives
 //! with the rows because run metadata (and so every report header) carries it.
 
+use super::probe_kind::ProbeKind;
+use crate::choice::Choice;
 use crate::codec::CodecSpec;
 use crate::data::catalog::PopulationSpec;
 use crate::data::population::NonFinitePolicy;
 use crate::error::{Error, Result};
-use super::probe_kind::ProbeKind;
-use crate::choice::Choice;
 use std::path::PathBuf;
 
 /// Which pair-probe split to use.
@@ -26,7 +26,11 @@ pub enum SplitChoice {
 }
 
 impl Choice for SplitChoice {
-    const ALL: &'static [Self] = &[SplitChoice::Auto, SplitChoice::SelfPairs, SplitChoice::HeldOut];
+    const ALL: &'static [Self] = &[
+        SplitChoice::Auto,
+        SplitChoice::SelfPairs,
+        SplitChoice::HeldOut,
+    ];
 
     fn name(self) -> &'static str {
         match self {

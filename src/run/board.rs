@@ -62,4 +62,3 @@ impl Board {
         super::output::write_results(dir, &all)
     }
 }
-

@@ -6,15 +6,15 @@ use super::board::Board;
 use super::instrument;
 use super::prepare::Prepared;
 use super::seeds;
-use crate::results::units::CellUnits;
 use crate::codec::{Codec, CodecSpec};
 use crate::error::{Error, Result};
 use crate::metric::suite::{
     MetricValue, PairInputs, QueryTruth, SYM_SUFFIX, pair_metrics_with_units, prepare_truth,
     recon_metric_with_units,
 };
-use crate::probe::pairs::{run_pairs, run_pairs_with, run_recon};
 use crate::probe::Truth;
+use crate::probe::pairs::{run_pairs, run_pairs_with, run_recon};
+use crate::results::units::CellUnits;
 use crate::results::{Plan, ProbeKind, ResultRow, RowContext, RowKind, StepTiming};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -46,11 +46,7 @@ pub fn population_cells(
         let codec = spec.to_string();
         prior
             .iter()
-            .filter(|r| {
-                r.population == p.pop.name
-                    && r.codec == codec
-                    && r.kind() == RowKind::Cell
-            })
+            .filter(|r| r.population == p.pop.name && r.codec == codec && r.kind() == RowKind::Cell)
             .cloned()
             .collect()
     };
@@ -320,4 +316,3 @@ struct Cell {
     /// The fitted codec, kept when a probe of the run uses it (the identity probe).
     codec: Option<Arc<dyn Codec>>,
 }
-

@@ -85,4 +85,3 @@ pub fn write_results(dir: &std::path::Path, rows: &[ResultRow]) -> Result<()> {
         report::jsonl::render(rows).as_bytes(),
     )
 }
-

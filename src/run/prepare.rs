@@ -20,7 +20,6 @@ pub struct Prepared {
     pub split_name: String,
 }
 
-
 /// What loading options a plan implies.
 pub fn load_options(plan: &Plan) -> LoadOptions {
     LoadOptions {
@@ -113,4 +112,3 @@ pub fn info(p: &Prepared) -> PopulationInfo {
         provenance: p.pop.provenance.clone(),
     }
 }
-

@@ -108,4 +108,3 @@ struct StoredPopulation {
 struct StoredProvenance {
     sha256: Option<String>,
 }
-

@@ -8,9 +8,9 @@ use codecbench::codec::{Codec, CodecSpec, PaletteCodec, PaletteParams};
 use codecbench::data::Rows;
 use codecbench::data::catalog::PopulationSpec;
 use codecbench::hypothesis::{self, Registry, Verdict};
+use codecbench::probe::resolution::{self, LAYOUTS};
 use codecbench::probe::{ProbeOptions, probe_rows};
 use codecbench::results::ProbeKind;
-use codecbench::probe::resolution::{self, LAYOUTS};
 
 fn params(s: &str) -> PaletteParams {
     let spec = s.parse::<CodecSpec>().unwrap();

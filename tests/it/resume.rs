@@ -197,8 +197,8 @@ fn resume_refuses_a_directory_that_is_not_a_run() {
 }
 
 /// A run with probes, cut after its codec cells (or after its probes), resumes to the same
-/// results: finished probes are reused with their text, missing ones recomputed, the verdicts
-/// recomputed from the rows.
+/// results: finished probes are reused (their report sections rendered again from their rows and
+/// run.json's probe notes), missing ones recomputed, the verdicts recomputed from the rows.
 #[test]
 fn resume_recomputes_missing_probes_and_reuses_finished_ones() {
     let dir = tempfile::tempdir().unwrap();
@@ -243,9 +243,8 @@ fn resume_recomputes_missing_probes_and_reuses_finished_ones() {
             codecbench::report::jsonl::render(&kept),
         )
         .unwrap();
-        if !keep_probes {
-            std::fs::remove_file(run_dir.join("probes.md")).unwrap();
-        }
+        // No side file holds probe text: the report is rendered from the rows and run.json.
+        assert!(!run_dir.join("probes.md").exists());
         let o = run_bin(
             d,
             &[

@@ -10,7 +10,7 @@ use crate::codec::CodecSpec;
 use crate::data::catalog::stable_hash;
 use crate::data::{RowSelection, Rows};
 use crate::error::{Error, Result};
-use crate::probe::{ProbeOutput, ProbeOptions, load_population};
+use crate::probe::{ProbeOptions, ProbeOutput, load_population};
 use crate::results::probe_kind::{ATTENTION_SPLIT, CHAIN_SPLIT, SCORECHAIN_SPLIT};
 use crate::results::{ProbeKind, ProbeNote, RowContext, bits_per_dim};
 

@@ -20,9 +20,8 @@ fn layers(rows: &[ResultRow], prefix: &str) -> Vec<usize> {
 
 /// Render the chain section.
 pub fn render(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
-    let split = |s: &str| -> Vec<ResultRow> {
-        rows.iter().filter(|r| r.split == s).cloned().collect()
-    };
+    let split =
+        |s: &str| -> Vec<ResultRow> { rows.iter().filter(|r| r.split == s).cloned().collect() };
     let (chain, attention, scorechain) = (
         split(CHAIN_SPLIT),
         split(ATTENTION_SPLIT),
@@ -37,7 +36,14 @@ pub fn render(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
             retrieval,
             train_sentences,
             ..
-        } => Some((texts, not_decodable, *tokens, *k, *retrieval, *train_sentences)),
+        } => Some((
+            texts,
+            not_decodable,
+            *tokens,
+            *k,
+            *retrieval,
+            *train_sentences,
+        )),
         _ => None,
     });
     let Some((texts, not_decodable, tokens, k, retrieval, train_sentences)) = setup else {
@@ -74,7 +80,10 @@ pub fn render(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
     let _ = writeln!(md, "---|---|---|");
     for population in populations(&chain) {
         let kind = population.rsplit('=').next().unwrap_or(population);
-        let of: Vec<&ResultRow> = chain.iter().filter(|r| r.population == population).collect();
+        let of: Vec<&ResultRow> = chain
+            .iter()
+            .filter(|r| r.population == population)
+            .collect();
         for codec in unique(of.iter().map(|r| r.codec.as_str())) {
             let Some(r0) = of.iter().find(|r| r.codec == codec) else {
                 continue;
@@ -193,9 +202,14 @@ fn score_chain_table(md: &mut String, rows: &[ResultRow]) {
     let _ = writeln!(md);
     let mut truth_line = String::from("| *truth variance* |");
     for d in &depths {
-        let var = find(rows, pop, &head.codec, &format!("scorechain.truth_var@L{d}"))
-            .and_then(|r| r.value)
-            .unwrap_or(f64::NAN);
+        let var = find(
+            rows,
+            pop,
+            &head.codec,
+            &format!("scorechain.truth_var@L{d}"),
+        )
+        .and_then(|r| r.value)
+        .unwrap_or(f64::NAN);
         let collapsed = find(rows, pop, &head.codec, &format!("scorechain.spearman@L{d}"))
             .and_then(|r| r.note.as_deref())
             .is_some_and(|n| n.contains("truth constant"));

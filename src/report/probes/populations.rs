@@ -23,7 +23,11 @@ pub fn family(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
         "\n## P7 — family recall: does a row's exact nearest neighbour share its family? ({families} families)\n\nLabels are attached to row ids; chance = Σ n_f(n_f−1)/(n(n−1)) (Σp² without replacement); κ = (recall − chance)/(1 − chance). CIs over rows.\n"
     );
     for pop in populations(rows) {
-        let of: Vec<ResultRow> = rows.iter().filter(|r| r.population == pop).cloned().collect();
+        let of: Vec<ResultRow> = rows
+            .iter()
+            .filter(|r| r.population == pop)
+            .cloned()
+            .collect();
         let _ = writeln!(
             md,
             "**{pop}** ({} rows × {})\n\n| method | recall | chance | κ |\n|---|---|---|---|",
@@ -68,7 +72,11 @@ pub fn spiral(md: &mut String, rows: &[ResultRow]) {
         "\n## P1 — spiral sampling vs equal-byte controls\n\nTop-1 = exact NN is the signature's NN; top-5 = exact NN within the signature's top 5; rank agreement = (1 + τ_b)/2 of signature vs exact cosines over all other rows (the origin's G2/G3). CIs over query rows.\n"
     );
     for pop in populations(rows) {
-        let of: Vec<ResultRow> = rows.iter().filter(|r| r.population == pop).cloned().collect();
+        let of: Vec<ResultRow> = rows
+            .iter()
+            .filter(|r| r.population == pop)
+            .cloned()
+            .collect();
         let _ = writeln!(
             md,
             "**{pop}** ({} rows × {}, {} queries)\n\n| sketch | bytes/row | top-1 | top-5 | rank agreement |\n|---|---|---|---|---|",

@@ -28,7 +28,11 @@ pub fn render(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
             continue;
         };
         let pop = population.as_str();
-        let of: Vec<ResultRow> = rows.iter().filter(|r| r.population == pop).cloned().collect();
+        let of: Vec<ResultRow> = rows
+            .iter()
+            .filter(|r| r.population == pop)
+            .cloned()
+            .collect();
         let Some(head) = of.first() else {
             continue;
         };
@@ -113,17 +117,11 @@ pub fn render(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
         }
         let mut p9_lines = Vec::new();
         for r in of.iter().filter(|r| r.codec.starts_with("p9:")) {
-            let Some((wide, narrow)) = r
-                .codec
-                .trim_start_matches("p9:")
-                .split_once("-minus-")
+            let Some((wide, narrow)) = r.codec.trim_start_matches("p9:").split_once("-minus-")
             else {
                 continue;
             };
-            let Some((which, budget)) = r
-                .metric
-                .trim_start_matches("p9.")
-                .split_once("_diff@")
+            let Some((which, budget)) = r.metric.trim_start_matches("p9.").split_once("_diff@")
             else {
                 continue;
             };

@@ -8,6 +8,7 @@ use codecbench::data::catalog::catalog;
 use codecbench::data::inspect::inspect_file;
 use codecbench::metric::suite::METRICS;
 use codecbench::report;
+use codecbench::run::output::write_atomic;
 use std::path::{Path, PathBuf};
 
 pub fn run(args: RunArgs) -> Result<()> {
@@ -118,7 +119,7 @@ pub fn inspect(file: &Path, rows: usize, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Read a run's rows from its directory or its results.jsonl.
+/// Read a run's rows from its directory or its results.jsonl (`compare`, `hypotheses`).
 fn read_rows(path: &Path) -> Result<Vec<codecbench::results::ResultRow>> {
     let file = if path.is_dir() {
         path.join("results.jsonl")
@@ -255,11 +256,32 @@ pub fn embed(texts: &Path, out: &Path, model: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-pub fn hypotheses(inputs: &[std::path::PathBuf], out: Option<&Path>) -> Result<()> {
-    print!(
-        "{}",
-        codecbench::hypothesis::hypotheses_command(inputs, out)?
-    );
+/// `codecbench hypotheses RUN…`: evaluate the built-in registry on the rows of the given runs
+/// (e.g. a `codecbench run` directory and a `codecbench probe all` directory) and print the
+/// Markdown; with `out`, also write `hypotheses.md` and `hypotheses.jsonl` (verdict rows) there.
+pub fn hypotheses(inputs: &[PathBuf], out: Option<&Path>) -> Result<()> {
+    use codecbench::hypothesis::{Registry, evaluate, render_markdown, to_rows, viability};
+    let mut rows = Vec::new();
+    for path in inputs {
+        rows.extend(read_rows(path)?);
+    }
+    let reg = Registry::builtin();
+    let matrix = evaluate(&reg, &rows);
+    let via = viability(&reg, &rows);
+    let md = render_markdown(&reg, &matrix, &via);
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|source| codecbench::Error::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let seed = rows.first().map_or(0, |r| r.seed);
+        write_atomic(&dir.join("hypotheses.md"), md.as_bytes())?;
+        write_atomic(
+            &dir.join("hypotheses.jsonl"),
+            report::jsonl::render(&to_rows(&matrix, &via, seed)).as_bytes(),
+        )?;
+    }
+    print!("{md}");
     Ok(())
 }
 

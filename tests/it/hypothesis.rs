@@ -326,7 +326,12 @@ fn the_family_probe_fills_the_p7_cells_with_numbers() {
     // `codecbench hypotheses RUN…` re-evaluates from the written rows alone (earlier verdict
     // rows in the input are ignored, not double counted).
     let again = dir.path().join("again");
-    let md = hypothesis::hypotheses_command(std::slice::from_ref(&out_dir), Some(&again)).unwrap();
+    let o = crate::util::run_bin(
+        dir.path(),
+        &["hypotheses", "latest", "--out", again.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", crate::util::stderr(&o));
+    let md = crate::util::stdout(&o);
     assert!(md.contains("| **P7** |") && md.contains("clustered:n=256,d=32"));
     let verdicts = std::fs::read_to_string(again.join("hypotheses.jsonl")).unwrap();
     let verdicts = codecbench::report::jsonl::parse(&verdicts).unwrap();
@@ -343,5 +348,7 @@ fn the_family_probe_fills_the_p7_cells_with_numbers() {
             .gates[0]
             .value
     );
-    assert!(hypothesis::hypotheses_command(&[dir.path().join("missing")], None).is_err());
+    let o = crate::util::run_bin(dir.path(), &["hypotheses", "missing"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::util::stderr(&o).contains("missing"));
 }

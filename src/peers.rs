@@ -222,16 +222,6 @@ pub fn time_codec(
     (Stat::of(&enc), Stat::of(&scan))
 }
 
-fn pool(threads: usize) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::InvalidPlan {
-            field: "--threads",
-            reason: e.to_string(),
-        })
-}
-
 /// All cores (or `threads`).
 pub fn all_threads(threads: Option<usize>) -> usize {
     threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -286,7 +276,7 @@ pub fn measure_ours(
         }
     }
     for (label, threads) in [("t1", 1), ("tall", threads_all)] {
-        let (enc, scan) = pool(threads)?.install(|| {
+        let (enc, scan) = crate::pool::thread_pool(Some(threads))?.install(|| {
             time_codec(
                 codec.as_ref(),
                 &ls.split.base,

@@ -181,23 +181,6 @@ pub struct SpeedReport {
     pub results: Vec<SpeedRow>,
 }
 
-fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
-    let mut b = rayon::ThreadPoolBuilder::new();
-    if let Some(t) = threads {
-        if t == 0 {
-            return Err(Error::InvalidPlan {
-                field: "--threads",
-                reason: "must be at least 1".to_string(),
-            });
-        }
-        b = b.num_threads(t);
-    }
-    b.build().map_err(|e| Error::InvalidPlan {
-        field: "--threads",
-        reason: e.to_string(),
-    })
-}
-
 /// Sum the u64 words of `buf` (four independent accumulators so it vectorises); the read
 /// kernel's body.
 pub fn read_kernel(buf: &[u64]) -> u64 {
@@ -263,7 +246,7 @@ pub fn measure_bandwidth(
     repeats: usize,
     threads: Option<usize>,
 ) -> Result<Bandwidth> {
-    Ok(pool(threads)?.install(|| measure_bandwidth_in_pool(bytes, repeats)))
+    Ok(crate::pool::thread_pool(threads)?.install(|| measure_bandwidth_in_pool(bytes, repeats)))
 }
 
 /// Split `codes` into `parts` contiguous chunks (copies), for a parallel scan.
@@ -371,7 +354,7 @@ pub fn run(opts: &SpeedOptions) -> Result<SpeedReport> {
             reason: "must be at least 1".to_string(),
         });
     }
-    let pool = pool(opts.threads)?;
+    let pool = crate::pool::thread_pool(opts.threads)?;
     pool.install(|| {
         let threads = rayon::current_num_threads();
         if opts.progress {

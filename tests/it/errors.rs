@@ -80,3 +80,59 @@ fn unknown_names_suggest_the_nearest_valid_ones() {
     assert!(!err.contains("did you mean"), "{err}");
     assert!(err.contains("valid codecs: exact"), "{err}");
 }
+
+/// `--threads` is bounded (1 to 4 × cores) in every command that takes it, before any thread or
+/// data is made: `--threads 100000000` once spawned over a thousand threads.
+#[test]
+fn thread_counts_beyond_four_per_core_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "run",
+            "--no-probes",
+            "--quick",
+            "-c",
+            "int8",
+            "-p",
+            "gaussian:n=200,d=8",
+            "--threads",
+            "100000000",
+        ][..],
+        &[
+            "probe",
+            "family",
+            "-p",
+            "gaussian:n=64,d=8",
+            "--threads",
+            "100000000",
+        ][..],
+        &[
+            "speed",
+            "--rows",
+            "64",
+            "--dim",
+            "8",
+            "--threads",
+            "100000000",
+        ][..],
+    ] {
+        let err = refused(dir.path(), args);
+        assert!(
+            err.contains("--threads") && err.contains("100000000") && err.contains("cores"),
+            "{args:?}: {err}"
+        );
+    }
+    // `--threads 0` too: it used to mean "all cores" in `probe` and "at least 1" in `run`.
+    let err = refused(
+        dir.path(),
+        &[
+            "probe",
+            "family",
+            "-p",
+            "gaussian:n=64,d=8",
+            "--threads",
+            "0",
+        ],
+    );
+    assert!(err.contains("--threads"), "{err}");
+}

@@ -214,7 +214,12 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<()> {
             .unwrap_or_default()
             .as_bytes(),
     )?;
-    update_latest(&run.out, &dir)?;
+    if !update_latest(&run.out, &dir)? {
+        eprintln!(
+            "warning: {} is not a link codecbench made: left as it is",
+            run.out.join("latest").display()
+        );
+    }
     print!("{md}");
     println!(
         "\nreport: {}\nresults: {} ({} rows)",

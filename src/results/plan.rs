@@ -195,6 +195,31 @@ impl Plan {
         if !(1..=MAX_REPLICATES).contains(&self.replicates) {
             return bad("--replicates", "must be between 1 and 100");
         }
+        // The same population or codec twice would measure (and on resume, keep) the same cells
+        // twice under one name.
+        let mut seen = std::collections::HashSet::new();
+        for p in &self.populations {
+            let name = p.to_string();
+            if !seen.insert(name.clone()) {
+                return Err(Error::InvalidPlan {
+                    field: "--population",
+                    reason: format!("'{name}' is named twice; name each population once"),
+                });
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.codecs {
+            let name = c.to_string();
+            if !seen.insert(name.clone()) {
+                return Err(Error::InvalidPlan {
+                    field: "--codec",
+                    reason: format!(
+                        "'{name}' is named twice (perhaps spelled two ways with the same \
+                         parameters); name each codec once"
+                    ),
+                });
+            }
+        }
         if let Some(q) = &self.query_file {
             if matches!(q, PopulationSpec::Synthetic(_)) {
                 return bad(
@@ -368,7 +393,42 @@ pub struct Sweep {
     pub params: std::collections::BTreeMap<String, Vec<toml::Value>>,
 }
 
+/// Most codec specs one plan file may expand to (sweeps included): a larger study is split into
+/// several plans (a 1.3 KB plan once asked for 10⁸ and ran out of memory building them).
+pub const MAX_PLAN_CODECS: usize = 10_000;
+
 impl Sweep {
+    /// How many specs [`Sweep::expand`] gives, refused before building any: a parameter with
+    /// no values (an empty sweep would silently run nothing of it), or more than
+    /// [`MAX_PLAN_CODECS`] combinations.
+    pub fn count(&self) -> Result<usize> {
+        let mut n: usize = 1;
+        for (key, values) in &self.params {
+            if values.is_empty() {
+                return Err(Error::InvalidPlan {
+                    field: "sweep",
+                    reason: format!(
+                        "sweep of '{}': parameter '{key}' lists no values (give at least one, or \
+                         leave the parameter out)",
+                        self.codec
+                    ),
+                });
+            }
+            n = n.saturating_mul(values.len());
+        }
+        if n > MAX_PLAN_CODECS {
+            return Err(Error::InvalidPlan {
+                field: "sweep",
+                reason: format!(
+                    "sweep of '{}' expands to {n} codec specs (the most a plan may hold is \
+                     {MAX_PLAN_CODECS}); split the study into several plans",
+                    self.codec
+                ),
+            });
+        }
+        Ok(n)
+    }
+
     /// Every spec string of the sweep, in a stable order (parameters sorted by name, values in
     /// the order given).
     pub fn expand(&self) -> Vec<String> {
@@ -421,16 +481,32 @@ impl PlanToml {
             (DEFAULT_QUERIES, DEFAULT_MAX_ROWS, DEFAULT_RESAMPLES)
         };
         let mut codec_texts: Vec<String> = self.codecs.unwrap_or_default();
+        let mut total = codec_texts.len();
+        for s in &self.sweep {
+            total = total.saturating_add(s.count()?);
+        }
+        if total > MAX_PLAN_CODECS {
+            return Err(Error::InvalidPlan {
+                field: "codecs",
+                reason: format!(
+                    "the plan names {total} codec specs (the most a plan may hold is \
+                     {MAX_PLAN_CODECS}); split the study into several plans"
+                ),
+            });
+        }
         for s in &self.sweep {
             codec_texts.extend(s.expand());
         }
         let codecs: Vec<CodecSpec> = if codec_texts.is_empty() {
             CodecSpec::defaults()
         } else {
+            // A sweep may repeat a listed codec: each spec is kept once, in first-seen order
+            // (a set, so large sweeps stay linear).
             let mut v: Vec<CodecSpec> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for t in &codec_texts {
                 let c: CodecSpec = t.parse()?;
-                if !v.contains(&c) {
+                if seen.insert(c.to_string()) {
                     v.push(c);
                 }
             }

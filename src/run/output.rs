@@ -30,19 +30,20 @@ pub fn create_run_dir(parent: &Path, stamp: &str) -> Result<PathBuf> {
     unreachable!("unbounded loop returns")
 }
 
-/// Point `parent/latest` at `dir`: a relative symlink on Unix, a copy elsewhere.
-pub fn update_latest(parent: &Path, dir: &Path) -> Result<()> {
+/// Point `parent/latest` at `dir` (a relative symlink, Unix only). Only a symlink is ever
+/// replaced: a real file or directory named `latest` is the user's and is left alone (`Ok(false)`,
+/// the caller warns). The new link is made under a unique name and renamed over the old one, so
+/// concurrent runs into one parent never see a missing or half-made link.
+pub fn update_latest(parent: &Path, dir: &Path) -> Result<bool> {
     let latest = parent.join("latest");
     let werr = |source| Error::Write {
         path: latest.clone(),
         source,
     };
-    match std::fs::symlink_metadata(&latest) {
-        Ok(m) if m.is_dir() && !m.file_type().is_symlink() => {
-            std::fs::remove_dir_all(&latest).map_err(werr)?
-        }
-        Ok(_) => std::fs::remove_file(&latest).map_err(werr)?,
-        Err(_) => {}
+    if let Ok(m) = std::fs::symlink_metadata(&latest)
+        && !m.file_type().is_symlink()
+    {
+        return Ok(false);
     }
     #[cfg(unix)]
     {
@@ -50,17 +51,66 @@ pub fn update_latest(parent: &Path, dir: &Path) -> Result<()> {
             .file_name()
             .map(PathBuf::from)
             .unwrap_or_else(|| dir.to_path_buf());
-        std::os::unix::fs::symlink(target, &latest).map_err(werr)
+        let tmp = parent.join(crate::atomic::unique_name(".latest", "tmp"));
+        std::os::unix::fs::symlink(target, &tmp).map_err(werr)?;
+        std::fs::rename(&tmp, &latest).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            werr(e)
+        })?;
+        Ok(true)
     }
     #[cfg(not(unix))]
     {
-        std::fs::create_dir_all(&latest).map_err(werr)?;
-        for entry in std::fs::read_dir(dir).map_err(werr)? {
-            let entry = entry.map_err(werr)?;
-            std::fs::copy(entry.path(), latest.join(entry.file_name())).map_err(werr)?;
-        }
-        Ok(())
+        let _ = (dir, werr);
+        Ok(false)
     }
+}
+
+/// Hold the run directory for this process: an advisory lock on `DIR/.lock` (released when the
+/// process ends, however it ends), so two resumes of one directory never interleave their
+/// writes. A second holder gets a clear error naming the first one's pid.
+pub fn lock_run_dir(dir: &Path) -> Result<RunLock> {
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => {
+            use std::io::{Seek, Write};
+            let mut f = &file;
+            let _ = f.set_len(0);
+            let _ = f.seek(std::io::SeekFrom::Start(0));
+            let _ = write!(f, "{}", std::process::id());
+            Ok(RunLock { _file: file })
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let pid = std::fs::read_to_string(&path).unwrap_or_default();
+            Err(Error::BadRunDir {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "in use by another codecbench process (pid {}); wait for it to finish",
+                    if pid.trim().is_empty() {
+                        "unknown"
+                    } else {
+                        pid.trim()
+                    }
+                ),
+            })
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(Error::Write { path, source }),
+    }
+}
+
+/// The lock of a run directory; dropping it (or the process ending) releases it.
+pub struct RunLock {
+    _file: std::fs::File,
 }
 
 /// Write run.json.

@@ -3,6 +3,7 @@
 //! run was written by a build of the same results format and that its populations still load
 //! the same rows.
 
+use super::output::lock_run_dir;
 use super::prepare::load_all;
 use super::runner::{RunOutcome, Target, run_in_pool};
 use crate::error::{Error, Result};
@@ -16,6 +17,9 @@ use std::path::Path;
 /// from its `results.jsonl`; only missing cells are computed. Because every cell's seeds derive
 /// from the plan seed and the cell's names, the final results equal an uninterrupted run's.
 pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunOutcome> {
+    // `OUT/latest` names the run it points at: its parent (where `latest` is rewritten) is the
+    // run's real parent, never the link's own directory.
+    let dir = &std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
     let bad = |reason: String| Error::BadRunDir {
         path: dir.to_path_buf(),
         reason,
@@ -24,6 +28,7 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
     let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
     let stored: StoredMeta = serde_json::from_str(&text)
         .map_err(|e| bad(format!("run.json is not a codecbench run: {e}")))?;
+    let _lock = lock_run_dir(dir)?;
     if stored.results_format != RESULTS_FORMAT {
         return Err(bad(format!(
             "it was written by a codecbench whose results format is {} (this one writes {}): its \

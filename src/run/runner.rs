@@ -4,7 +4,9 @@
 
 use super::board::Board;
 use super::cells::{PopulationDone, population_cells};
-use super::output::{create_run_dir, update_latest, write_atomic, write_meta, write_results};
+use super::output::{
+    create_run_dir, lock_run_dir, update_latest, write_atomic, write_meta, write_results,
+};
 use super::prepare::{Prepared, info, load_all};
 use super::probes::{ProbeOutcome, assemble_probes, probe_calls, run_probe_call};
 use crate::codec::Codec;
@@ -55,12 +57,16 @@ pub fn run_in_pool(
     prepared: Vec<Prepared>,
     resume: Option<Target>,
 ) -> Result<RunOutcome> {
+    let mut _lock = None;
     let target = match resume {
+        // `resume` holds the directory's lock already.
         Some(t) => t,
         None => {
             let now = chrono::Utc::now();
+            let dir = create_run_dir(&plan.out, &now.format("%Y%m%d-%H%M%S").to_string())?;
+            _lock = Some(lock_run_dir(&dir)?);
             Target {
-                dir: create_run_dir(&plan.out, &now.format("%Y%m%d-%H%M%S").to_string())?,
+                dir,
                 started: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 prior: Vec::new(),
                 prior_notes: Vec::new(),
@@ -181,6 +187,12 @@ pub fn run_in_pool(
     )?;
     let html = report::html::render(&meta, &rows);
     write_atomic(&dir.join("report.html"), html.as_bytes())?;
-    update_latest(&plan.out, &dir)?;
+    if !update_latest(&plan.out, &dir)? {
+        eprintln!(
+            "warning: {} is not a link codecbench made: left as it is (the run is in {})",
+            plan.out.join("latest").display(),
+            dir.display()
+        );
+    }
     Ok(RunOutcome { dir, rows, meta })
 }

@@ -9,6 +9,7 @@ mod codec_origin;
 mod codec_rotation;
 mod embedded;
 mod errors;
+mod faults;
 mod fetch;
 mod hostile;
 mod hypothesis;

@@ -43,23 +43,21 @@
 //! 1024-entry palette on fewer than 1024 training rows) gives undefined rows whose note says
 //! why. Populations are sampled to at least [`MIN_ROWS`] rows (more with `--rows`).
 
+mod measure;
+mod rows;
+
 use std::fmt::Write;
 
-use super::command::{ProbeOptions, RowContext};
-use super::pairs::{run_pairs, run_recon};
+use super::command::ProbeOptions;
 use super::{Split, Truth};
+use crate::codec::CodecSpec;
 use crate::codec::palette::{Lanes, LeafKind, PaletteParams};
-use crate::codec::{Codec, CodecSpec};
 use crate::data::PopulationKind;
 use crate::data::catalog::{LoadOptions, PopulationSpec, stable_hash};
 use crate::data::population::NonFinitePolicy;
 use crate::error::Result;
-use crate::metric::bootstrap::{self, Estimate};
-use crate::metric::correlation::spearman;
-use crate::metric::recall::recall_at_k;
-use crate::metric::suite::{MetricValue, PairInputs, pair_metrics, recon_metric};
-use crate::report::fmt_ci;
 use crate::run::ResultRow;
+use measure::{Measured, Study};
 
 /// Rows sampled per population at least (Wide-HIP's 1024 entries need ≥ 1024 training rows).
 pub const MIN_ROWS: usize = 4096;
@@ -210,17 +208,6 @@ pub fn floor_baselines() -> Vec<CodecSpec> {
         .collect()
 }
 
-/// What was measured for one codec on one population.
-struct Measured {
-    spec: String,
-    rows: Vec<ResultRow>,
-    /// Asymmetric estimates (queries × base), when the codec could be fitted.
-    asym: Option<Vec<f64>>,
-    bytes: usize,
-    bits: Option<usize>,
-    why: Option<String>,
-}
-
 /// Run the resolution study on each population (`opts.populations`, else
 /// [`DEFAULT_POPULATIONS`]); appends result rows and a Markdown section.
 pub fn resolution_probe(
@@ -274,9 +261,15 @@ pub fn measure_population(
 ) -> Result<(Vec<ResultRow>, String)> {
     let truth = Truth::compute(split);
     let candidates = split.candidates();
-    let k = opts.k.min(candidates.max(1));
-    let split_name = "resolution";
-    let mut out: Vec<ResultRow> = Vec::new();
+    let study = Study {
+        population,
+        population_rows,
+        split,
+        truth: &truth,
+        k: opts.k.min(candidates.max(1)),
+        opts,
+        seed,
+    };
     let mut md = String::new();
     let _ = writeln!(
         md,
@@ -291,19 +284,6 @@ pub fn measure_population(
         }
     );
 
-    let measure = |spec: &CodecSpec, note: Option<String>| -> Result<Measured> {
-        measure_codec(
-            spec,
-            split,
-            &truth,
-            k,
-            opts,
-            seed,
-            (population, population_rows),
-            note,
-        )
-    };
-
     // Layouts.
     let mut layouts: Vec<(&Layout, Measured)> = Vec::new();
     for l in &LAYOUTS {
@@ -311,9 +291,9 @@ pub fn measure_population(
             "layout {}: address {} bits ({} entries) + leaf {}; declared {} bits",
             l.name, l.address, l.k, l.lanes, l.declared_bits
         );
-        layouts.push((l, measure(&l.spec(), Some(note))?));
+        layouts.push((l, study.measure(&l.spec(), Some(note))?));
     }
-    let hybrid = measure(
+    let hybrid = study.measure(
         &i8_hybrid(),
         Some("the origin's I8Hybrid, fixed: 64-entry palette, top-8 rotated residual coordinates with their positions and a BF16 per-row magnitude".to_string()),
     )?;
@@ -327,190 +307,16 @@ pub fn measure_population(
                 continue;
             }
             let note = format!("baseline nearest to the {b}-bit budget");
-            baselines.push((format!("{b}"), measure(&spec, Some(note))?));
+            baselines.push((format!("{b}"), study.measure(&spec, Some(note))?));
         }
     }
     for spec in floor_baselines() {
         let note = "smallest configuration (1 bit per coordinate)".to_string();
-        baselines.push(("floor".to_string(), measure(&spec, Some(note))?));
+        baselines.push(("floor".to_string(), study.measure(&spec, Some(note))?));
     }
 
-    let metric = |m: &Measured, name: &str| -> String {
-        m.rows
-            .iter()
-            .find(|r| r.metric == name)
-            .map_or("—".to_string(), |r| {
-                if r.value.is_none() {
-                    "—".to_string()
-                } else {
-                    fmt_ci(r.value, r.ci_lo, r.ci_hi)
-                }
-            })
-    };
-    let amortised = |m: &Measured| -> String {
-        m.rows
-            .first()
-            .filter(|r| r.bytes_per_row > 0)
-            .map_or("—".to_string(), |r| format!("{:.3}", r.bits_per_dim))
-    };
-    let recall_name = format!("recall@{k}");
-    let _ = writeln!(
-        md,
-        "| layout | address | leaf | declared bits | code bits | B/row | bits/dim amortised | spearman | {recall_name} | pearson | recon_mse |\n|---|---|---|---|---|---|---|---|---|---|---|"
-    );
-    for (l, m) in &layouts {
-        let _ = writeln!(
-            md,
-            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            l.name,
-            if l.origin { "" } else { " (control)" },
-            l.address,
-            l.lanes,
-            l.declared_bits,
-            m.bits.map_or("—".to_string(), |b| b.to_string()),
-            m.bytes,
-            amortised(m),
-            metric(m, "spearman"),
-            metric(m, &recall_name),
-            metric(m, "pearson"),
-            metric(m, "recon_mse"),
-        );
-    }
-    let _ = writeln!(
-        md,
-        "\n| codec | budget | bits/row (actual) | B/row | bits/dim amortised | spearman | {recall_name} | pearson | recon_mse |\n|---|---|---|---|---|---|---|---|---|"
-    );
-    let all_others = std::iter::once(("I8Hybrid (jl)".to_string(), &hybrid))
-        .chain(baselines.iter().map(|(b, m)| (b.clone(), m)));
-    for (budget, m) in all_others {
-        let _ = writeln!(
-            md,
-            "| {} | {budget} | {} | {} | {} | {} | {} | {} | {} |",
-            m.spec,
-            m.bits.map_or("—".to_string(), |b| b.to_string()),
-            m.bytes,
-            amortised(m),
-            metric(m, "spearman"),
-            metric(m, &recall_name),
-            metric(m, "pearson"),
-            metric(m, "recon_mse"),
-        );
-    }
-    let unfit: Vec<String> = layouts
-        .iter()
-        .map(|(_, m)| m)
-        .chain(std::iter::once(&hybrid))
-        .chain(baselines.iter().map(|(_, m)| m))
-        .filter_map(|m| m.why.as_ref().map(|w| format!("{}: {w}", m.spec)))
-        .collect();
-    if !unfit.is_empty() {
-        let _ = writeln!(md, "\nNot measurable here: {}", unfit.join("; "));
-    }
-
-    // P9: paired per-query differences wide − narrow at equal bits.
-    let mut p9_lines = Vec::new();
-    for (budget, wide, narrow) in P9_PAIRS {
-        let get = |name: &str| layouts.iter().find(|(l, _)| l.name == name);
-        let (Some((wl, wm)), Some((_, nm))) = (get(wide), get(narrow)) else {
-            continue;
-        };
-        // Equal bits per row; the shared palettes are not equal: the row carries the wide
-        // codec's model bytes and amortised bits/dim, and the note gives both.
-        let shared = |m: &Measured| m.rows.first().map(|r| (r.model_bytes, r.bits_per_dim));
-        let cost = match (shared(wm), shared(nm)) {
-            (Some((wb, wd)), Some((nb, nd))) if wm.asym.is_some() && nm.asym.is_some() => {
-                format!(
-                    "; shared state {wb} vs {nb} bytes, i.e. {wd:.3} vs {nd:.3} bits/dim amortised over the population's {} rows",
-                    population_rows.max(split.base.len())
-                )
-            }
-            _ => String::new(),
-        };
-        let ctx = RowContext {
-            population: population.to_string(),
-            codec: format!("p9:{wide}-minus-{narrow}"),
-            bytes_per_row: budget.div_ceil(8),
-            model_bytes: shared(wm).map_or(0, |s| s.0),
-            bits_per_dim: shared(wm)
-                .filter(|_| wm.asym.is_some())
-                .map_or(budget as f64 / split.base.dim().max(1) as f64, |s| s.1),
-            grade: "reconstruction".to_string(),
-            family: "palette-leaf".to_string(),
-            dim: split.base.dim(),
-            base_rows: split.base.len(),
-            queries: split.queries.len(),
-            split: split_name.to_string(),
-            seed: opts.seed,
-        };
-        debug_assert_eq!(wl.declared_bits, budget);
-        let diffs = match (&wm.asym, &nm.asym) {
-            (Some(a), Some(b)) => Some(paired_differences(&truth, a, b, &split.query_self, k)),
-            _ => None,
-        };
-        for (which, idx) in [("spearman", 0usize), ("recall", 1)] {
-            let name = format!("p9.{which}_diff@{budget}");
-            let mv = match &diffs {
-                Some(d) => {
-                    let vals: Vec<f64> = d[idx].iter().copied().filter(|v| v.is_finite()).collect();
-                    let est = bootstrap::mean_ci(&vals, opts.resamples, seed ^ stable_hash(&name));
-                    let undefined = d[idx].len() - vals.len();
-                    MetricValue {
-                        name: name.clone(),
-                        estimate: est,
-                        chance: Some(0.0),
-                        note: Some(format!(
-                            "paired per-query difference {wide} − {narrow} at {budget} bits per row ({which}{}); positive = the wider address wins{}{cost}",
-                            if idx == 1 {
-                                format!("@{k}")
-                            } else {
-                                String::new()
-                            },
-                            if undefined > 0 {
-                                format!("; undefined for {undefined} queries")
-                            } else {
-                                String::new()
-                            }
-                        )),
-                    }
-                }
-                None => MetricValue {
-                    name: name.clone(),
-                    estimate: Estimate {
-                        value: None,
-                        ci_lo: None,
-                        ci_hi: None,
-                        n: 0,
-                    },
-                    chance: None,
-                    note: Some(format!(
-                        "undefined: {}",
-                        [wm, nm]
-                            .iter()
-                            .filter_map(|m| m.why.as_ref().map(|w| format!("{}: {w}", m.spec)))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    )),
-                },
-            };
-            let row = ctx.row(mv);
-            p9_lines.push(format!(
-                "{} at {budget} bits, {wide} − {narrow}: {}",
-                which,
-                if row.value.is_some() {
-                    fmt_ci(row.value, row.ci_lo, row.ci_hi)
-                } else {
-                    row.note.clone().unwrap_or_default()
-                }
-            ));
-            out.push(row);
-        }
-        if !cost.is_empty() {
-            p9_lines.push(format!(
-                "({wide} vs {narrow}: {})",
-                cost.trim_start_matches("; ")
-            ));
-        }
-    }
+    md.push_str(&rows::tables(&layouts, &hybrid, &baselines, study.k));
+    let (mut out, p9_lines) = study.p9_rows(&layouts);
     let _ = writeln!(
         md,
         "\nP9 (paired per query, positive = wider address wins): {}\n",
@@ -525,160 +331,4 @@ pub fn measure_population(
         out.extend(m.rows);
     }
     Ok((out, md))
-}
-
-/// Per query: [Spearman(a) − Spearman(b), recall@k(a) − recall@k(b)] against the truth, the
-/// self-pair left out (NaN where a correlation is undefined).
-fn paired_differences(
-    truth: &Truth,
-    a: &[f64],
-    b: &[f64],
-    skip: &[Option<usize>],
-    k: usize,
-) -> [Vec<f64>; 2] {
-    let n = truth.n_base;
-    let keep = |v: &[f64], s: Option<usize>| -> Vec<f64> {
-        v.iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != s)
-            .map(|(_, &x)| x)
-            .collect()
-    };
-    let mut sp = Vec::with_capacity(skip.len());
-    let mut rc = Vec::with_capacity(skip.len());
-    for (q, &s) in skip.iter().enumerate() {
-        let t = keep(truth.row(q), s);
-        let ea = keep(&a[q * n..(q + 1) * n], s);
-        let eb = keep(&b[q * n..(q + 1) * n], s);
-        let kk = k.min(t.len());
-        sp.push(match (spearman(&t, &ea), spearman(&t, &eb)) {
-            (Some(x), Some(y)) => x - y,
-            _ => f64::NAN,
-        });
-        rc.push(recall_at_k(&t, &ea, kk) - recall_at_k(&t, &eb, kk));
-    }
-    [sp, rc]
-}
-
-#[allow(clippy::too_many_arguments)]
-fn measure_codec(
-    spec: &CodecSpec,
-    split: &Split,
-    truth: &Truth,
-    k: usize,
-    opts: &ProbeOptions,
-    seed: u64,
-    (population, population_rows): (&str, usize),
-    note: Option<String>,
-) -> Result<Measured> {
-    let cell_seed = seed ^ stable_hash(&spec.identity()).rotate_left(17);
-    // A palette needs k training rows to be the layout it declares (the codec itself falls
-    // back to fewer entries): refuse here with the reason instead.
-    let fitted = if let CodecSpec::Palette(p) = spec
-        && split.train.len() < p.k
-    {
-        Err(crate::error::Error::BadParam {
-            codec: "palette".to_string(),
-            key: "k".to_string(),
-            value: p.k.to_string(),
-            expected: format!(
-                "k ≤ the {} training rows (a palette of k entries needs at least k rows)",
-                split.train.len()
-            ),
-        })
-    } else {
-        spec.fit(&split.train, cell_seed)
-    };
-    let codec: Box<dyn Codec> = match fitted {
-        Ok(c) => c,
-        Err(e @ crate::error::Error::BadParam { .. }) => {
-            let why = e.to_string();
-            let row = RowContext {
-                population: population.to_string(),
-                codec: spec.to_string(),
-                dim: split.base.dim(),
-                base_rows: split.base.len(),
-                queries: split.queries.len(),
-                split: "resolution".to_string(),
-                seed: opts.seed,
-                family: String::new(),
-                ..RowContext::default()
-            }
-            .row(MetricValue {
-                name: "spearman".to_string(),
-                estimate: Estimate {
-                    value: None,
-                    ci_lo: None,
-                    ci_hi: None,
-                    n: 0,
-                },
-                chance: None,
-                note: Some(format!("not measurable: {why}")),
-            });
-            return Ok(Measured {
-                spec: spec.to_string(),
-                rows: vec![row],
-                asym: None,
-                bytes: 0,
-                bits: None,
-                why: Some(why),
-            });
-        }
-        Err(e) => return Err(e),
-    };
-    let codes = codec.encode_all(&split.base);
-    let outcome = run_pairs(codec.as_ref(), split, &codes)?;
-    let mut ctx = RowContext::for_codec(
-        codec.as_ref(),
-        population,
-        split.base.len(),
-        population_rows,
-        "resolution",
-        opts.seed,
-    );
-    ctx.queries = split.queries.len();
-    let inp = PairInputs {
-        truth: &truth.scores,
-        prepared: None,
-        estimates: &[&outcome.asym],
-        n_base: outcome.n_base,
-        skip: &split.query_self,
-        k,
-        resamples: opts.resamples,
-        seed: cell_seed,
-        suffix: "",
-    };
-    let mut metrics = pair_metrics(&inp);
-    if let Some(r) = run_recon(codec.as_ref(), split, &codes)? {
-        metrics.push(recon_metric(
-            &[r.err],
-            &[r.energy],
-            opts.resamples,
-            cell_seed ^ 0x5245_434f,
-        ));
-    }
-    let bits = if let CodecSpec::Palette(p) = spec {
-        p.code_bits(codec.dim())
-    } else {
-        8 * codec.code_bytes()
-    };
-    metrics.push(MetricValue {
-        name: "resolution.code_bits".to_string(),
-        estimate: Estimate {
-            value: Some(bits as f64),
-            ci_lo: None,
-            ci_hi: None,
-            n: 1,
-        },
-        chance: None,
-        note,
-    });
-    Ok(Measured {
-        spec: spec.to_string(),
-        rows: metrics.into_iter().map(|m| ctx.row(m)).collect(),
-        asym: Some(outcome.asym),
-        bytes: codec.code_bytes(),
-        bits: Some(bits),
-        why: None,
-    })
 }

@@ -439,41 +439,24 @@ fn stats_fetch_and_embed_commands_report_bad_input_with_exit_2() {
         &["fetch", "nosuchsource"],
         &["unknown source 'nosuchsource'", "minilm"],
     );
+    // `args` with an empty cache: exit code 2, and the message (stderr).
+    let uncached = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
+            .args(args)
+            .current_dir(d)
+            .env("CODECBENCH_CACHE", d.join("empty-cache"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        stderr(&o)
+    };
     // Without a fetched model, embed says how to fetch it.
     std::fs::write(d.join("t.txt"), "hello world\n").unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
-        .args(["embed", "t.txt", "out.npy"])
-        .current_dir(d)
-        .env("CODECBENCH_CACHE", d.join("empty-cache"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("codecbench fetch minilm"),
-        "{}",
-        stderr(&o)
-    );
+    let err = uncached(&["embed", "t.txt", "out.npy"]);
+    assert!(err.contains("codecbench fetch minilm"), "{err}");
     // A catalog population whose source is not fetched names the fetch command.
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
-        .args([
-            "run",
-            "--no-probes",
-            "--quick",
-            "-p",
-            "gemma-k",
-            "-c",
-            "int8",
-        ])
-        .current_dir(d)
-        .env("CODECBENCH_CACHE", d.join("empty-cache"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("codecbench fetch embeddinggemma"),
-        "{}",
-        stderr(&o)
-    );
+    let err = uncached(&quick_args(&["-p", "gemma-k", "-c", "int8"]));
+    assert!(err.contains("codecbench fetch embeddinggemma"), "{err}");
 }
 
 /// The chain probe inside `codecbench run`: per-layer rows, the verdicts of the chain's

@@ -150,29 +150,30 @@ pub fn fixture_rows() -> Vec<ResultRow> {
         note: Some("chance = Σp² over 8 families".to_string()),
         ..cell("palette:k=16", "family.recall@1", 0.61, 0.55, 0.67)
     });
-    rows.push(ResultRow {
-        dim: 0,
-        base_rows: 0,
-        queries: 0,
-        split: "verdict".to_string(),
-        note: Some(
-            "confirmed. gate 1: spearman 0.998 ± 0.001 ≥ 0.95 (pass) | gate 2: recall@10 0.94 ± 0.03 ≥ 0.8 (pass)"
-                .to_string(),
-        ),
-        ..instrument("(hypothesis)", "hypothesis.I1", 0.998, None)
-    });
-    rows.push(ResultRow {
-        dim: 0,
-        base_rows: 0,
-        queries: 0,
-        split: "verdict".to_string(),
-        note: Some(
-            "not viable [index regime]. gate 1: spearman 0.985 (fail) || gate 2: recall@10 0.82 (fail)"
-                .to_string(),
-        ),
-        ..instrument("(viability)", &format!("viability.{TQ}"), 0.985, None)
-    });
+    rows.push(verdict(
+        "(hypothesis)",
+        "hypothesis.I1",
+        0.998,
+        "confirmed. gate 1: spearman 0.998 ± 0.001 ≥ 0.95 (pass) | gate 2: recall@10 0.94 ± 0.03 ≥ 0.8 (pass)",
+    ));
+    rows.push(verdict(
+        "(viability)",
+        &format!("viability.{TQ}"),
+        0.985,
+        "not viable [index regime]. gate 1: spearman 0.985 (fail) || gate 2: recall@10 0.82 (fail)",
+    ));
     rows
+}
+
+/// A verdict row (split `verdict`, no sizes) with its note.
+fn verdict(codec: &str, metric: &str, value: f64, note: &str) -> ResultRow {
+    ResultRow {
+        dim: 0,
+        base_rows: 0,
+        queries: 0,
+        split: "verdict".to_string(),
+        ..instrument(codec, metric, value, Some(note))
+    }
 }
 
 /// A fixed `RunMeta`: the default plan, a fixed start time and one population.

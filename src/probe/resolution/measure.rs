@@ -91,17 +91,10 @@ impl Study<'_> {
                     family: String::new(),
                     ..RowContext::default()
                 }
-                .row(MetricValue {
-                    name: "spearman".to_string(),
-                    estimate: Estimate {
-                        value: None,
-                        ci_lo: None,
-                        ci_hi: None,
-                        n: 0,
-                    },
-                    chance: None,
-                    note: Some(format!("not measurable: {why}")),
-                });
+                .row(undefined(
+                    "spearman".to_string(),
+                    format!("not measurable: {why}"),
+                ));
                 return Ok(Measured {
                     spec: spec.to_string(),
                     rows: vec![row],
@@ -168,6 +161,21 @@ impl Study<'_> {
             bits: Some(bits),
             why: None,
         })
+    }
+}
+
+/// A metric without a value (no units, no chance level), and why.
+pub(super) fn undefined(name: String, note: String) -> MetricValue {
+    MetricValue {
+        name,
+        estimate: Estimate {
+            value: None,
+            ci_lo: None,
+            ci_hi: None,
+            n: 0,
+        },
+        chance: None,
+        note: Some(note),
     }
 }
 

@@ -4,10 +4,10 @@
 
 use std::fmt::Write;
 
-use super::measure::{Measured, Study, paired_differences};
+use super::measure::{Measured, Study, paired_differences, undefined};
 use super::{Layout, P9_PAIRS};
 use crate::data::catalog::stable_hash;
-use crate::metric::bootstrap::{self, Estimate};
+use crate::metric::bootstrap;
 use crate::metric::suite::MetricValue;
 use crate::probe::command::RowContext;
 use crate::report::fmt_ci;
@@ -96,15 +96,8 @@ impl Study<'_> {
     /// The P9 rows of one population (paired per-query differences wide − narrow at equal bits,
     /// from the layouts' estimates) and their one-line summaries for the Markdown.
     pub(super) fn p9_rows(&self, layouts: &[(&Layout, Measured)]) -> (Vec<ResultRow>, Vec<String>) {
-        let Study {
-            population,
-            population_rows,
-            split,
-            truth,
-            k,
-            opts,
-            seed,
-        } = *self;
+        let (population, split, truth, opts) = (self.population, self.split, self.truth, self.opts);
+        let (population_rows, k, seed) = (self.population_rows, self.k, self.seed);
         let split_name = "resolution";
         let mut out: Vec<ResultRow> = Vec::new();
         let mut p9_lines = Vec::new();
@@ -174,24 +167,17 @@ impl Study<'_> {
                             )),
                         }
                     }
-                    None => MetricValue {
-                        name: name.clone(),
-                        estimate: Estimate {
-                            value: None,
-                            ci_lo: None,
-                            ci_hi: None,
-                            n: 0,
-                        },
-                        chance: None,
-                        note: Some(format!(
+                    None => undefined(
+                        name.clone(),
+                        format!(
                             "undefined: {}",
                             [wm, nm]
                                 .iter()
                                 .filter_map(|m| m.why.as_ref().map(|w| format!("{}: {w}", m.spec)))
                                 .collect::<Vec<_>>()
                                 .join("; ")
-                        )),
-                    },
+                        ),
+                    ),
                 };
                 let row = ctx.row(mv);
                 p9_lines.push(format!(

@@ -136,7 +136,7 @@ impl Study<'_> {
             };
             debug_assert_eq!(wl.declared_bits, budget);
             let diffs = match (&wm.asym, &nm.asym) {
-                (Some(a), Some(b)) => Some(paired_differences(&truth, a, b, &split.query_self, k)),
+                (Some(a), Some(b)) => Some(paired_differences(truth, a, b, &split.query_self, k)),
                 _ => None,
             };
             for (which, idx) in [("spearman", 0usize), ("recall", 1)] {

@@ -353,6 +353,57 @@ pub fn line_plot(p: &Plot) -> String {
     s
 }
 
+/// The frame of a heat map or a categorical grid: cell size and where the cells start.
+#[derive(Clone, Copy)]
+struct Grid {
+    cell_w: f64,
+    cell_h: f64,
+    /// x of the first column (row labels end just left of it).
+    left: f64,
+    /// y of the first row (column labels stand just above it).
+    top: f64,
+}
+
+impl Grid {
+    /// The column labels, rotated by `angle` degrees, anchored `shift` of a cell into their
+    /// column.
+    fn column_labels(&self, s: &mut String, cols: &[String], shift: f64, angle: i32) {
+        for (j, c) in cols.iter().enumerate() {
+            let x = self.left + self.cell_w * (j as f64 + shift);
+            let _ = write!(
+                s,
+                "<text transform=\"translate({x:.1},{:.1}) rotate({angle})\">{}</text>",
+                self.top - 6.0,
+                esc(c)
+            );
+        }
+    }
+
+    /// Row `i`'s label, right-aligned before the cells (`attrs`: extra attributes of its
+    /// `<text>`); returns the row's top y.
+    fn row_label(&self, s: &mut String, i: usize, label: &str, attrs: &str) -> f64 {
+        let y = self.top + self.cell_h * i as f64;
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\"{attrs}>{}</text>",
+            self.left - 6.0,
+            y + 15.0,
+            esc(label)
+        );
+        y
+    }
+}
+
+/// The opening `<svg>` tag of a `w` × `h` chart of class `class`, with its title (tooltip and
+/// heading).
+fn open_svg(class: &str, w: f64, h: f64, title: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"{class}\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\"><title>{}</title><text x=\"4\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{}</text>",
+        esc(title),
+        esc(title)
+    )
+}
+
 /// Render a heat map (rows × columns, values in [lo, hi], None = no value) as `<svg>`.
 pub fn heatmap(
     title: &str,
@@ -362,37 +413,24 @@ pub fn heatmap(
     lo: f64,
     hi: f64,
 ) -> String {
-    let cell_w = 84.0;
-    let cell_h = 22.0;
-    let left = 310.0;
-    let top = 110.0;
+    let grid = Grid {
+        cell_w: 84.0,
+        cell_h: 22.0,
+        left: 310.0,
+        top: 110.0,
+    };
+    let Grid {
+        cell_w,
+        cell_h,
+        left,
+        ..
+    } = grid;
     let w = left + cell_w * cols.len() as f64 + 90.0;
-    let h = top + cell_h * rows.len() as f64 + 20.0;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"heatmap\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\"><title>{}</title><text x=\"4\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{}</text>",
-        esc(title),
-        esc(title)
-    );
-    for (j, c) in cols.iter().enumerate() {
-        let x = left + cell_w * (j as f64 + 0.5);
-        let _ = write!(
-            s,
-            "<text transform=\"translate({x:.1},{:.1}) rotate(-35)\">{}</text>",
-            top - 6.0,
-            esc(c)
-        );
-    }
+    let h = grid.top + cell_h * rows.len() as f64 + 20.0;
+    let mut s = open_svg("heatmap", w, h, title);
+    grid.column_labels(&mut s, cols, 0.5, -35);
     for (i, r) in rows.iter().enumerate() {
-        let y = top + cell_h * i as f64;
-        let _ = write!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y + 15.0,
-            esc(r)
-        );
+        let y = grid.row_label(&mut s, i, r, "");
         for (j, v) in values.get(i).into_iter().flatten().enumerate() {
             let x = left + cell_w * j as f64;
             let (fill, label) = match v {
@@ -472,21 +510,23 @@ pub fn category_grid(
     cells: &[Vec<Option<GridCell>>],
     legend: &[(&str, &str)],
 ) -> String {
-    let cell_w = 132.0;
-    let cell_h = 22.0;
     // Room for the longest row label at ~6.5 px per character of 11 px sans-serif.
     let longest = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0);
-    let left = (6.5 * longest as f64 + 14.0).max(60.0);
-    let top = 120.0;
+    let grid = Grid {
+        cell_w: 132.0,
+        cell_h: 22.0,
+        left: (6.5 * longest as f64 + 14.0).max(60.0),
+        top: 120.0,
+    };
+    let Grid {
+        cell_w,
+        cell_h,
+        left,
+        ..
+    } = grid;
     let w = (left + cell_w * cols.len() as f64 + 20.0).max(560.0);
-    let h = top + cell_h * rows.len() as f64 + 40.0;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"grid\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\"><title>{}</title><text x=\"4\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{}</text>",
-        esc(title),
-        esc(title)
-    );
+    let h = grid.top + cell_h * rows.len() as f64 + 40.0;
+    let mut s = open_svg("grid", w, h, title);
     let mut x = 4.0;
     for (fill, meaning) in legend {
         let _ = write!(
@@ -497,24 +537,9 @@ pub fn category_grid(
         );
         x += 30.0 + 6.5 * meaning.chars().count() as f64;
     }
-    for (j, c) in cols.iter().enumerate() {
-        let x = left + cell_w * (j as f64 + 0.3);
-        let _ = write!(
-            s,
-            "<text transform=\"translate({x:.1},{:.1}) rotate(-25)\">{}</text>",
-            top - 6.0,
-            esc(c)
-        );
-    }
+    grid.column_labels(&mut s, cols, 0.3, -25);
     for (i, r) in rows.iter().enumerate() {
-        let y = top + cell_h * i as f64;
-        let _ = write!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-weight=\"bold\">{}</text>",
-            left - 6.0,
-            y + 15.0,
-            esc(r)
-        );
+        let y = grid.row_label(&mut s, i, r, " font-weight=\"bold\"");
         for (j, c) in cells.get(i).into_iter().flatten().enumerate() {
             let x = left + cell_w * j as f64;
             let Some(c) = c else {

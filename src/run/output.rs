@@ -81,31 +81,54 @@ pub fn lock_run_dir(dir: &Path) -> Result<RunLock> {
             path: path.clone(),
             source,
         })?;
-    match file.try_lock() {
-        Ok(()) => {
-            use std::io::{Seek, Write};
-            let mut f = &file;
-            let _ = f.set_len(0);
-            let _ = f.seek(std::io::SeekFrom::Start(0));
-            let _ = write!(f, "{}", std::process::id());
-            Ok(RunLock { _file: file })
-        }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let pid = std::fs::read_to_string(&path).unwrap_or_default();
-            Err(Error::BadRunDir {
-                path: dir.to_path_buf(),
-                reason: format!(
-                    "in use by another codecbench process (pid {}); wait for it to finish",
-                    if pid.trim().is_empty() {
-                        "unknown"
-                    } else {
-                        pid.trim()
-                    }
-                ),
-            })
-        }
-        Err(std::fs::TryLockError::Error(source)) => Err(Error::Write { path, source }),
+    if try_lock(&file).map_err(|source| Error::Write {
+        path: path.clone(),
+        source,
+    })? {
+        use std::io::{Seek, Write};
+        let mut f = &file;
+        let _ = f.set_len(0);
+        let _ = f.seek(std::io::SeekFrom::Start(0));
+        let _ = write!(f, "{}", std::process::id());
+        Ok(RunLock { _file: file })
+    } else {
+        let pid = std::fs::read_to_string(&path).unwrap_or_default();
+        Err(Error::BadRunDir {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "in use by another codecbench process (pid {}); wait for it to finish",
+                if pid.trim().is_empty() {
+                    "unknown"
+                } else {
+                    pid.trim()
+                }
+            ),
+        })
     }
+}
+
+/// An exclusive advisory lock without waiting: `Ok(false)` when another open file holds it.
+/// (`File::try_lock` needs Rust 1.89; the crate's MSRV is 1.85, so flock(2) directly.)
+#[cfg(unix)]
+fn try_lock(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this `File` owns and keeps open for the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+/// Elsewhere, no lock (a run directory is not shared there).
+#[cfg(not(unix))]
+fn try_lock(_file: &std::fs::File) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 /// The lock of a run directory; dropping it (or the process ending) releases it.

@@ -4,10 +4,9 @@
 //! bits/dim amortises shared state over the population's rows before sampling, so it does not
 //! move with `--max-rows`.
 
-use crate::util::{gaussian_rows, run_bin, stderr};
+use crate::util::{gaussian_rows, latest_rows, quick_args, run_ok};
 use codecbench::codec::CodecSpec;
 use codecbench::data::npy::write_f32;
-use codecbench::report::jsonl;
 
 fn fit(spec: &str, d: usize) -> Box<dyn codecbench::codec::Codec> {
     let s: CodecSpec = spec.parse().unwrap();
@@ -18,12 +17,9 @@ fn fit(spec: &str, d: usize) -> Box<dyn codecbench::codec::Codec> {
 /// `source_rows` from run.json).
 fn bits_per_dim(dir: &std::path::Path, population: &str, spec: &str, max_rows: &str) -> (f64, u64) {
     let out = format!("o{max_rows}");
-    let o = run_bin(
+    run_ok(
         dir,
-        &[
-            "run",
-            "--no-probes",
-            "--quick",
+        &quick_args(&[
             "-p",
             population,
             "-c",
@@ -32,12 +28,10 @@ fn bits_per_dim(dir: &std::path::Path, population: &str, spec: &str, max_rows: &
             max_rows,
             "--out",
             &out,
-        ],
+        ]),
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let latest = dir.join(&out).join("latest");
-    let rows =
-        jsonl::parse(&std::fs::read_to_string(latest.join("results.jsonl")).unwrap()).unwrap();
+    let rows = latest_rows(dir, &out);
     let r = rows.iter().find(|r| r.metric == "pearson").unwrap();
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(latest.join("run.json")).unwrap()).unwrap();
@@ -85,8 +79,32 @@ struct ByteCase {
     diff: fn(usize) -> i64,
 }
 
+impl ByteCase {
+    /// A codec whose layout is the peer's byte for byte: one formula for both.
+    fn same(spec: &'static str, peer: &'static str, bytes: fn(usize) -> usize) -> ByteCase {
+        ByteCase {
+            spec,
+            ours: bytes,
+            peer,
+            peer_bytes: bytes,
+            diff: |_| 0,
+        }
+    }
+}
+
 fn c8(n: usize) -> usize {
     n.div_ceil(8)
+}
+
+/// FAISS IndexRaBitQ, 1 bit: ⌈d/8⌉ sign bits and 8 bytes of `SignBitFactors`.
+fn faiss_rabitq_1(d: usize) -> usize {
+    c8(d) + 8
+}
+
+/// FAISS IndexRaBitQ, nb_bits=4: ⌈d/8⌉ sign bits, 12 bytes (factors and error bound), ⌈3d/8⌉
+/// ex-bits and 8 bytes of `ExtraBitsFactors`.
+fn faiss_rabitq_4(d: usize) -> usize {
+    c8(d) + 12 + c8(3 * d) + 8
 }
 
 /// The README's byte table, checked: FAISS layouts from faiss/impl/RaBitQuantizer.cpp
@@ -102,28 +120,28 @@ fn byte_cases() -> Vec<ByteCase> {
             spec: "rabitq",
             ours: |d| 8 + c8(d),
             peer: "FAISS IndexRaBitQ (1 bit)",
-            peer_bytes: |d| c8(d) + 8,
+            peer_bytes: faiss_rabitq_1,
             diff: |_| 0,
         },
         ByteCase {
             spec: "rabitq:qb=4",
             ours: |d| 8 + c8(d),
             peer: "FAISS IndexRaBitQ qb=4",
-            peer_bytes: |d| c8(d) + 8,
+            peer_bytes: faiss_rabitq_1,
             diff: |_| 0,
         },
         ByteCase {
             spec: "rabitq:centroid=zero",
             ours: |d| 4 + c8(d),
             peer: "FAISS IndexRaBitQ (1 bit)",
-            peer_bytes: |d| c8(d) + 8,
+            peer_bytes: faiss_rabitq_1,
             diff: |_| -4,
         },
         ByteCase {
             spec: "rabitq:dec=mse",
             ours: |d| 12 + c8(d),
             peer: "FAISS IndexRaBitQ (1 bit)",
-            peer_bytes: |d| c8(d) + 8,
+            peer_bytes: faiss_rabitq_1,
             diff: |_| 4,
         },
         ByteCase {
@@ -137,51 +155,21 @@ fn byte_cases() -> Vec<ByteCase> {
             spec: "rabitq:bits=4",
             ours: |d| 8 + c8(d) + c8(3 * d),
             peer: "FAISS IndexRaBitQ nb_bits=4",
-            peer_bytes: |d| c8(d) + 12 + c8(3 * d) + 8,
+            peer_bytes: faiss_rabitq_4,
             diff: |_| -12,
         },
         ByteCase {
             spec: "rabitq:bits=4,dec=mse",
             ours: |d| 12 + c8(d) + c8(3 * d),
             peer: "FAISS IndexRaBitQ nb_bits=4",
-            peer_bytes: |d| c8(d) + 12 + c8(3 * d) + 8,
+            peer_bytes: faiss_rabitq_4,
             diff: |_| -8,
         },
-        ByteCase {
-            spec: "exact",
-            ours: |d| 4 * d,
-            peer: "FAISS IndexFlat",
-            peer_bytes: |d| 4 * d,
-            diff: |_| 0,
-        },
-        ByteCase {
-            spec: "f16",
-            ours: |d| 2 * d,
-            peer: "FAISS SQfp16",
-            peer_bytes: |d| 2 * d,
-            diff: |_| 0,
-        },
-        ByteCase {
-            spec: "bf16",
-            ours: |d| 2 * d,
-            peer: "FAISS SQbf16",
-            peer_bytes: |d| 2 * d,
-            diff: |_| 0,
-        },
-        ByteCase {
-            spec: "sq",
-            ours: |d| d,
-            peer: "FAISS SQ8",
-            peer_bytes: |d| d,
-            diff: |_| 0,
-        },
-        ByteCase {
-            spec: "sq:bits=4",
-            ours: |d| d.div_ceil(2),
-            peer: "FAISS SQ4",
-            peer_bytes: |d| d.div_ceil(2),
-            diff: |_| 0,
-        },
+        ByteCase::same("exact", "FAISS IndexFlat", |d| 4 * d),
+        ByteCase::same("f16", "FAISS SQfp16", |d| 2 * d),
+        ByteCase::same("bf16", "FAISS SQbf16", |d| 2 * d),
+        ByteCase::same("sq", "FAISS SQ8", |d| d),
+        ByteCase::same("sq:bits=4", "FAISS SQ4", |d| d.div_ceil(2)),
         ByteCase {
             spec: "pq",
             ours: |d| d.div_ceil(2).div_ceil(2),

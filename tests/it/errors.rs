@@ -2,33 +2,16 @@
 //! and an unknown codec, codec parameter or population name is answered with the nearest valid
 //! ones ("did you mean …?"), always with exit code 2.
 
-use crate::util::{run_bin, stderr};
-
-/// Run `args` in `dir`: exit code 2, and the message (stderr) returned.
-fn refused(dir: &std::path::Path, args: &[&str]) -> String {
-    let o = run_bin(dir, args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert!(!err.contains("panicked"), "{args:?}: {err}");
-    err
-}
+use crate::util::{quick_args, refused};
 
 #[test]
 fn a_missing_file_is_named_and_its_os_error_said_once() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
-        &[
-            "run",
-            "--no-probes",
-            "--quick",
-            "-c",
-            "int8",
-            "-p",
-            "missing.npy",
-        ][..],
-        &["inspect", "missing.npy"][..],
+        quick_args(&["-c", "int8", "-p", "missing.npy"]),
+        vec!["inspect", "missing.npy"],
     ] {
-        let err = refused(dir.path(), args);
+        let err = refused(dir.path(), &args);
         assert!(err.contains("missing.npy"), "{args:?}: {err}");
         assert_eq!(err.matches("os error 2").count(), 1, "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
@@ -39,7 +22,7 @@ fn a_missing_file_is_named_and_its_os_error_said_once() {
 fn unknown_names_suggest_the_nearest_valid_ones() {
     let dir = tempfile::tempdir().unwrap();
     let run = |extra: &[&'static str]| -> Vec<&'static str> {
-        let mut v = vec!["run", "--no-probes", "--quick", "--out", "o"];
+        let mut v = quick_args(&["--out", "o"]);
         v.extend_from_slice(extra);
         v
     };

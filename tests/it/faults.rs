@@ -3,17 +3,7 @@
 //! two processes on one run directory, the same population or codec twice, empty and exploding
 //! sweeps, a damaged results line. Each test failed on the build before the fix.
 
-use crate::util::{run_bin, stderr, tiny_int8_run};
-use std::path::Path;
-
-/// Run `args` in `dir`: exit code 2, and the message (stderr) returned.
-fn refused(dir: &Path, args: &[&str]) -> String {
-    let o = run_bin(dir, args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert!(!err.contains("panicked"), "{args:?}: {err}");
-    err
-}
+use crate::util::{refused, run_bin, stderr, tiny_int8_run};
 
 const TINY: &[&str] = &[
     "run",

@@ -3,10 +3,9 @@
 //! populations with duplicated rows, constant columns, denormals and d = 1 measured by every
 //! default codec — every number finite or explicitly undefined.
 
-use crate::util::{run_bin, stderr};
+use crate::util::{latest_rows, quick_args, run_bin, run_ok, stderr};
 use codecbench::data::npy::write_f32;
 use codecbench::data::{RowSelection, Rows, safetensors as st};
-use codecbench::report::jsonl;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -49,15 +48,7 @@ fn overlapping_tensors_and_non_utf8_headers_are_refused_with_the_path() {
         }
         let o = run_bin(
             dir.path(),
-            &[
-                "run",
-                "--no-probes",
-                "--quick",
-                "-c",
-                "int8",
-                "-p",
-                &format!("{name}:w"),
-            ],
+            &quick_args(&["-c", "int8", "-p", &format!("{name}:w")]),
         );
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         assert!(stderr(&o).contains(name), "{}", stderr(&o));
@@ -137,24 +128,11 @@ fn awkward_numerics_stay_finite_or_undefined_for_every_codec() {
     )
     .unwrap();
     for pop in ["awkward.npy", "one.npy"] {
-        let o = run_bin(
+        run_ok(
             d,
-            &[
-                "run",
-                "--no-probes",
-                "--quick",
-                "--no-progress",
-                "-p",
-                pop,
-                "--k",
-                "5",
-                "--out",
-                "o",
-            ],
+            &quick_args(&["--no-progress", "-p", pop, "--k", "5", "--out", "o"]),
         );
-        assert!(o.status.success(), "{pop}: {}", stderr(&o));
-        let text = std::fs::read_to_string(d.join("o/latest/results.jsonl")).unwrap();
-        let rows = jsonl::parse(&text).unwrap();
+        let rows = latest_rows(d, "o");
         assert!(!rows.is_empty());
         for r in &rows {
             for v in [r.value, r.ci_lo, r.ci_hi].into_iter().flatten() {

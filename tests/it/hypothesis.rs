@@ -69,24 +69,9 @@ fn builtin_registry_covers_every_origin_claim_with_two_gates_or_a_reason() {
 
 #[test]
 fn registry_refuses_one_gate_alone() {
-    let one_gate = r#"
-[[hypothesis]]
-id = "X"
-claim = "c"
-origin = "o"
-populations = ["gaussian"]
-[hypothesis.gate1]
-metric = "spearman"
-op = ">="
-threshold = 0.9
-
-[viability.gate1.argmax]
-conditions = [{ metric = "spearman", op = ">=", threshold = 0.9 }]
-[viability.default]
-regime = "argmax"
-gate2 = [{ metric = "identity.top1", op = ">=", threshold = 0.99 }]
-"#;
-    let err = Registry::parse(one_gate).unwrap_err().to_string();
+    let err = Registry::parse(&registry_text(None))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("two gates"), "{err}");
 }
 
@@ -103,8 +88,15 @@ fn gate_judgement_follows_the_ci() {
     assert_eq!(Op::Within.judge(0.0, 0.2, 0.05), Outcome::Inconclusive);
 }
 
-fn registry_with(gate2_threshold: f64) -> Registry {
-    Registry::parse(&format!(
+/// A registry of one hypothesis `H` about population `pop`: gate 1 `m1` of int8 ≥ 0.9 and, when
+/// given, gate 2 `m2` of int8 ≥ `gate2_threshold`; and the viability thresholds.
+fn registry_text(gate2_threshold: Option<f64>) -> String {
+    let gate2 = gate2_threshold.map_or(String::new(), |t| {
+        format!(
+            "[hypothesis.gate2]\nmetric = \"m2\"\ncodec = \"int8\"\nop = \">=\"\nthreshold = {t}\n"
+        )
+    });
+    format!(
         r#"
 [[hypothesis]]
 id = "H"
@@ -116,20 +108,18 @@ metric = "m1"
 codec = "int8"
 op = ">="
 threshold = 0.9
-[hypothesis.gate2]
-metric = "m2"
-codec = "int8"
-op = ">="
-threshold = {gate2_threshold}
-
+{gate2}
 [viability.gate1.argmax]
 conditions = [{{ metric = "spearman", op = ">=", threshold = 0.85 }}, {{ metric = "recall@10", op = ">=", threshold = 0.8 }}]
 [viability.default]
 regime = "argmax"
 gate2 = [{{ metric = "identity.top1", op = ">=", threshold = 0.99 }}]
 "#
-    ))
-    .unwrap()
+    )
+}
+
+fn registry_with(gate2_threshold: f64) -> Registry {
+    Registry::parse(&registry_text(Some(gate2_threshold))).unwrap()
 }
 
 fn verdict(reg: &Registry, rows: &[ResultRow]) -> Verdict {

@@ -29,6 +29,7 @@ mod report;
 mod resume;
 mod robust;
 mod scan_fast;
+mod snapshots;
 mod speed;
 mod stats_cli;
 mod trust;

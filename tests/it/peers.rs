@@ -2,7 +2,7 @@
 //! measurement on the exported split (same numbers as `run`), and clear errors. Timing values
 //! are never asserted.
 
-use crate::util::{run_bin, stderr, stdout};
+use crate::util::{latest_rows, run_bin, run_ok, stderr, stdout};
 use codecbench::report::peers::{
     self as rp, Num, Ours, Side, Verdict, behind_lines, compare, ratio_text, speed_ratio,
 };
@@ -135,7 +135,7 @@ fn ratios_are_ours_over_peer_and_verdicts_follow_the_cis() {
 fn compare_peers_measures_ours_on_the_exported_split_like_run() {
     let dir = tempfile::tempdir().unwrap();
     let pop_spec = "gaussian:n=400,d=16";
-    let o = run_bin(
+    run_ok(
         dir.path(),
         &[
             "export",
@@ -146,14 +146,13 @@ fn compare_peers_measures_ours_on_the_exported_split_like_run() {
             "20",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let split: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("out/split-g/split.json")).unwrap(),
     )
     .unwrap();
     let pop = split["population"].as_str().unwrap().to_string();
     std::fs::write(dir.path().join("out/peers.jsonl"), fixture(&pop)).unwrap();
-    let o = run_bin(
+    let o = run_ok(
         dir.path(),
         &[
             "compare-peers",
@@ -167,7 +166,6 @@ fn compare_peers_measures_ours_on_the_exported_split_like_run() {
             "--no-progress",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let md = stdout(&o);
     assert!(
         md.contains("`faiss:SQ8`") && md.contains("`faiss:other`"),
@@ -204,7 +202,7 @@ fn compare_peers_measures_ours_on_the_exported_split_like_run() {
         }
     }
     // Our quality equals `codecbench run` with the export's flags (same split, same cell seed).
-    let o = run_bin(
+    run_ok(
         dir.path(),
         &[
             "run",
@@ -221,9 +219,7 @@ fn compare_peers_measures_ours_on_the_exported_split_like_run() {
             "--no-progress",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let results = std::fs::read_to_string(dir.path().join("runs/latest/results.jsonl")).unwrap();
-    let rows = codecbench::report::jsonl::parse(&results).unwrap();
+    let rows = latest_rows(dir.path(), "runs");
     for c in cmps {
         let codec = c["ours"]["codec"].as_str().unwrap();
         let q = c["quality"].as_array().unwrap();
@@ -241,7 +237,7 @@ fn compare_peers_measures_ours_on_the_exported_split_like_run() {
         }
     }
     // --run takes the quality from the run instead and gives the same values.
-    let o = run_bin(
+    run_ok(
         dir.path(),
         &[
             "compare-peers",
@@ -255,7 +251,6 @@ fn compare_peers_measures_ours_on_the_exported_split_like_run() {
             "--no-progress",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert!(dir.path().join("cmp2/compare-peers.csv").is_file());
 }
 

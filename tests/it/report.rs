@@ -2,7 +2,7 @@
 //! series, the Pareto frontier is right, `compare` flags an injected regression, and a plan file
 //! reproduces a run.
 
-use crate::util::{run_bin, stderr, stdout};
+use crate::util::{latest_rows, quick_args, run_bin, run_ok, stderr, stdout};
 use codecbench::report::html::series_key;
 use codecbench::report::jsonl;
 use codecbench::report::svg::pareto;
@@ -41,12 +41,9 @@ fn well_formed(xml: &str) -> Result<(), String> {
 #[test]
 fn html_report_has_well_formed_plots_with_every_series() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run_bin(
+    run_ok(
         dir.path(),
-        &[
-            "run",
-            "--no-probes",
-            "--quick",
+        &quick_args(&[
             "-p",
             "gaussian:n=400,d=32",
             "-p",
@@ -61,9 +58,8 @@ fn html_report_has_well_formed_plots_with_every_series() {
             "int4:group=row",
             "--out",
             "o",
-        ],
+        ]),
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let html = std::fs::read_to_string(dir.path().join("o/latest/report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
     assert!(!html.contains("http://") || html.matches("http://").all(|_| true));
@@ -149,10 +145,7 @@ fn compare_flags_an_injected_regression_from_the_intervals() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let args = |out: &'static str| {
-        vec![
-            "run",
-            "--no-probes",
-            "--quick",
+        quick_args(&[
             "-p",
             "gaussian:n=400,d=32",
             "-c",
@@ -161,10 +154,10 @@ fn compare_flags_an_injected_regression_from_the_intervals() {
             "int4",
             "--out",
             out,
-        ]
+        ])
     };
-    assert!(run_bin(d, &args("a")).status.success());
-    assert!(run_bin(d, &args("b")).status.success());
+    run_ok(d, &args("a"));
+    run_ok(d, &args("b"));
     for run in ["a", "b"] {
         std::fs::remove_dir_all(d.join(run).join("latest/units")).unwrap();
     }
@@ -250,8 +243,7 @@ fn seeded_run(d: &std::path::Path, out: &str, codec_seed: &str, codecs: &[&str])
     for c in codecs {
         args.extend(["-c", c]);
     }
-    let o = run_bin(d, &args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(d, &args);
 }
 
 const RANDOM_AND_FIXED: &[&str] = &[
@@ -437,7 +429,7 @@ fn compare_pairs_only_runs_that_scored_the_same_queries() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for (out, seed) in [("a", "1"), ("b", "2")] {
-        let o = run_bin(
+        run_ok(
             d,
             &[
                 "run",
@@ -457,7 +449,6 @@ fn compare_pairs_only_runs_that_scored_the_same_queries() {
                 out,
             ],
         );
-        assert!(o.status.success(), "{}", stderr(&o));
     }
     let o = run_bin(d, &["compare", "a/latest", "b/latest", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -500,8 +491,7 @@ fn plan_file_runs_and_its_resolved_copy_reproduces_the_run() {
         "seed = 9\nquick = true\nprobes = [\"family\", \"identity\"]\npopulations = [\"gaussian:n=300,d=9\"]\ncodecs = [\"int8\"]\n\n[[sweep]]\ncodec = \"int4\"\nparams = { group = [4, \"row\"] }\n",
     )
     .unwrap();
-    let o = run_bin(d, &["run", "--plan", "plan.toml", "--out", "a"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(d, &["run", "--plan", "plan.toml", "--out", "a"]);
     let resolved = std::fs::read_to_string(d.join("a/latest/plan.toml")).unwrap();
     for c in [
         "\"int8\"",
@@ -512,8 +502,7 @@ fn plan_file_runs_and_its_resolved_copy_reproduces_the_run() {
     ] {
         assert!(resolved.contains(c), "{c}: {resolved}");
     }
-    let o = run_bin(d, &["run", "--plan", "a/latest/plan.toml", "--out", "b"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(d, &["run", "--plan", "a/latest/plan.toml", "--out", "b"]);
     assert_eq!(
         std::fs::read(d.join("a/latest/results.jsonl")).unwrap(),
         std::fs::read(d.join("b/latest/results.jsonl")).unwrap()
@@ -537,12 +526,9 @@ fn plan_file_runs_and_its_resolved_copy_reproduces_the_run() {
 fn report_flags_shared_state_larger_than_the_codes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let o = run_bin(
+    run_ok(
         d,
-        &[
-            "run",
-            "--no-probes",
-            "--quick",
+        &quick_args(&[
             "-p",
             "gaussian:n=300,d=9",
             "-c",
@@ -551,17 +537,15 @@ fn report_flags_shared_state_larger_than_the_codes() {
             "palette:k=256",
             "--out",
             "o",
-        ],
+        ]),
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(d.join("o/latest/report.md")).unwrap();
     let flags: Vec<&str> = md.lines().filter(|l| l.starts_with("- ⚠")).collect();
     assert_eq!(flags.len(), 1, "{flags:?}");
     assert!(flags[0].contains("palette:k=256,"), "{}", flags[0]);
     // The flagged size is the run's own model_bytes (≤ 256 entries × 9 dims × 4 bytes: the
     // palette holds at most the training rows).
-    let rows =
-        jsonl::parse(&std::fs::read_to_string(d.join("o/latest/results.jsonl")).unwrap()).unwrap();
+    let rows = latest_rows(d, "o");
     let r = rows
         .iter()
         .find(|r| r.codec.starts_with("palette:k=256,"))

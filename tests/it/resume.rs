@@ -1,8 +1,9 @@
 //! Interruptions lose nothing: a run killed (SIGKILL) after some cells leaves valid results on
 //! disk, and `run --resume DIR` finishes it with results byte-identical to an uninterrupted run.
 
-use crate::util::{run_bin, stderr};
+use crate::util::{run_bin, run_ok, stderr};
 use codecbench::report::jsonl;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -32,6 +33,19 @@ const ARGS: &[&str] = &[
     "rabitq:bits=1",
 ];
 
+/// `run --resume RUN_DIR --threads 1` and `extra` in `d`, which must succeed.
+fn resume_ok(d: &Path, run_dir: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "run",
+        "--resume",
+        run_dir.to_str().unwrap(),
+        "--threads",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    run_ok(d, &args);
+}
+
 #[test]
 fn killed_run_resumes_to_identical_results() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,8 +54,7 @@ fn killed_run_resumes_to_identical_results() {
     // Uninterrupted reference.
     let mut args = ARGS.to_vec();
     args.extend(["--out", "full"]);
-    let o = run_bin(d, &args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(d, &args);
     let full = std::fs::read(d.join("full/latest/results.jsonl")).unwrap();
     let full_rows = jsonl::parse(std::str::from_utf8(&full).unwrap()).unwrap();
     // A cell's key: its codec, or the population's instrument block.
@@ -116,18 +129,7 @@ fn killed_run_resumes_to_identical_results() {
     );
 
     // Resume (with another thread count) and compare byte for byte.
-    let o = run_bin(
-        d,
-        &[
-            "run",
-            "--resume",
-            run_dir.to_str().unwrap(),
-            "--threads",
-            "1",
-            "--no-progress",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    resume_ok(d, &run_dir, &["--no-progress"]);
     let resumed = std::fs::read(run_dir.join("results.jsonl")).unwrap();
     assert_eq!(
         resumed, full,
@@ -203,7 +205,7 @@ fn resume_refuses_a_directory_that_is_not_a_run() {
 fn resume_recomputes_missing_probes_and_reuses_finished_ones() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let o = run_bin(
+    run_ok(
         d,
         &[
             "run",
@@ -223,7 +225,6 @@ fn resume_recomputes_missing_probes_and_reuses_finished_ones() {
             "o",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let run_dir = std::fs::canonicalize(d.join("o/latest")).unwrap();
     let full = std::fs::read_to_string(run_dir.join("results.jsonl")).unwrap();
     let rows = jsonl::parse(&full).unwrap();
@@ -245,17 +246,7 @@ fn resume_recomputes_missing_probes_and_reuses_finished_ones() {
         .unwrap();
         // No side file holds probe text: the report is rendered from the rows and run.json.
         assert!(!run_dir.join("probes.md").exists());
-        let o = run_bin(
-            d,
-            &[
-                "run",
-                "--resume",
-                run_dir.to_str().unwrap(),
-                "--threads",
-                "1",
-            ],
-        );
-        assert!(o.status.success(), "{}", stderr(&o));
+        resume_ok(d, &run_dir, &[]);
         let resumed = std::fs::read_to_string(run_dir.join("results.jsonl")).unwrap();
         assert_eq!(resumed, full, "keep_probes = {keep_probes}");
         let md = std::fs::read_to_string(run_dir.join("report.md")).unwrap();

@@ -131,3 +131,35 @@ pub fn reorder(queries: &[Vec<f64>], order: &[usize]) -> Vec<Vec<f64>> {
         .map(|q| order.iter().map(|&i| q[i]).collect())
         .collect()
 }
+
+/// The arguments of a quick run without probes, `run --no-probes --quick`, then `extra`.
+pub fn quick_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["run", "--no-probes", "--quick"];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Run the binary with `args` in `dir` and assert that it succeeded (its stderr in the
+/// message).
+pub fn run_ok(dir: &Path, args: &[&str]) -> Output {
+    let o = run_bin(dir, args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    o
+}
+
+/// The result rows of the run `dir/<out>/latest`.
+pub fn latest_rows(dir: &Path, out: &str) -> Vec<codecbench::results::ResultRow> {
+    let path = dir.join(out).join("latest/results.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    codecbench::report::jsonl::parse(&text).unwrap()
+}
+
+/// Run `args` in `dir`, expecting a refusal: exit code 2 and no panic. Returns the message
+/// (stderr).
+pub fn refused(dir: &Path, args: &[&str]) -> String {
+    let o = run_bin(dir, args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    err
+}

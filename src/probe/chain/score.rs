@@ -25,6 +25,13 @@ pub const DEFAULT_DEPTHS: &[usize] = &[0, 1, 2, 3, 4, 5, 10, 20, 33];
 /// Rows of the chained matrix (the origin's 50×50 submatrix).
 pub const DEFAULT_ROWS: usize = 50;
 
+/// The Euclidean norm of every row, in f64.
+fn row_norms(rows: &Rows) -> Vec<f64> {
+    rows.iter()
+        .map(|r| crate::codec::dot_f64(r, r).sqrt())
+        .collect()
+}
+
 /// A symmetric `n × n` score matrix, row-major, f64.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreMatrix {
@@ -37,22 +44,10 @@ pub struct ScoreMatrix {
 impl ScoreMatrix {
     /// Exact cosines of the rows (diagonal 1). Rows must be nonzero.
     pub fn exact(rows: &Rows) -> ScoreMatrix {
-        let n = rows.len();
-        let norms: Vec<f64> = rows
-            .iter()
-            .map(|r| crate::codec::dot_f64(r, r).sqrt())
-            .collect();
-        let mut m = vec![0.0; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                m[i * n + j] = if i == j {
-                    1.0
-                } else {
-                    crate::codec::dot_f64(rows.row(i), rows.row(j)) / (norms[i] * norms[j])
-                };
-            }
-        }
-        ScoreMatrix { n, m }
+        let norms = row_norms(rows);
+        ScoreMatrix::unit_diagonal(rows.len(), |i, j| {
+            crate::codec::dot_f64(rows.row(i), rows.row(j)) / (norms[i] * norms[j])
+        })
     }
 
     /// Cosines estimated by a codec: `est(x_i, code_j) / (‖x_i‖ ‖x_j‖)` with the rows' exact
@@ -60,10 +55,7 @@ impl ScoreMatrix {
     pub fn codec(codec: &dyn Codec, rows: &Rows) -> ScoreMatrix {
         let n = rows.len();
         let codes = codec.encode_all(rows);
-        let norms: Vec<f64> = rows
-            .iter()
-            .map(|r| crate::codec::dot_f64(r, r).sqrt())
-            .collect();
+        let norms = row_norms(rows);
         let mut raw = vec![0.0; n * n];
         for i in 0..n {
             let scorer = codec.scorer(rows.row(i));
@@ -71,14 +63,15 @@ impl ScoreMatrix {
                 raw[i * n + j] = scorer.estimate(codes.get(j)) / (norms[i] * norms[j]);
             }
         }
+        ScoreMatrix::unit_diagonal(n, |i, j| 0.5 * (raw[i * n + j] + raw[j * n + i]))
+    }
+
+    /// The `n × n` matrix with 1 on the diagonal and `off(i, j)` everywhere else.
+    fn unit_diagonal(n: usize, off: impl Fn(usize, usize) -> f64) -> ScoreMatrix {
         let mut m = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {
-                m[i * n + j] = if i == j {
-                    1.0
-                } else {
-                    0.5 * (raw[i * n + j] + raw[j * n + i])
-                };
+                m[i * n + j] = if i == j { 1.0 } else { off(i, j) };
             }
         }
         ScoreMatrix { n, m }

@@ -27,8 +27,8 @@ pub fn render(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
         split(ATTENTION_SPLIT),
         split(SCORECHAIN_SPLIT),
     );
-    let setup = notes.iter().find_map(|n| match n {
-        ProbeNote::ChainSetup {
+    let setup = notes.iter().find_map(|n| {
+        if let ProbeNote::ChainSetup {
             texts,
             not_decodable,
             tokens,
@@ -36,15 +36,19 @@ pub fn render(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
             retrieval,
             train_sentences,
             ..
-        } => Some((
-            texts,
-            not_decodable,
-            *tokens,
-            *k,
-            *retrieval,
-            *train_sentences,
-        )),
-        _ => None,
+        } = n
+        {
+            Some((
+                texts,
+                not_decodable,
+                *tokens,
+                *k,
+                *retrieval,
+                *train_sentences,
+            ))
+        } else {
+            None
+        }
     });
     let Some((texts, not_decodable, tokens, k, retrieval, train_sentences)) = setup else {
         return;
@@ -122,9 +126,12 @@ pub fn render(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
     }
     let not_measured: Vec<&str> = notes
         .iter()
-        .filter_map(|n| match n {
-            ProbeNote::NotMeasured { what, .. } => Some(what.as_str()),
-            _ => None,
+        .filter_map(|n| {
+            if let ProbeNote::NotMeasured { what, .. } = n {
+                Some(what.as_str())
+            } else {
+                None
+            }
         })
         .collect();
     if !not_measured.is_empty() {

@@ -33,9 +33,12 @@ pub fn render(rows: &[ResultRow], notes: &[ProbeNote]) -> String {
     }
     let not_run: Vec<&str> = notes
         .iter()
-        .filter_map(|n| match n {
-            ProbeNote::NotRun { what } => Some(what.as_str()),
-            _ => None,
+        .filter_map(|n| {
+            if let ProbeNote::NotRun { what } = n {
+                Some(what.as_str())
+            } else {
+                None
+            }
         })
         .collect();
     if !not_run.is_empty() {

@@ -13,9 +13,12 @@ const POPULATION_ROW: &str = "(population)";
 pub fn family(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
     let families = notes
         .iter()
-        .find_map(|n| match n {
-            ProbeNote::FamilySetup { families } => Some(*families),
-            _ => None,
+        .find_map(|n| {
+            if let ProbeNote::FamilySetup { families } = n {
+                Some(*families)
+            } else {
+                None
+            }
         })
         .unwrap_or(0);
     let _ = writeln!(

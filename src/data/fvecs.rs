@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use super::file::{Elem, file_tensor_name, gather_rows, map_readonly};
-use super::inspect::{RowStats, row_stats};
+use super::raw::{Elem, file_tensor_name, gather_rows, map_readonly};
+use super::row_stats::{RowStats, row_stats};
 use super::rows::Rows;
 use super::selection::RowSelection;
 use super::{Loaded, TensorInfo};

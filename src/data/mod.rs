@@ -1,5 +1,9 @@
 //! Populations: loading rows from files (safetensors, npy, fvecs/bvecs), seeded synthetic
 //! controls, and the catalog of named populations. Nothing here knows about codecs or metrics.
+//!
+//! Inside, imports point one way: `catalog` → `file` / `inspect` (dispatch by format) → the
+//! format loaders `npy`, `fvecs`, `safetensors` → `raw` (file map, element conversion) and
+//! `row_stats`.
 
 pub mod catalog;
 pub mod file;
@@ -7,7 +11,9 @@ pub mod fvecs;
 pub mod inspect;
 pub mod npy;
 pub mod population;
+pub(crate) mod raw;
 pub mod real;
+pub mod row_stats;
 pub mod rows;
 pub mod safetensors;
 pub mod selection;

@@ -7,8 +7,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use super::file::{Elem, gather_rows, map_readonly};
-use super::inspect::{RowStats, row_stats};
+use super::raw::{Elem, file_tensor_name, gather_rows, map_readonly};
+use super::row_stats::{RowStats, row_stats};
 use super::rows::Rows;
 use super::selection::RowSelection;
 use super::{Loaded, TensorInfo};
@@ -155,7 +155,7 @@ impl Header {
                 ("descr", Value::List(fields)) => {
                     return Err(Error::UnsupportedDtype {
                         path: path.to_path_buf(),
-                        tensor: super::file::file_tensor_name(path),
+                        tensor: file_tensor_name(path),
                         dtype: format!("structured dtype with {} fields", fields.len()),
                         supported: SUPPORTED,
                     });
@@ -185,7 +185,7 @@ impl Header {
         let shape = shape.ok_or_else(|| bad("header has no 'shape'".to_string()))?;
         let itemsize = itemsize(&descr).ok_or_else(|| Error::UnsupportedDtype {
             path: path.to_path_buf(),
-            tensor: super::file::file_tensor_name(path),
+            tensor: file_tensor_name(path),
             dtype: descr.clone(),
             supported: SUPPORTED,
         })?;
@@ -217,7 +217,7 @@ impl Header {
 
     fn info(&self, path: &Path) -> TensorInfo {
         TensorInfo {
-            name: super::file::file_tensor_name(path),
+            name: file_tensor_name(path),
             dtype: self.descr.clone(),
             shape: self.shape.clone(),
             bytes: self.data_bytes,
@@ -228,7 +228,7 @@ impl Header {
     fn loadable(&self, path: &Path) -> Result<(Elem, [usize; 2])> {
         let elem = elem_of(&self.descr).ok_or_else(|| Error::UnsupportedDtype {
             path: path.to_path_buf(),
-            tensor: super::file::file_tensor_name(path),
+            tensor: file_tensor_name(path),
             dtype: self.descr.clone(),
             supported: SUPPORTED,
         })?;
@@ -237,7 +237,7 @@ impl Header {
             _ => {
                 return Err(Error::BadShape {
                     path: path.to_path_buf(),
-                    tensor: super::file::file_tensor_name(path),
+                    tensor: file_tensor_name(path),
                     shape: self.shape.clone(),
                 });
             }

@@ -9,8 +9,8 @@ use std::path::Path;
 use ::safetensors::SafeTensors;
 use ::safetensors::tensor::{Dtype, Metadata, TensorInfo as StInfo};
 
-use super::file::{Elem, Mapped, gather_rows, map_readonly};
-use super::inspect::{RowStats, row_stats};
+use super::raw::{Elem, Mapped, gather_rows, map_readonly};
+use super::row_stats::{RowStats, row_stats};
 use super::rows::Rows;
 use super::selection::RowSelection;
 use super::{Loaded, TensorInfo};

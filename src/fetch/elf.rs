@@ -16,7 +16,7 @@ use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
 
 use super::npyout;
 use super::sources::ElfTable;
-use crate::data::file::map_readonly;
+use crate::data::raw::map_readonly;
 use crate::error::{Error, Result};
 
 const FORMAT: &str = "ELF shared library";

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::ops::{View, gelu, gemm, layer_norm, softmax_rows};
 use super::tokenizer::WordPiece;
 use crate::data::Rows;
-use crate::data::file::map_readonly;
+use crate::data::raw::map_readonly;
 use crate::data::safetensors::{close_names, list};
 use crate::error::{Error, Result};
 

@@ -44,7 +44,7 @@ impl Biases {
     pub fn load(dir: &Path, layers: usize, hidden: usize) -> Result<Biases> {
         use ::safetensors::tensor::Dtype;
         let path = dir.join("model.safetensors");
-        let mapped = crate::data::file::map_readonly(&path)?;
+        let mapped = crate::data::raw::map_readonly(&path)?;
         let st = ::safetensors::SafeTensors::deserialize(mapped.bytes()).map_err(|e| {
             Error::BadHeader {
                 path: path.clone(),

@@ -3,8 +3,10 @@
 //!
 //! Inside, imports point one way: `catalog` → `file` / `inspect` (dispatch by format) → the
 //! format loaders `npy`, `fvecs`, `safetensors` → `raw` (file map, element conversion) and
-//! `row_stats`.
+//! `row_stats`; `cache` (where fetched sources live) stands alone. `data` never imports
+//! `fetch`: the fetch pipeline sits above and fills the cache.
 
+pub mod cache;
 pub mod catalog;
 pub mod file;
 pub mod fvecs;

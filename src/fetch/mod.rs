@@ -9,7 +9,9 @@
 //! renames the result to `<cache>/<name>/`. So a source directory either is complete or does
 //! not exist, and [`require`] can hand its files to the loaders without checking again.
 //!
-//! The cache is `$CODECBENCH_CACHE`, else `$HOME/.cache/codecbench`.
+//! The cache is `$CODECBENCH_CACHE`, else `$HOME/.cache/codecbench` (`data::cache`, re-exported
+//! here). `fetch` sits above `data`: it uses data's file map, hashing and writers, and `data`
+//! never imports `fetch`.
 
 pub mod ct2;
 pub mod elf;
@@ -28,63 +30,16 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::data::cache::{
+    CACHE_ENV, FETCHED_FILE, cache_dir, is_fetched, require, require_in, source_dir,
+};
 use crate::error::{Error, Result};
 use assemble::Archive;
 pub use sources::{Conversion, ElfTable, Output, Package, Registry, SOURCES, Source, Step};
 
-/// The environment variable that overrides the cache directory.
-pub const CACHE_ENV: &str = "CODECBENCH_CACHE";
-
-/// The record a finished fetch leaves in its source directory.
-pub const FETCHED_FILE: &str = "FETCHED.json";
-
-/// The cache directory: `$CODECBENCH_CACHE` when set and not empty, else
-/// `$HOME/.cache/codecbench` (`.cache/codecbench` relative to the working directory when
-/// `HOME` is not set either).
-pub fn cache_dir() -> PathBuf {
-    match std::env::var_os(CACHE_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => match std::env::var_os("HOME") {
-            Some(home) if !home.is_empty() => PathBuf::from(home).join(".cache/codecbench"),
-            _ => PathBuf::from(".cache/codecbench"),
-        },
-    }
-}
-
 /// The source named `name` in [`SOURCES`].
 pub fn source(name: &str) -> Option<&'static Source> {
     SOURCES.iter().find(|s| s.name == name)
-}
-
-/// Where source `name` lives (or would live) in the cache.
-pub fn source_dir(name: &str) -> PathBuf {
-    cache_dir().join(name)
-}
-
-/// Whether source `name` has been fetched into the cache.
-pub fn is_fetched(name: &str) -> bool {
-    source_dir(name).join(FETCHED_FILE).is_file()
-}
-
-/// The path of `file` of the fetched source `source_name`, or [`Error::NotFetched`] telling
-/// `what` needs it and which `codecbench fetch` command brings it.
-pub fn require(source_name: &str, file: &str, what: &str) -> Result<PathBuf> {
-    require_in(&cache_dir(), source_name, file, what)
-}
-
-/// [`require`] in an explicit cache directory.
-pub fn require_in(cache: &Path, source_name: &str, file: &str, what: &str) -> Result<PathBuf> {
-    let dir = cache.join(source_name);
-    let path = dir.join(file);
-    if dir.join(FETCHED_FILE).is_file() && path.is_file() {
-        Ok(path)
-    } else {
-        Err(Error::NotFetched {
-            what: what.to_string(),
-            source_name: source_name.to_string(),
-            path,
-        })
-    }
 }
 
 /// How [`fetch`] runs.

@@ -99,7 +99,15 @@ pub(crate) fn gather_rows(
     Some(Rows::new(dims, out))
 }
 
-/// Append every whole element of `bytes`, converted to f32, to `out`.
+/// Every whole element of `bytes` converted to f32 (a trailing partial element is ignored).
+pub(crate) fn decode(bytes: &[u8], elem: Elem) -> Vec<f32> {
+    let mut out = Vec::with_capacity(bytes.len() / elem.size());
+    decode_into(bytes, elem, &mut out);
+    out
+}
+
+/// Append every whole element of `bytes`, converted to f32, to `out`: the one conversion behind
+/// [`gather_rows`] and [`decode`].
 fn decode_into(bytes: &[u8], elem: Elem, out: &mut Vec<f32>) {
     match elem {
         Elem::F32 { big_endian: false } => convert(bytes, out, f32::from_le_bytes),

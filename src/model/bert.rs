@@ -22,8 +22,7 @@ use serde::Deserialize;
 use super::ops::{View, gelu, gemm, layer_norm, softmax_rows};
 use super::tokenizer::WordPiece;
 use crate::data::Rows;
-use crate::data::raw::map_readonly;
-use crate::data::safetensors::{close_names, list};
+use crate::data::safetensors::{Checkpoint, close_names};
 use crate::error::{Error, Result};
 
 /// The `config.json` fields the forward pass needs.
@@ -241,23 +240,17 @@ impl BertModel {
     /// Load `dir/config.json` and `dir/model.safetensors`.
     pub fn load(dir: &Path) -> Result<Self> {
         let config = BertConfig::from_file(&dir.join("config.json"))?;
-        let path = dir.join("model.safetensors");
-        // `list` validates the header and every offset against the file length first.
-        let infos = list(&path)?;
-        let prefix = if infos
-            .iter()
-            .any(|i| i.name == "embeddings.word_embeddings.weight")
+        let checkpoint = Checkpoint::open(&dir.join("model.safetensors"))?;
+        let prefix = if checkpoint
+            .shape("embeddings.word_embeddings.weight")
+            .is_some()
         {
             ""
         } else {
             "bert."
         };
-        let mapped = map_readonly(&path)?;
-        let st = ::safetensors::SafeTensors::deserialize(mapped.bytes())
-            .map_err(|e| bad_weights(&path, e.to_string()))?;
         let loader = Loader {
-            path: &path,
-            st: &st,
+            checkpoint: &checkpoint,
             prefix,
         };
         let c = &config;
@@ -609,10 +602,9 @@ impl BertModel {
     }
 }
 
-/// Reads named tensors of the expected shape out of a parsed safetensors file.
+/// Reads named tensors of the expected shape out of a checkpoint.
 struct Loader<'a> {
-    path: &'a Path,
-    st: &'a ::safetensors::SafeTensors<'a>,
+    checkpoint: &'a Checkpoint,
     prefix: &'a str,
 }
 
@@ -626,50 +618,18 @@ impl Loader<'_> {
     }
 
     fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        use ::safetensors::tensor::Dtype;
         let full = format!("{}{name}", self.prefix);
-        let view = self.st.tensor(&full).map_err(|_| {
-            let names = self.st.names();
-            Error::UnknownTensor {
-                path: self.path.to_path_buf(),
-                tensor: full.clone(),
-                close: close_names(&full, names.iter().copied()),
-            }
-        })?;
-        if view.shape() != shape {
+        let path = self.checkpoint.path();
+        if let Some(got) = self.checkpoint.shape(&full).filter(|&got| got != shape) {
             return Err(bad_weights(
-                self.path,
-                format!(
-                    "tensor '{full}' has shape {:?}; config.json implies {shape:?}",
-                    view.shape()
-                ),
+                path,
+                format!("tensor '{full}' has shape {got:?}; config.json implies {shape:?}"),
             ));
         }
-        let data = view.data();
-        let dtype = view.dtype();
-        let values: Vec<f32> = if dtype == Dtype::F32 {
-            data.chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
-        } else if dtype == Dtype::F16 {
-            data.chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect()
-        } else if dtype == Dtype::BF16 {
-            data.chunks_exact(2)
-                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect()
-        } else {
-            return Err(Error::UnsupportedDtype {
-                path: self.path.to_path_buf(),
-                tensor: full,
-                dtype: dtype.to_string(),
-                supported: crate::data::safetensors::SUPPORTED,
-            });
-        };
+        let values = self.checkpoint.tensor_f32(&full)?;
         if values.len() != shape.iter().product::<usize>() {
             return Err(bad_weights(
-                self.path,
+                path,
                 format!("tensor '{full}' holds fewer values than its shape"),
             ));
         }

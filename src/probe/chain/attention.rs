@@ -22,6 +22,7 @@ use super::States;
 use crate::codec::Codec;
 use crate::data::Rows;
 use crate::data::catalog::stable_hash;
+use crate::data::safetensors::Checkpoint;
 use crate::error::{Error, Result};
 use crate::metric::bootstrap::ratio_ci;
 use crate::metric::suite::MetricValue;
@@ -42,54 +43,18 @@ impl Biases {
     /// Read `encoder.layer.{l}.attention.self.{query,key,value}.bias` (optionally under `bert.`)
     /// from `dir/model.safetensors`.
     pub fn load(dir: &Path, layers: usize, hidden: usize) -> Result<Biases> {
-        use ::safetensors::tensor::Dtype;
-        let path = dir.join("model.safetensors");
-        let mapped = crate::data::raw::map_readonly(&path)?;
-        let st = ::safetensors::SafeTensors::deserialize(mapped.bytes()).map_err(|e| {
-            Error::BadHeader {
-                path: path.clone(),
-                format: "safetensors",
-                reason: e.to_string(),
-            }
-        })?;
-        let names = st.names();
-        let prefix = if names.iter().any(|n| n.starts_with("bert.")) {
+        let checkpoint = Checkpoint::open(&dir.join("model.safetensors"))?;
+        let prefix = if checkpoint.names().iter().any(|n| n.starts_with("bert.")) {
             "bert."
         } else {
             ""
         };
         let read = |name: String| -> Result<Vec<f32>> {
             let full = format!("{prefix}{name}");
-            let view = st.tensor(&full).map_err(|_| Error::UnknownTensor {
-                path: path.clone(),
-                tensor: full.clone(),
-                close: Vec::new(),
-            })?;
-            let data = view.data();
-            let dtype = view.dtype();
-            let values: Vec<f32> = if dtype == Dtype::F32 {
-                data.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect()
-            } else if dtype == Dtype::F16 {
-                data.chunks_exact(2)
-                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                    .collect()
-            } else if dtype == Dtype::BF16 {
-                data.chunks_exact(2)
-                    .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                    .collect()
-            } else {
-                return Err(Error::UnsupportedDtype {
-                    path: path.clone(),
-                    tensor: full,
-                    dtype: dtype.to_string(),
-                    supported: crate::data::safetensors::SUPPORTED,
-                });
-            };
+            let values = checkpoint.tensor_f32(&full)?;
             if values.len() != hidden {
                 return Err(Error::BadHeader {
-                    path: path.clone(),
+                    path: checkpoint.path().to_path_buf(),
                     format: "safetensors",
                     reason: format!("'{full}' has {} values; expected {hidden}", values.len()),
                 });

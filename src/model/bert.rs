@@ -92,6 +92,40 @@ impl Layer {
     }
 }
 
+/// One linear projection as the model holds it: `y = x Wᵀ + b`.
+#[derive(Debug, Clone, Copy)]
+pub struct Projection<'a> {
+    /// `W` in PyTorch's `[out, in]` layout: one row per output unit.
+    pub weight: &'a Rows,
+    /// `b`, one value per output unit.
+    pub bias: &'a [f32],
+}
+
+impl<'a> Projection<'a> {
+    fn of(linear: &'a Linear) -> Self {
+        Projection {
+            weight: &linear.weight,
+            bias: &linear.bias,
+        }
+    }
+}
+
+/// One block's self-attention as the forward pass runs it: per head `h` (columns
+/// `h·head_dim..(h+1)·head_dim` of the projections), `softmax(q_h k_hᵀ / √head_dim) v_h`.
+#[derive(Debug, Clone, Copy)]
+pub struct SelfAttention<'a> {
+    /// The query projection.
+    pub query: Projection<'a>,
+    /// The key projection.
+    pub key: Projection<'a>,
+    /// The value projection.
+    pub value: Projection<'a>,
+    /// Attention heads.
+    pub heads: usize,
+    /// Width of one head.
+    pub head_dim: usize,
+}
+
 /// A BERT encoder with all weights in memory as f32.
 #[derive(Clone)]
 pub struct BertModel {
@@ -163,6 +197,19 @@ impl BertModel {
         }
         lin.weight = rows;
         Ok(())
+    }
+
+    /// Block `layer`'s self-attention, replaced weights included (`None` past the last block):
+    /// what a probe of attention scores needs from the model, biases included.
+    pub fn self_attention(&self, layer: usize) -> Option<SelfAttention<'_>> {
+        let block = self.layers.get(layer)?;
+        Some(SelfAttention {
+            query: Projection::of(&block.query),
+            key: Projection::of(&block.key),
+            value: Projection::of(&block.value),
+            heads: self.config.num_attention_heads,
+            head_dim: self.config.head_dim(),
+        })
     }
 
     /// (layer, part) of a linear weight name.

@@ -9,7 +9,7 @@ pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
 
-pub use bert::{BertConfig, BertModel};
+pub use bert::{BertConfig, BertModel, Projection, SelfAttention};
 pub use tokenizer::{MAX_SEQ_LEN, WordPiece};
 
 use crate::error::Result;

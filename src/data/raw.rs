@@ -1,10 +1,10 @@
 //! What every loader shares, below the formats: a file mapped read-only, the element encodings
 //! files store (f32/f64/f16 in either byte order, bf16, u8) and their one conversion to f32, for
-//! selected rows or a whole tensor. The format modules (`npy`, `fvecs`, `safetensors`) only
+//! selected rows or a whole tensor; and, for the writers, a buffered file whose errors name it. The format modules (`npy`, `fvecs`, `safetensors`) only
 //! validate their headers and call down here; nothing here knows a format.
 
 use std::fs::File;
-use std::io::ErrorKind;
+use std::io::{BufWriter, ErrorKind, Write};
 use std::path::Path;
 
 use memmap2::Mmap;
@@ -49,6 +49,21 @@ pub(crate) fn map_readonly(path: &Path) -> Result<Mapped> {
     // fault the process; we treat concurrent modification of input files as out of scope.
     let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
     Ok(Mapped { map: Some(map) })
+}
+
+/// Create `path` and write it through a buffer with `body`; every failure is an
+/// [`Error::Write`] naming the file. The writers of `npy` and `fvecs` (and the fetcher's
+/// conversions) go through here.
+pub(crate) fn write_file(
+    path: &Path,
+    body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
+    let write_err = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut w = BufWriter::new(File::create(path).map_err(write_err)?);
+    body(&mut w).and_then(|()| w.flush()).map_err(write_err)
 }
 
 /// Element encodings the loaders convert to f32.

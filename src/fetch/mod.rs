@@ -11,8 +11,8 @@
 //!
 //! The parts: `sources` (the table, from `sources.toml`), `validate` (a row's check),
 //! `pipeline` (one fetch, step by step), `pip` / `deb` / `process` (the registry clients),
-//! `assemble` (zip members, concatenation), the conversions `ct2`, `idx`, `elf` (+ `npyout`),
-//! and `listing` (`fetch --list`).
+//! `assemble` (zip members, concatenation), the conversions `ct2`, `idx`, `elf` (writing `.npy`
+//! through `data::npy`), and `listing` (`fetch --list`).
 //!
 //! The cache is `$CODECBENCH_CACHE`, else `$HOME/.cache/codecbench` (`data::cache`, re-exported
 //! here). `fetch` sits above `data`: it uses data's file map, hashing and writers, and `data`
@@ -26,7 +26,6 @@ pub mod sources;
 mod assemble;
 mod deb;
 mod listing;
-mod npyout;
 mod pip;
 mod pipeline;
 mod process;

@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use super::population::PopulationKind;
-use super::static_table::{StaticTable, leak, parse_once};
-use crate::error::{Error, Result};
+use super::static_table::{StaticTable, leak, parse_once, parse_toml};
+use crate::error::Result;
 
 /// What the scores of a population are used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -84,13 +84,9 @@ pub static REAL: StaticTable<RealPopulation> = StaticTable::new(|| {
 /// Parse a table of real populations in the form of `real.toml`.
 ///
 /// # Errors
-/// [`Error::BadHeader`] (format `real.toml`) naming what does not parse.
+/// [`crate::Error::BadHeader`] (format `real.toml`) naming what does not parse.
 pub fn parse_real(text: &str) -> Result<Vec<RealPopulation>> {
-    let file: RealFile = toml::from_str(text).map_err(|e| Error::BadHeader {
-        path: "src/data/real.toml".into(),
-        format: "real.toml",
-        reason: e.to_string(),
-    })?;
+    let file: RealFile = parse_toml(text, "src/data/real.toml", "real.toml")?;
     Ok(file
         .population
         .into_iter()

@@ -7,6 +7,10 @@
 use std::ops::Deref;
 use std::sync::OnceLock;
 
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
 /// A `static` table of rows, parsed on first use by its function.
 pub struct StaticTable<T: 'static> {
     rows: fn() -> &'static [T],
@@ -63,4 +67,14 @@ pub fn parse_once<T>(
 /// `s` as a `&'static str` (leaked: for rows parsed once per process).
 pub fn leak(s: String) -> &'static str {
     s.leak()
+}
+
+/// Parse a table file's `text`; a syntax error is an [`Error::BadHeader`] naming `file` (its
+/// path in the repository) and `format`.
+pub fn parse_toml<T: DeserializeOwned>(text: &str, file: &str, format: &'static str) -> Result<T> {
+    toml::from_str(text).map_err(|e| Error::BadHeader {
+        path: file.into(),
+        format,
+        reason: e.to_string(),
+    })
 }

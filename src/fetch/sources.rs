@@ -13,8 +13,8 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::data::static_table::{StaticTable, leak, parse_once};
-use crate::error::{Error, Result};
+use crate::data::static_table::{StaticTable, leak, parse_once, parse_toml};
+use crate::error::Result;
 
 /// Where a package comes from (`pypi` or `debian` in `sources.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -236,13 +236,9 @@ pub static SOURCES: StaticTable<Source> = StaticTable::new(|| {
 /// pipeline checks each row's indices, paths and pins before it downloads anything.
 ///
 /// # Errors
-/// [`Error::BadHeader`] (format `sources.toml`) naming what does not parse.
+/// [`crate::Error::BadHeader`] (format `sources.toml`) naming what does not parse.
 pub fn parse_sources(text: &str) -> Result<Vec<Source>> {
-    let file: SourcesFile = toml::from_str(text).map_err(|e| Error::BadHeader {
-        path: "src/fetch/sources.toml".into(),
-        format: "sources.toml",
-        reason: e.to_string(),
-    })?;
+    let file: SourcesFile = parse_toml(text, "src/fetch/sources.toml", "sources.toml")?;
     Ok(file
         .source
         .into_iter()

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::{BertModel, Linear};
+use super::{BertModel, Linear, Norm};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::model::ops::{View, gelu, gemm, layer_norm, softmax_rows};
@@ -50,6 +50,13 @@ impl Linear {
             out,
             out_dim,
         );
+    }
+}
+
+impl Norm {
+    /// LayerNorm of every `gamma.len()`-wide row of `x`, in place.
+    fn apply(&self, x: &mut [f32], eps: f64) {
+        layer_norm(x, &self.gamma, &self.beta, eps);
     }
 }
 
@@ -201,12 +208,7 @@ impl BertModel {
                 *v = (w + t) + p;
             }
         }
-        layer_norm(
-            &mut x,
-            &self.emb_norm.gamma,
-            &self.emb_norm.beta,
-            c.layer_norm_eps,
-        );
+        self.emb_norm.apply(&mut x, c.layer_norm_eps);
         each(&x);
 
         let mut q = vec![0.0f32; rows * h];
@@ -257,24 +259,14 @@ impl BertModel {
             for (t, &r) in tmp.iter_mut().zip(&x) {
                 *t += r;
             }
-            layer_norm(
-                &mut tmp,
-                &layer.attn_norm.gamma,
-                &layer.attn_norm.beta,
-                c.layer_norm_eps,
-            );
+            layer.attn_norm.apply(&mut tmp, c.layer_norm_eps);
             layer.intermediate.apply(&tmp, rows, &mut mid);
             gelu(&mut mid);
             layer.output.apply(&mid, rows, &mut x);
             for (o, &r) in x.iter_mut().zip(&tmp) {
                 *o += r;
             }
-            layer_norm(
-                &mut x,
-                &layer.out_norm.gamma,
-                &layer.out_norm.beta,
-                c.layer_norm_eps,
-            );
+            layer.out_norm.apply(&mut x, c.layer_norm_eps);
             each(&x);
         }
     }

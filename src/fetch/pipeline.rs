@@ -1,30 +1,117 @@
 //! One fetch, step by step, inside its private work directory: download every package with its
 //! registry's client, run the assembly steps and conversions (dropping each download after the
 //! last step that reads it), check every kept file against its pin, write `FETCHED.json`, and
-//! only then move the finished directory into the cache.
+//! only then move the finished directory into the cache ([`fetch`], with [`FetchOptions`]).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::assemble::{self, Archive};
 use super::process::Download;
-use super::{
-    Conversion, FETCHED_FILE, FetchOptions, FetchRecord, FileRecord, Registry, Source, Step, ct2,
-    deb, elf, idx, pip,
-};
+use super::record::{FetchRecord, FileRecord};
+use super::sources::{Conversion, Registry, Source, Step};
+use super::validate::validate;
+use super::{ct2, deb, elf, idx, pip};
+use crate::data::cache::{FETCHED_FILE, cache_dir};
 use crate::error::{Error, Result};
 
+/// How [`fetch`] runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchOptions {
+    /// The cache directory (see [`cache_dir`]).
+    pub cache: PathBuf,
+    /// Run offline: pip gets `--no-index --find-links DIR`, and Debian packages are taken from
+    /// `DIR/NAME_VERSION_*.deb` instead of `apt-get download`.
+    pub find_links: Option<PathBuf>,
+    /// Fetch again even when the source is already in the cache.
+    pub force: bool,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            cache: cache_dir(),
+            find_links: None,
+            force: false,
+        }
+    }
+}
+
+/// Fetch `source` into `opts.cache` and return its directory. A source already fetched is
+/// left alone unless `opts.force`.
+pub fn fetch(source: &Source, opts: &FetchOptions) -> Result<PathBuf> {
+    validate(source)?;
+    let dest = opts.cache.join(source.name);
+    if !opts.force && dest.join(FETCHED_FILE).is_file() {
+        eprintln!(
+            "fetch {}: already fetched in {} (use --force to fetch again)",
+            source.name,
+            dest.display()
+        );
+        return Ok(dest);
+    }
+    std::fs::create_dir_all(&opts.cache).map_err(|e| assemble::write_err(&opts.cache, e))?;
+    let tmp = opts
+        .cache
+        .join(format!(".tmp-{}-{}", source.name, std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| assemble::write_err(&tmp, e))?;
+    }
+    remove_stale_work_dirs(&opts.cache, source.name);
+    let result = Pipeline {
+        source,
+        opts,
+        tmp: &tmp,
+        dest: &dest,
+    }
+    .run();
+    // Best effort: on success only emptied directories and replaced files remain in `tmp`.
+    let _ = std::fs::remove_dir_all(&tmp);
+    result.map(|()| dest)
+}
+
+/// Remove `.tmp-<name>-<pid>` directories left by fetches that were killed: those whose
+/// process no longer runs (checked through `/proc`; where there is no `/proc`, nothing is
+/// removed). Best effort: a half-fetched EmbeddingGemma is gigabytes.
+fn remove_stale_work_dirs(cache: &Path, name: &str) {
+    let proc_root = Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return;
+    }
+    let prefix = format!(".tmp-{name}-");
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if !proc_root.join(pid).exists() {
+            eprintln!(
+                "fetch {name}: removing {} left by an interrupted fetch",
+                entry.path().display()
+            );
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// One fetch in progress.
-pub(super) struct Pipeline<'a> {
-    pub(super) source: &'a Source,
-    pub(super) opts: &'a FetchOptions,
-    pub(super) tmp: &'a Path,
-    pub(super) dest: &'a Path,
+struct Pipeline<'a> {
+    source: &'a Source,
+    opts: &'a FetchOptions,
+    tmp: &'a Path,
+    dest: &'a Path,
 }
 
 impl Pipeline<'_> {
-    pub(super) fn run(&self) -> Result<()> {
+    fn run(&self) -> Result<()> {
         let started = Instant::now();
         let name = self.source.name;
         let downloads = self.tmp.join("download");

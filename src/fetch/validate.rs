@@ -4,7 +4,8 @@
 
 use std::path::{Component, Path};
 
-use super::{FETCHED_FILE, Source, Step};
+use super::sources::{Source, Step};
+use crate::data::cache::FETCHED_FILE;
 use crate::error::{Error, Result};
 
 /// Check a source row before anything is downloaded: indices in range, paths relative and

@@ -14,21 +14,21 @@
 //! too.
 //!
 //! The parts: `input` (reading and checking the CSV table), `table` (the items mode), `pairs`
-//! (the two-column modes); this file dispatches and renders.
+//! (the two-column modes), `render` (text or JSON); this file dispatches.
 
 mod input;
 mod pairs;
+mod render;
 mod table;
 
 use std::path::Path;
-
-use serde::Serialize;
 
 use crate::error::Result;
 pub use input::read_numeric_table;
 use input::{numeric_table, read_csv};
 pub use pairs::{AgreementReport, CorrelationReport};
 use pairs::{agreement_report, correlation_report};
+use render::render;
 pub use table::{TableReport, ValueCi, table_report};
 
 /// What `codecbench stats` computes.
@@ -55,26 +55,4 @@ pub fn stats_command(path: &Path, mode: StatsMode, json: bool) -> Result<String>
         StatsMode::Agreement => render(&agreement_report(&csv)?, path, json),
         StatsMode::Correlation => render(&correlation_report(&csv)?, path, json),
     })
-}
-
-/// What each mode reports, printable two ways.
-trait Report {
-    /// The JSON object the issue specifies for the mode.
-    type Json: Serialize;
-    fn json(&self) -> Self::Json;
-    /// The text for a terminal; `path` is the table it was computed from.
-    fn text(&self, path: &Path) -> String;
-}
-
-/// `report` as pretty JSON or as text.
-fn render<R: Report>(report: &R, path: &Path, json: bool) -> String {
-    if json {
-        to_json(&report.json())
-    } else {
-        report.text(path)
-    }
-}
-
-fn to_json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).expect("plain structs of numbers serialize")
 }

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::Report;
 use super::input::{RawCsv, numeric_columns, require_subjects, require_two_columns};
+use super::render::Report;
 use crate::error::Result;
 use crate::metric::correlation::{kendall_tau_b, pearson, spearman};
 use crate::metric::reliability::kappa::{Confusion, KappaWeights, LabelOrder, code_labels};

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::Report;
+use super::render::Report;
 use crate::metric::reliability::alpha::{
     alpha_from_matrix, alpha_if_deleted, feldt_interval, item_total,
 };

@@ -92,7 +92,7 @@ pub fn catalog() -> Vec<CatalogEntry> {
         dtype: r.dtype.to_string(),
         availability: match r.location {
             Location::Embedded(_) => "embedded".to_string(),
-            Location::OnDemand { source, .. } if crate::fetch::is_fetched(source) => {
+            Location::OnDemand { source, .. } if super::cache::is_fetched(source) => {
                 format!("fetched ({source})")
             }
             Location::OnDemand { source, .. } => format!("on demand: fetch {source}"),
@@ -262,7 +262,7 @@ impl PopulationSpec {
                 let path = match r.location {
                     Location::Embedded(f) => data_dir().join(f),
                     Location::OnDemand { source, file } => {
-                        crate::fetch::require(source, file, &format!("population '{name}'"))?
+                        super::cache::require(source, file, &format!("population '{name}'"))?
                     }
                 };
                 let fspec = match r.tensor_name(*layer) {

@@ -5,12 +5,11 @@
 //! is scanned record by record to name the row where the dimension changes or the data ends.
 //! Only selected rows are converted.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
-use super::file::{Elem, file_tensor_name, gather_rows, map_readonly};
-use super::inspect::{RowStats, row_stats};
+use super::raw::{Elem, file_tensor_name, gather_rows, map_readonly, write_file};
+use super::row_stats::{RowStats, row_stats};
 use super::rows::Rows;
 use super::selection::RowSelection;
 use super::{Loaded, TensorInfo};
@@ -42,25 +41,22 @@ pub fn load(path: &Path, selection: &RowSelection) -> Result<Loaded> {
 
 /// Write `rows` as an `.fvecs` file.
 pub fn write_fvecs(path: &Path, rows: &Rows) -> Result<()> {
-    let write_err = |e| Error::Write {
+    let dim = i32::try_from(rows.dim()).map_err(|_| Error::Write {
         path: path.to_path_buf(),
-        source: e,
-    };
-    let dim = i32::try_from(rows.dim()).map_err(|_| {
-        write_err(std::io::Error::new(
+        source: std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "dimension does not fit the fvecs i32 prefix",
-        ))
+        ),
     })?;
-    let file = File::create(path).map_err(write_err)?;
-    let mut w = BufWriter::new(file);
-    for row in rows.iter() {
-        w.write_all(&dim.to_le_bytes()).map_err(write_err)?;
-        for &v in row {
-            w.write_all(&v.to_le_bytes()).map_err(write_err)?;
+    write_file(path, |w| {
+        for row in rows.iter() {
+            w.write_all(&dim.to_le_bytes())?;
+            for &v in row {
+                w.write_all(&v.to_le_bytes())?;
+            }
         }
-    }
-    w.flush().map_err(write_err)
+        Ok(())
+    })
 }
 
 /// Stats over the first `sample_rows` rows.

@@ -1,16 +1,25 @@
 //! Populations: loading rows from files (safetensors, npy, fvecs/bvecs), seeded synthetic
 //! controls, and the catalog of named populations. Nothing here knows about codecs or metrics.
+//!
+//! Inside, imports point one way: `catalog` → `file` / `inspect` (dispatch by format) → the
+//! format loaders `npy`, `fvecs`, `safetensors` → `raw` (file map, element conversion) and
+//! `row_stats`; `cache` (where fetched sources live) stands alone. `data` never imports
+//! `fetch`: the fetch pipeline sits above and fills the cache.
 
+pub mod cache;
 pub mod catalog;
 pub mod file;
 pub mod fvecs;
 pub mod inspect;
 pub mod npy;
 pub mod population;
+pub(crate) mod raw;
 pub mod real;
+pub mod row_stats;
 pub mod rows;
 pub mod safetensors;
 pub mod selection;
+pub mod static_table;
 pub mod synthetic;
 
 pub use population::{Population, PopulationKind, Provenance};

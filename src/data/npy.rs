@@ -1,14 +1,13 @@
 //! Reads and writes NumPy `.npy` files, the simplest way to hand the benchmark an embedding
-//! matrix from Python. The header is a tiny Python dict literal, parsed here by a small
+//! matrix from Python (the fetcher writes its converted u8 and f32 arrays with [`write_header`]). The header is a tiny Python dict literal, parsed here by a small
 //! bounded parser; declared sizes are checked against the file length before anything is
 //! allocated, and only the selected rows are converted.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
-use super::file::{Elem, gather_rows, map_readonly};
-use super::inspect::{RowStats, row_stats};
+use super::raw::{Elem, file_tensor_name, gather_rows, map_readonly, write_file};
+use super::row_stats::{RowStats, row_stats};
 use super::rows::Rows;
 use super::selection::RowSelection;
 use super::{Loaded, TensorInfo};
@@ -46,35 +45,41 @@ pub fn load(path: &Path, selection: &RowSelection) -> Result<Loaded> {
 
 /// Write `rows` as a version-1.0, `<f4`, C-order `.npy` file.
 pub fn write_f32(path: &Path, rows: &Rows) -> Result<()> {
-    let write_err = |e| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
+    write_file(path, |w| {
+        write_header(w, "<f4", &[rows.len(), rows.dim()])?;
+        for &v in rows.as_slice() {
+            w.write_all(&v.to_le_bytes())?;
+        }
+        Ok(())
+    })
+}
+
+/// Write a version-1.0, C-order `.npy` header for `descr` (e.g. `|u1`, `<f4`) and `shape`;
+/// the caller writes the data right after it.
+pub fn write_header(w: &mut impl Write, descr: &str, shape: &[usize]) -> std::io::Result<()> {
+    let dims = match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let dict = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
-        rows.len(),
-        rows.dim()
-    );
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
     // Magic (6) + version (2) + header length (2) + dict + padding + '\n' ≡ 0 (mod 64).
     let unpadded = 10 + dict.len() + 1;
     let padding = (64 - unpadded % 64) % 64;
     let header = format!("{dict}{}\n", " ".repeat(padding));
-    let header_len = u16::try_from(header.len()).map_err(|_| {
-        write_err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "npy header too long",
-        ))
+    let len = u16::try_from(header.len()).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "npy header too long")
     })?;
-    let file = File::create(path).map_err(write_err)?;
-    let mut w = BufWriter::new(file);
-    w.write_all(MAGIC).map_err(write_err)?;
-    w.write_all(&[1, 0]).map_err(write_err)?;
-    w.write_all(&header_len.to_le_bytes()).map_err(write_err)?;
-    w.write_all(header.as_bytes()).map_err(write_err)?;
-    for &v in rows.as_slice() {
-        w.write_all(&v.to_le_bytes()).map_err(write_err)?;
-    }
-    w.flush().map_err(write_err)
+    w.write_all(MAGIC)?;
+    w.write_all(&[1, 0])?;
+    w.write_all(&len.to_le_bytes())?;
+    w.write_all(header.as_bytes())
 }
 
 /// Stats over the first `sample_rows` rows, when the array is loadable.
@@ -155,7 +160,7 @@ impl Header {
                 ("descr", Value::List(fields)) => {
                     return Err(Error::UnsupportedDtype {
                         path: path.to_path_buf(),
-                        tensor: super::file::file_tensor_name(path),
+                        tensor: file_tensor_name(path),
                         dtype: format!("structured dtype with {} fields", fields.len()),
                         supported: SUPPORTED,
                     });
@@ -185,7 +190,7 @@ impl Header {
         let shape = shape.ok_or_else(|| bad("header has no 'shape'".to_string()))?;
         let itemsize = itemsize(&descr).ok_or_else(|| Error::UnsupportedDtype {
             path: path.to_path_buf(),
-            tensor: super::file::file_tensor_name(path),
+            tensor: file_tensor_name(path),
             dtype: descr.clone(),
             supported: SUPPORTED,
         })?;
@@ -217,7 +222,7 @@ impl Header {
 
     fn info(&self, path: &Path) -> TensorInfo {
         TensorInfo {
-            name: super::file::file_tensor_name(path),
+            name: file_tensor_name(path),
             dtype: self.descr.clone(),
             shape: self.shape.clone(),
             bytes: self.data_bytes,
@@ -228,7 +233,7 @@ impl Header {
     fn loadable(&self, path: &Path) -> Result<(Elem, [usize; 2])> {
         let elem = elem_of(&self.descr).ok_or_else(|| Error::UnsupportedDtype {
             path: path.to_path_buf(),
-            tensor: super::file::file_tensor_name(path),
+            tensor: file_tensor_name(path),
             dtype: self.descr.clone(),
             supported: SUPPORTED,
         })?;
@@ -237,7 +242,7 @@ impl Header {
             _ => {
                 return Err(Error::BadShape {
                     path: path.to_path_buf(),
-                    tensor: super::file::file_tensor_name(path),
+                    tensor: file_tensor_name(path),
                     shape: self.shape.clone(),
                 });
             }

@@ -6,7 +6,7 @@ use super::{Loaded, Rows};
 use crate::error::{Error, Result};
 
 /// How queries relate to base rows, which decides the pair probe's split.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PopulationKind {
     /// Rows of a weight matrix: queries are a sample of the rows themselves, scored against all

@@ -1,16 +1,18 @@
 //! Reads rows of 2-D float tensors (F32, F16, BF16) out of `.safetensors` checkpoints, the
-//! format real model weights ship in. The file is memory-mapped and only selected rows are
-//! converted, so sampling a few thousand rows of a multi-GB checkpoint stays cheap. Header
+//! format real model weights ship in, and whole tensors by name for the model
+//! ([`Checkpoint::tensor_f32`], the one dtype → f32 decoder). The file is memory-mapped and only
+//! selected rows are converted, so sampling a few thousand rows of a multi-GB checkpoint stays
+//! cheap. Header
 //! parsing is the `safetensors` crate's; we pre-check the header length and the declared
 //! offsets against the file length first, so hostile headers fail with a clear error.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ::safetensors::SafeTensors;
 use ::safetensors::tensor::{Dtype, Metadata, TensorInfo as StInfo};
 
-use super::file::{Elem, Mapped, gather_rows, map_readonly};
-use super::inspect::{RowStats, row_stats};
+use super::raw::{Elem, Mapped, decode, gather_rows, map_readonly};
+use super::row_stats::{RowStats, row_stats};
 use super::rows::Rows;
 use super::selection::RowSelection;
 use super::{Loaded, TensorInfo};
@@ -27,21 +29,14 @@ const MAX_HEADER_BYTES: u64 = 100_000_000;
 /// Every tensor in the file, sorted by name. `dtype` is the safetensors name (`F32`, `BF16`,
 /// `I64`, ...); `bytes` is the tensor's data size.
 pub fn list(path: &Path) -> Result<Vec<TensorInfo>> {
-    let file = Parsed::open(path)?;
+    let file = Checkpoint::open(path)?;
     Ok(file.infos())
 }
 
 /// The selected rows of a 2-D F32/F16/BF16 tensor, converted to f32.
 pub fn load(path: &Path, tensor: &str, selection: &RowSelection) -> Result<Loaded> {
-    let file = Parsed::open(path)?;
-    let Some(st) = file.meta.info(tensor) else {
-        let names = file.meta.offset_keys();
-        return Err(Error::UnknownTensor {
-            path: path.to_path_buf(),
-            tensor: tensor.to_string(),
-            close: close_names(tensor, names.iter().map(String::as_str)),
-        });
-    };
+    let file = Checkpoint::open(path)?;
+    let st = file.info(tensor)?;
     let info = to_info(tensor, st);
     let elem = elem_of(st.dtype).ok_or_else(|| Error::UnsupportedDtype {
         path: path.to_path_buf(),
@@ -71,7 +66,7 @@ pub(crate) fn inspect(
     path: &Path,
     sample_rows: usize,
 ) -> Result<Vec<(TensorInfo, Option<RowStats>)>> {
-    let file = Parsed::open(path)?;
+    let file = Checkpoint::open(path)?;
     let mut names = file.meta.offset_keys();
     names.sort();
     let mut out = Vec::with_capacity(names.len());
@@ -92,17 +87,20 @@ pub(crate) fn inspect(
     Ok(out)
 }
 
-/// A mapped file with its parsed, validated header.
-struct Parsed<'p> {
-    path: &'p Path,
+/// A safetensors file mapped read-only, its header parsed and every offset checked against the
+/// file length. [`load`] reads rows of one tensor through it; a model reads whole tensors by
+/// name ([`Checkpoint::tensor_f32`], the one safetensors dtype → f32 decoder).
+pub struct Checkpoint {
+    path: PathBuf,
     mapped: Mapped,
     /// Offset of the data section (8 + header length).
     data_start: usize,
     meta: Metadata,
 }
 
-impl<'p> Parsed<'p> {
-    fn open(path: &'p Path) -> Result<Self> {
+impl Checkpoint {
+    /// Map `path` and parse its header; hostile lengths and offsets are clear errors.
+    pub fn open(path: &Path) -> Result<Self> {
         let mapped = map_readonly(path)?;
         let bytes = mapped.bytes();
         precheck(path, bytes)?;
@@ -111,12 +109,70 @@ impl<'p> Parsed<'p> {
         let data_start = header_len
             .checked_add(8)
             .ok_or_else(|| bad(path, "header length overflows".to_string()))?;
-        Ok(Parsed {
-            path,
+        Ok(Checkpoint {
+            path: path.to_path_buf(),
             mapped,
             data_start,
             meta,
         })
+    }
+
+    /// The file it reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every tensor name, in no particular order.
+    pub fn names(&self) -> Vec<String> {
+        self.meta.offset_keys()
+    }
+
+    /// The declared shape of tensor `name`, if the file holds it.
+    pub fn shape(&self, name: &str) -> Option<&[usize]> {
+        self.meta.info(name).map(|st| st.shape.as_slice())
+    }
+
+    /// Every value of tensor `name`, converted to f32 from any [`SUPPORTED`] dtype.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTensor`] (with the closest names) when the file has no such tensor,
+    /// [`Error::UnsupportedDtype`] for other dtypes.
+    pub fn tensor_f32(&self, name: &str) -> Result<Vec<f32>> {
+        let st = self.info(name)?;
+        let elem = elem_of(st.dtype).ok_or_else(|| Error::UnsupportedDtype {
+            path: self.path.clone(),
+            tensor: name.to_string(),
+            dtype: st.dtype.to_string(),
+            supported: SUPPORTED,
+        })?;
+        Ok(decode(self.data(st)?, elem))
+    }
+
+    /// The header entry of tensor `name`, or [`Error::UnknownTensor`] with the closest names.
+    fn info(&self, name: &str) -> Result<&StInfo> {
+        self.meta.info(name).ok_or_else(|| {
+            let names = self.meta.offset_keys();
+            Error::UnknownTensor {
+                path: self.path.clone(),
+                tensor: name.to_string(),
+                close: close_names(name, names.iter().map(String::as_str)),
+            }
+        })
+    }
+
+    /// The bytes of one tensor's data.
+    fn data(&self, st: &StInfo) -> Result<&[u8]> {
+        let (start, end) = st.data_offsets;
+        self.data_start
+            .checked_add(start)
+            .zip(self.data_start.checked_add(end))
+            .and_then(|(s, e)| self.mapped.bytes().get(s..e))
+            .ok_or_else(|| {
+                bad(
+                    &self.path,
+                    "tensor data offsets run past the end of the file".into(),
+                )
+            })
     }
 
     fn infos(&self) -> Vec<TensorInfo> {
@@ -132,21 +188,10 @@ impl<'p> Parsed<'p> {
 
     /// Convert rows `indices` of a validated 2-D tensor.
     fn gather(&self, st: &StInfo, dims: usize, elem: Elem, indices: &[usize]) -> Result<Rows> {
-        let (start, end) = st.data_offsets;
-        let data = self
-            .data_start
-            .checked_add(start)
-            .zip(self.data_start.checked_add(end))
-            .and_then(|(s, e)| self.mapped.bytes().get(s..e))
-            .ok_or_else(|| {
-                bad(
-                    self.path,
-                    "tensor data offsets run past the end of the file".into(),
-                )
-            })?;
+        let data = self.data(st)?;
         let row_bytes = dims.saturating_mul(elem.size());
         gather_rows(data, row_bytes, 0, dims, elem, indices)
-            .ok_or_else(|| bad(self.path, "tensor data is smaller than its shape".into()))
+            .ok_or_else(|| bad(&self.path, "tensor data is smaller than its shape".into()))
     }
 }
 

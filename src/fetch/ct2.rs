@@ -22,7 +22,7 @@ use std::path::Path;
 
 use ::safetensors::tensor::{Dtype, TensorView};
 
-use crate::data::file::map_readonly;
+use crate::data::raw::map_readonly;
 use crate::error::{Error, Result};
 
 const FORMAT: &str = "CTranslate2 model.bin";

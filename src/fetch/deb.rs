@@ -6,23 +6,24 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::process::{run_teed, single_file_in};
+use super::process::{Download, failure, not_started, run_teed, single_file_in};
 use super::sources::Package;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// Download `package` into `dir` (or find it in `find_links`) and return the `.deb`'s path.
-pub fn download(
-    source_name: &str,
-    package: &Package,
-    dir: &Path,
-    find_links: Option<&Path>,
-) -> Result<PathBuf> {
-    let fail = |reason: String| Error::FetchFailed {
-        source_name: source_name.to_string(),
-        step: "download",
-        reason,
-    };
-    if let Some(links) = find_links {
+/// What a missing client says: Debian sources need both tools.
+fn missing(program: &str) -> String {
+    format!(
+        "`{program}` not found; Debian sources need apt-get and dpkg-deb \
+         (a Debian or Ubuntu system)"
+    )
+}
+
+/// Download the package into its directory (or find it in `find_links`) and return the
+/// `.deb`'s path.
+pub fn download(job: &Download<'_>) -> Result<PathBuf> {
+    let fail = failure(job.source_name, "download");
+    let (package, dir) = (job.package, job.dir);
+    if let Some(links) = job.find_links {
         return find_offline(package, links).map_err(fail);
     }
     let spec = format!("{}={}", package.name, package.version);
@@ -32,15 +33,7 @@ pub fn download(
             .arg(&spec)
             .current_dir(dir),
     )
-    .map_err(|e| {
-        fail(if e.kind() == std::io::ErrorKind::NotFound {
-            "`apt-get` not found; Debian sources need apt-get and dpkg-deb \
-                 (a Debian or Ubuntu system)"
-                .to_string()
-        } else {
-            format!("cannot start `apt-get`: {e}")
-        })
-    })?;
+    .map_err(|e| fail(not_started(&e, "apt-get", missing("apt-get"))))?;
     if !run.status.success() {
         return Err(fail(format!(
             "`apt-get download {spec}` exited with {}; if apt does not know the package or \
@@ -59,20 +52,9 @@ pub fn download(
 
 /// Unpack the data of `deb` into `tree` with `dpkg-deb -x`.
 pub fn unpack(source_name: &str, deb: &Path, tree: &Path) -> Result<()> {
-    let fail = |reason: String| Error::FetchFailed {
-        source_name: source_name.to_string(),
-        step: "unpack",
-        reason,
-    };
-    let run = run_teed(Command::new("dpkg-deb").arg("-x").arg(deb).arg(tree)).map_err(|e| {
-        fail(if e.kind() == std::io::ErrorKind::NotFound {
-            "`dpkg-deb` not found; Debian sources need apt-get and dpkg-deb \
-             (a Debian or Ubuntu system)"
-                .to_string()
-        } else {
-            format!("cannot start `dpkg-deb`: {e}")
-        })
-    })?;
+    let fail = failure(source_name, "unpack");
+    let run = run_teed(Command::new("dpkg-deb").arg("-x").arg(deb).arg(tree))
+        .map_err(|e| fail(not_started(&e, "dpkg-deb", missing("dpkg-deb"))))?;
     if run.status.success() {
         Ok(())
     } else {

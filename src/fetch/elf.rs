@@ -8,15 +8,14 @@
 //! size is checked: the symbol's size must be exactly the expected array, inside a section
 //! with file data.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
 
-use super::npyout;
 use super::sources::ElfTable;
-use crate::data::file::map_readonly;
+use crate::data::npy::write_header;
+use crate::data::raw::{map_readonly, write_file};
 use crate::error::{Error, Result};
 
 const FORMAT: &str = "ELF shared library";
@@ -115,42 +114,39 @@ fn write_block(
     rows: usize,
     dim: usize,
 ) -> Result<()> {
-    let write_err = |e| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let mut out = BufWriter::new(File::create(path).map_err(write_err)?);
-    npyout::write_header(&mut out, "<f4", &[rows, dim]).map_err(write_err)?;
-    // Strides of the full array, in elements.
-    let rank = t.full_shape.len();
-    let mut strides = vec![1usize; rank];
-    for i in (0..rank.saturating_sub(1)).rev() {
-        strides[i] = strides[i + 1] * t.full_shape[i + 1];
-    }
-    let lead = &t.keep[..rank - 1];
-    let mut index = vec![0usize; rank - 1];
-    let mut row = Vec::with_capacity(dim * 4);
-    for _ in 0..rows {
-        let start: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
-        row.clear();
-        for chunk in data[start * 4..(start + dim) * 4].chunks_exact(4) {
-            let b = [chunk[0], chunk[1], chunk[2], chunk[3]];
-            let v = if little {
-                f32::from_le_bytes(b)
-            } else {
-                f32::from_be_bytes(b)
-            };
-            row.extend(v.to_le_bytes());
+    write_file(path, |out| {
+        write_header(out, "<f4", &[rows, dim])?;
+        // Strides of the full array, in elements.
+        let rank = t.full_shape.len();
+        let mut strides = vec![1usize; rank];
+        for i in (0..rank.saturating_sub(1)).rev() {
+            strides[i] = strides[i + 1] * t.full_shape[i + 1];
         }
-        out.write_all(&row).map_err(write_err)?;
-        // Odometer over the leading axes of the kept block.
-        for axis in (0..lead.len()).rev() {
-            index[axis] += 1;
-            if index[axis] < lead[axis] {
-                break;
+        let lead = &t.keep[..rank - 1];
+        let mut index = vec![0usize; rank - 1];
+        let mut row = Vec::with_capacity(dim * 4);
+        for _ in 0..rows {
+            let start: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
+            row.clear();
+            for chunk in data[start * 4..(start + dim) * 4].chunks_exact(4) {
+                let b = [chunk[0], chunk[1], chunk[2], chunk[3]];
+                let v = if little {
+                    f32::from_le_bytes(b)
+                } else {
+                    f32::from_be_bytes(b)
+                };
+                row.extend(v.to_le_bytes());
             }
-            index[axis] = 0;
+            out.write_all(&row)?;
+            // Odometer over the leading axes of the kept block.
+            for axis in (0..lead.len()).rev() {
+                index[axis] += 1;
+                if index[axis] < lead[axis] {
+                    break;
+                }
+                index[axis] = 0;
+            }
         }
-    }
-    out.flush().map_err(write_err)
+        Ok(())
+    })
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use flate2::read::GzDecoder;
 
-use super::npyout;
+use crate::data::npy::write_header;
 use crate::error::{Error, Result};
 
 const FORMAT: &str = "gzip'd IDX";
@@ -101,7 +101,7 @@ pub fn gz_to_npy(input: &Path, output: &Path) -> Result<Vec<usize>> {
         source: e,
     };
     let mut out = BufWriter::new(File::create(output).map_err(write_err)?);
-    npyout::write_header(&mut out, "|u1", &shape).map_err(write_err)?;
+    write_header(&mut out, "|u1", &shape).map_err(write_err)?;
     let mut buf = vec![0u8; 1 << 16];
     let mut copied: u64 = 0;
     while copied < total {

@@ -6,29 +6,20 @@
 //! pip's output passes through to stderr (it is the progress display); the last lines are kept
 //! so a failure can quote them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use super::process::{run_teed, single_file_in};
-use super::sources::Package;
-use crate::error::{Error, Result};
+use super::process::{Download, failure, not_started, run_teed, single_file_in};
+use crate::error::Result;
 
 /// The Python interpreter whose pip is used.
 const PYTHON: &str = "python3";
 
-/// Download `package` into the empty directory `dir` and return the wheel's path. With
+/// Download the package into its empty directory and return the wheel's path. With
 /// `find_links`, pip runs offline: `--no-index --find-links DIR`.
-pub fn download(
-    source_name: &str,
-    package: &Package,
-    dir: &Path,
-    find_links: Option<&Path>,
-) -> Result<PathBuf> {
-    let fail = |reason: String| Error::FetchFailed {
-        source_name: source_name.to_string(),
-        step: "download",
-        reason,
-    };
+pub fn download(job: &Download<'_>) -> Result<PathBuf> {
+    let fail = failure(job.source_name, "download");
+    let (package, dir, find_links) = (job.package, job.dir, job.find_links);
     let mut cmd = Command::new(PYTHON);
     cmd.args([
         "-m",
@@ -46,14 +37,11 @@ pub fn download(
     }
     cmd.arg(package.spec());
     let run = run_teed(&mut cmd).map_err(|e| {
-        fail(if e.kind() == std::io::ErrorKind::NotFound {
-            format!(
-                "`{PYTHON}` not found; PyPI sources are downloaded with `{PYTHON} -m pip download` \
-                 (install Python 3 with pip)"
-            )
-        } else {
-            format!("cannot start `{PYTHON} -m pip`: {e}")
-        })
+        let missing = format!(
+            "`{PYTHON}` not found; PyPI sources are downloaded with `{PYTHON} -m pip download` \
+             (install Python 3 with pip)"
+        );
+        fail(not_started(&e, &format!("{PYTHON} -m pip"), missing))
     })?;
     if !run.status.success() {
         let tail = run.tail.join("\n");

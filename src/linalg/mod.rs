@@ -6,6 +6,8 @@
 //!   unit vector and for PolarQuant's angle laws, solved once per parameter set and cached.
 //! - [`bits`]: bit packing of b-bit indices, sign bits, popcount.
 //! - [`kmeans`]: seeded k-means++ / Lloyd (PQ codebooks, palettes).
+//! - [`farthest`]: farthest-point (Gonzalez) traversal under any distance (the origin's palettes).
+//! - [`subspace`]: the top few eigenvectors of a symmetric matrix by subspace iteration.
 //! - [`gemm`]: blocked f64 inner products of f32 rows (the truth), bit-identical to the plain loop.
 //! - [`eigen`]: symmetric eigen-decomposition and SVD (faer), f64 GEMM (matrixmultiply), PCA,
 //!   orthogonal Procrustes.
@@ -21,6 +23,7 @@
 
 pub mod bits;
 pub mod eigen;
+pub mod farthest;
 pub mod fastscan;
 pub mod gemm;
 pub mod kmeans;
@@ -29,6 +32,7 @@ pub mod popcount;
 pub mod rotation;
 pub mod scan;
 pub mod simd;
+pub mod subspace;
 
 pub use rotation::{Rotation, RotationKind};
 

@@ -1,7 +1,10 @@
 //! `exact`: the row itself as little-endian f32, the oracle every other codec is compared with.
 //! Scores accumulate in f64, so it reproduces the f64 truth up to rounding of the f32 inputs.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, NoParams};
+use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer, dot_f64};
+use crate::data::Rows;
 use crate::error::Result;
 
 /// f32 passthrough.
@@ -40,18 +43,39 @@ impl Scorer for ExactScorer {
     }
 }
 
+/// The `exact` declaration (see [`CodecDecl`]).
+pub struct ExactDecl;
+
+impl CodecDecl for ExactDecl {
+    type Params = NoParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "exact",
+        summary: "f32 passthrough, the oracle row; 4·d bytes (= FAISS IndexFlat)",
+        reference: "IEEE 754 binary32",
+        grade: Grade::Reconstruction,
+        family: Family::Passthrough,
+        params: &[],
+    };
+    fn parse(_: &mut RawParams) -> Result<NoParams> {
+        Ok(NoParams)
+    }
+    fn fit(_: &NoParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(ExactCodec::new(train.dim())))
+    }
+    fn capabilities(_: &NoParams) -> Capabilities {
+        Capabilities {
+            pair_is_decoded_dot: true,
+            ..Capabilities::RECONSTRUCTION
+        }
+    }
+}
+
 impl Codec for ExactCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Exact
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Passthrough
     }
     fn code_bytes(&self) -> usize {
         4 * self.dim
@@ -70,9 +94,6 @@ impl Codec for ExactCodec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(ExactScorer {
             query: query.to_vec(),
@@ -84,11 +105,5 @@ impl Codec for ExactCodec {
         self.decode(a, &mut x)?;
         self.decode(b, &mut y)?;
         Ok(dot_f64(&x, &y))
-    }
-    fn can_pair(&self) -> bool {
-        true
-    }
-    fn pair_is_decoded_dot(&self) -> bool {
-        true
     }
 }

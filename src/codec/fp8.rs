@@ -11,8 +11,10 @@
 //!
 //! Bytes: code = d (+4 for the f32 row scale with `scale=row`); model = 0.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use std::fmt;
 use std::sync::OnceLock;
@@ -152,18 +154,41 @@ impl Scorer for Fp8Scorer<'_> {
     }
 }
 
+/// The `fp8` declaration (see [`CodecDecl`]).
+pub struct Fp8Decl;
+
+impl CodecDecl for Fp8Decl {
+    type Params = Fp8Params;
+    const INFO: CodecInfo = CodecInfo {
+        name: "fp8",
+        summary: "OCP FP8 E4M3 per coordinate (round to nearest even, saturating ±448); d bytes, +4 for the f32 per-row absmax scale with scale=row",
+        reference: "Micikevicius et al., FP8 Formats for Deep Learning, arXiv:2209.05433; OCP OFP8 spec",
+        grade: Grade::Reconstruction,
+        family: Family::Passthrough,
+        params: &[ParamInfo {
+            key: "scale",
+            values: "row | none",
+            default: "row",
+            doc: "per-row absmax scale to ±448 before the cast, or raw values",
+        }],
+    };
+    fn parse(raw: &mut RawParams) -> Result<Fp8Params> {
+        Fp8Params::from_raw(raw)
+    }
+    fn fit(p: &Fp8Params, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(Fp8Codec::new(p, train.dim())))
+    }
+    fn capabilities(_: &Fp8Params) -> Capabilities {
+        Capabilities::RECONSTRUCTION
+    }
+}
+
 impl Codec for Fp8Codec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Fp8(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Passthrough
     }
     fn code_bytes(&self) -> usize {
         self.head() + self.dim
@@ -192,9 +217,6 @@ impl Codec for Fp8Codec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(Fp8Scorer {
             codec: self,
@@ -209,9 +231,6 @@ impl Codec for Fp8Codec {
             .zip(&b[h..])
             .map(|(&x, &y)| (sa * e4m3_to_f32(x)) as f64 * (sb * e4m3_to_f32(y)) as f64)
             .sum())
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }
 

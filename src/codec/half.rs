@@ -1,7 +1,10 @@
 //! `f16` and `bf16`: the row stored at 16-bit float precision (the `half` crate's
 //! round-to-nearest-even conversions). Scores use the decoded values with f64 accumulation.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, NoParams};
+use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use half::{bf16, f16};
 
@@ -51,6 +54,61 @@ impl Scorer for HalfScorer<'_> {
     }
 }
 
+/// Both 16-bit kinds: reconstruction codecs whose `pair` is Σ f64(get(a, i))·f64(get(b, i)) in
+/// order, the dot of the decoded rows.
+const HALF_CAPABILITIES: Capabilities = Capabilities {
+    pair_is_decoded_dot: true,
+    ..Capabilities::RECONSTRUCTION
+};
+
+/// The `f16` declaration (see [`CodecDecl`]).
+pub struct F16Decl;
+
+impl CodecDecl for F16Decl {
+    type Params = NoParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "f16",
+        summary: "IEEE half precision, round to nearest even; 2·d bytes (= FAISS SQfp16)",
+        reference: "IEEE 754 binary16",
+        grade: Grade::Reconstruction,
+        family: Family::Passthrough,
+        params: &[],
+    };
+    fn parse(_: &mut RawParams) -> Result<NoParams> {
+        Ok(NoParams)
+    }
+    fn fit(_: &NoParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(HalfCodec::new(HalfKind::F16, train.dim())))
+    }
+    fn capabilities(_: &NoParams) -> Capabilities {
+        HALF_CAPABILITIES
+    }
+}
+
+/// The `bf16` declaration (see [`CodecDecl`]).
+pub struct Bf16Decl;
+
+impl CodecDecl for Bf16Decl {
+    type Params = NoParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "bf16",
+        summary: "bfloat16 (top 16 bits of f32, round to nearest even); 2·d bytes (= FAISS SQbf16)",
+        reference: "Google Brain bfloat16",
+        grade: Grade::Reconstruction,
+        family: Family::Passthrough,
+        params: &[],
+    };
+    fn parse(_: &mut RawParams) -> Result<NoParams> {
+        Ok(NoParams)
+    }
+    fn fit(_: &NoParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(HalfCodec::new(HalfKind::Bf16, train.dim())))
+    }
+    fn capabilities(_: &NoParams) -> Capabilities {
+        HALF_CAPABILITIES
+    }
+}
+
 impl Codec for HalfCodec {
     fn spec(&self) -> CodecSpec {
         match self.kind {
@@ -60,12 +118,6 @@ impl Codec for HalfCodec {
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Passthrough
     }
     fn code_bytes(&self) -> usize {
         2 * self.dim
@@ -88,9 +140,6 @@ impl Codec for HalfCodec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(HalfScorer {
             codec: self,
@@ -101,12 +150,5 @@ impl Codec for HalfCodec {
         Ok((0..self.dim)
             .map(|i| self.get(a, i) as f64 * self.get(b, i) as f64)
             .sum())
-    }
-    fn can_pair(&self) -> bool {
-        true
-    }
-    fn pair_is_decoded_dot(&self) -> bool {
-        // `pair` is Σ f64(get(a, i))·f64(get(b, i)) in order = dot_f64 of the decoded rows.
-        true
     }
 }

@@ -5,8 +5,10 @@
 //! in the low nibble), each `q + 8` with `q = round(x/scale_g)` in −7..7 and
 //! `scale_g = max_{i∈g}|x_i|/7`. The scales are f32 (4 bytes each), counted in `code_bytes`.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use std::fmt;
 
@@ -57,6 +59,12 @@ impl Int4Params {
             };
         }
         Ok(p)
+    }
+}
+
+impl fmt::Display for Int4Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "group={}", self.group)
     }
 }
 
@@ -122,18 +130,41 @@ impl Scorer for Int4Scorer<'_> {
     }
 }
 
+/// The `int4` declaration (see [`CodecDecl`]).
+pub struct Int4Decl;
+
+impl CodecDecl for Int4Decl {
+    type Params = Int4Params;
+    const INFO: CodecInfo = CodecInfo {
+        name: "int4",
+        summary: "symmetric absmax int4 (q in -7..7) per row or per group; ⌈d/2⌉ bytes + 4-byte f32 scale per group (GGML Q4_0 stores an f16 scale: 2 bytes less per 32-group, 18 vs 20)",
+        reference: "GGML Q4_0-style group absmax (algorithms.md §1.6)",
+        grade: Grade::Reconstruction,
+        family: Family::Scalar,
+        params: &[ParamInfo {
+            key: "group",
+            values: "row | integer ≥ 1",
+            default: "32",
+            doc: "coordinates sharing one scale; `row` = one scale for the whole row",
+        }],
+    };
+    fn parse(raw: &mut RawParams) -> Result<Int4Params> {
+        Int4Params::from_raw(raw)
+    }
+    fn fit(p: &Int4Params, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(Int4Codec::new(*p, train.dim())))
+    }
+    fn capabilities(_: &Int4Params) -> Capabilities {
+        Capabilities::RECONSTRUCTION
+    }
+}
+
 impl Codec for Int4Codec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Int4(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Scalar
     }
     fn code_bytes(&self) -> usize {
         4 * self.n_groups + self.dim.div_ceil(2)
@@ -164,9 +195,6 @@ impl Codec for Int4Codec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(Int4Scorer {
             codec: self,
@@ -184,8 +212,5 @@ impl Codec for Int4Codec {
             total += dot as f64 * self.scale(a, g) as f64 * self.scale(b, g) as f64;
         }
         Ok(total)
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

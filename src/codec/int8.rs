@@ -5,7 +5,10 @@
 //! Code layout: `[scale: f32 LE][q_0 … q_{d-1}: i8]` with `scale = max|x|/127`,
 //! `q_i = round(x_i/scale)` clamped to ±127, and `x̂_i = scale·q_i`. A zero row stores scale 0.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, NoParams};
+use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::scan;
 
@@ -39,18 +42,36 @@ impl Scorer for Int8Scorer {
     }
 }
 
+/// The `int8` declaration (see [`CodecDecl`]).
+pub struct Int8Decl;
+
+impl CodecDecl for Int8Decl {
+    type Params = NoParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "int8",
+        summary: "per-row symmetric absmax int8 (q = round(127·x/max|x|)); d bytes + 4-byte f32 scale (no FAISS peer: its SQ8 is the per-dimension `sq`)",
+        reference: "LLM.int8 / Q8 per-row absmax (algorithms.md §1.6)",
+        grade: Grade::Reconstruction,
+        family: Family::Scalar,
+        params: &[],
+    };
+    fn parse(_: &mut RawParams) -> Result<NoParams> {
+        Ok(NoParams)
+    }
+    fn fit(_: &NoParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(Int8Codec::new(train.dim())))
+    }
+    fn capabilities(_: &NoParams) -> Capabilities {
+        Capabilities::RECONSTRUCTION
+    }
+}
+
 impl Codec for Int8Codec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Int8
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Scalar
     }
     fn code_bytes(&self) -> usize {
         4 + self.dim
@@ -74,9 +95,6 @@ impl Codec for Int8Codec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(Int8Scorer {
             query: query.to_vec(),
@@ -89,8 +107,5 @@ impl Codec for Int8Codec {
             .map(|(&x, &y)| (x as i8) as i64 * (y as i8) as i64)
             .sum();
         Ok(dot as f64 * scale_of(a) as f64 * scale_of(b) as f64)
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

@@ -19,6 +19,7 @@
 //! Bytes: code = 4 + ⌈c/8⌉; model = 4·d (μ) + 4·d·c (W R as f32). `bits=dim` uses c = d.
 //! c > d is a `BadParam` error.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -256,18 +257,46 @@ impl Scorer for ItqScorer {
     }
 }
 
+/// The `itq` declaration (see [`CodecDecl`]).
+pub struct ItqDecl;
+
+impl CodecDecl for ItqDecl {
+    type Params = ItqParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "itq",
+        summary: "ITQ: centre, PCA to c dims, learned orthogonal rotation (Procrustes, 50 iterations), sign bits + f32 scale; 4 + ⌈c/8⌉ bytes; model 4·d·(c+1) bytes",
+        reference: "Gong, Lazebnik, Gordo, Perronnin, Iterative Quantization, TPAMI 2013 (algorithms.md §1.8)",
+        grade: Grade::Reconstruction,
+        family: Family::Signature,
+        params: &[ParamInfo {
+            key: "bits",
+            values: "dim | 1..=4096 (≤ d)",
+            default: "dim",
+            doc: "code bits c (PCA components)",
+        }],
+    };
+    fn parse(raw: &mut RawParams) -> Result<ItqParams> {
+        ItqParams::from_raw(raw)
+    }
+    fn fit(p: &ItqParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(ItqCodec::fit(p, train, seed)?))
+    }
+    fn capabilities(_: &ItqParams) -> Capabilities {
+        Capabilities {
+            pair_is_decoded_dot: true,
+            zero_row: ZeroRow::Trained,
+            random_fit: RandomFit::Always,
+            ..Capabilities::RECONSTRUCTION
+        }
+    }
+}
+
 impl Codec for ItqCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Itq(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Signature
     }
     fn code_bytes(&self) -> usize {
         4 + self.c.div_ceil(8)
@@ -287,9 +316,6 @@ impl Codec for ItqCodec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let mut qp = vec![0f64; self.c];
         for (j, &q) in query.iter().enumerate() {
@@ -307,11 +333,5 @@ impl Codec for ItqCodec {
         self.decode(a, &mut x)?;
         self.decode(b, &mut y)?;
         Ok(super::dot_f64(&x, &y))
-    }
-    fn can_pair(&self) -> bool {
-        true
-    }
-    fn pair_is_decoded_dot(&self) -> bool {
-        true
     }
 }

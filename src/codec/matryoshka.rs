@@ -44,6 +44,7 @@
 //! Bytes: code = 4 (f32 norm) + 2 per non-empty coded band (bf16 header) + ⌈Σ B·n_band/8⌉;
 //! model = 4·d·d (the f32 basis; the bands are fixed by the spec).
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -375,18 +376,44 @@ impl Scorer for MatryoshkaScorer<'_> {
     }
 }
 
+/// The `matryoshka` declaration (see [`CodecDecl`]).
+pub struct MatryoshkaDecl;
+
+impl CodecDecl for MatryoshkaDecl {
+    type Params = MatryoshkaParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "matryoshka",
+        summary: "the origin's Matryoshka bands done right: unit row in a fitted SVD basis (symmetric eigen, f32, orthonormal), bands of i16/i8/i4/i2 (or dropped) with a bf16 max-abs header rounded up; 4-byte f32 norm + 2 per band + ⌈Σ bits/8⌉ bytes; model 4·d² bytes",
+        reference: "origin lance-graph PR #189 matryoshka.rs (origin.md §1.11); Kusupati et al., Matryoshka Representation Learning, NeurIPS 2022",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[ParamInfo {
+            key: "profile",
+            values: "standard | conservative | aggressive | iBxN+…",
+            default: "standard",
+            doc: "band layout: standard = 1/16 i16, 2/16 i8, 3/16 i4, rest i2 (the origin's); conservative = 4/16 i16, 4/16 i8, rest i4; aggressive = 1/16 i8, 3/16 i4, 4/16 i2, rest dropped; or explicit bands iBxN joined by + (B in 0, 2..=16, N components or * for the rest), e.g. i16x64+i8x*",
+        }],
+    };
+    fn parse(raw: &mut RawParams) -> Result<MatryoshkaParams> {
+        MatryoshkaParams::from_raw(raw)
+    }
+    fn fit(p: &MatryoshkaParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(MatryoshkaCodec::fit(p, train, seed)))
+    }
+    fn capabilities(_: &MatryoshkaParams) -> Capabilities {
+        Capabilities {
+            random_fit: RandomFit::AboveRows(MATRYOSHKA_MAX_TRAIN),
+            ..Capabilities::RECONSTRUCTION
+        }
+    }
+}
+
 impl Codec for MatryoshkaCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Matryoshka(self.params.clone())
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Rotation
     }
     fn code_bytes(&self) -> usize {
         let bits: usize = self
@@ -444,9 +471,6 @@ impl Codec for MatryoshkaCodec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(MatryoshkaScorer {
             codec: self,
@@ -459,8 +483,5 @@ impl Codec for MatryoshkaCodec {
             return Ok(0.0);
         }
         Ok(n * crate::linalg::dot(&self.coefficients(a), &self.coefficients(b)))
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

@@ -54,13 +54,14 @@
 //! Model bytes = 4·entries·d (f32 palette) + 4·lanes·d + 4·lanes (svd basis and scales) or the
 //! rotation's 8-byte seed (jl).
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer, dot_f64};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::bits::{BitReader, BitWriter};
-use crate::linalg::kmeans::{self, KMeans, nearest};
 use crate::linalg::farthest::{self, Stop};
+use crate::linalg::kmeans::{self, KMeans, nearest};
 use crate::linalg::subspace::top_eigenvectors;
 use crate::linalg::{Rotation, RotationKind, seeded_rng};
 use half::bf16;
@@ -849,21 +850,91 @@ impl Scorer for PaletteScorer<'_> {
     }
 }
 
+/// The `palette` declaration (see [`CodecDecl`]).
+pub struct PaletteDecl;
+
+impl CodecDecl for PaletteDecl {
+    type Params = PaletteParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "palette",
+        summary: "the origin's palette + residual hybrids done right: farthest-point (or k-means) palette address in ⌈log₂ k⌉ bits; leaf=none is HhtlF32, leaf=svd adds lanes on a shared SVD basis of the residuals (SlotL; the P9 layouts), leaf=jl is I8Hybrid with the kept positions stored and a BF16 per-row magnitude; ⌈bits/8⌉ bytes; model 4·k·d (+4·lanes·(d+1) svd, +8 seed jl); error if training rows < k",
+        reference: "origin lance-graph PR #189 hhtl_f32.rs, slot_l.rs, I8Hybrid (origin.md §1.6, §1.7, §1.12, P9 §4)",
+        grade: Grade::Reconstruction,
+        family: Family::PaletteLeaf,
+        params: &[
+            ParamInfo {
+                key: "k",
+                values: "1..=65536",
+                default: "256",
+                doc: "palette entries (address bits = ⌈log₂ k⌉; the origin's 2+4 HEEL+HIP = 64, 2+8 = 1024)",
+            },
+            ParamInfo {
+                key: "init",
+                values: "fp | kmeans",
+                default: "fp",
+                doc: "farthest-point sampling from the largest-norm row (the origin's CLAM) or k-means++ / 25 Lloyd iterations",
+            },
+            ParamInfo {
+                key: "leaf",
+                values: "none | svd | jl",
+                default: "none",
+                doc: "no leaf (HhtlF32), lanes on the residuals' SVD basis (SlotL, P9 layouts), or the largest rotated residual coordinates with stored positions (I8Hybrid, grade hybrid)",
+            },
+            ParamInfo {
+                key: "lanes",
+                values: "NxT(+NxT)*, T in i16|i8|i4|i2|bf16",
+                default: "8xi8",
+                doc: "leaf lanes in order (leaf=svd|jl); integer lanes use per-lane fitted scales (svd) or the row magnitude (jl)",
+            },
+            ParamInfo {
+                key: "rot",
+                values: "haar | hadamard | none",
+                default: "hadamard",
+                doc: "rotation of the jl leaf (seed-regenerated, 8 model bytes); positions take ⌈log₂ p⌉ bits",
+            },
+            ParamInfo {
+                key: "layout",
+                values: "i8-baseline | wide-hip | mixed-leaf | compact-leaf | bf16-leaf | stacked",
+                default: "(none)",
+                doc: "a P9 resolution layout: sets k and lanes with leaf=svd (prints as its k/lanes form)",
+            },
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<PaletteParams> {
+        PaletteParams::from_raw(raw)
+    }
+    fn fit(p: &PaletteParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(PaletteCodec::fit(p, train, seed)?))
+    }
+    fn capabilities(p: &PaletteParams) -> Capabilities {
+        Capabilities {
+            // With padding, the truncated inverse rotation does not preserve inner products
+            // of the sparse jl residuals.
+            pairs: p.leaf != LeafKind::Jl,
+            zero_row: ZeroRow::Trained,
+            random_fit: RandomFit::when(
+                p.init == PaletteInit::Kmeans
+                    || p.leaf == LeafKind::Svd
+                    || (p.leaf == LeafKind::Jl && p.rot != RotationKind::None),
+            ),
+            palette_of_rows: true,
+            ..Capabilities::RECONSTRUCTION
+        }
+    }
+    fn grade(p: &PaletteParams) -> Grade {
+        match p.leaf {
+            LeafKind::Jl => Grade::Hybrid,
+            LeafKind::None | LeafKind::Svd => Grade::Reconstruction,
+        }
+    }
+}
+
 impl Codec for PaletteCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Palette(self.params.clone())
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        match self.params.leaf {
-            LeafKind::Jl => Grade::Hybrid,
-            LeafKind::None | LeafKind::Svd => Grade::Reconstruction,
-        }
-    }
-    fn family(&self) -> Family {
-        Family::PaletteLeaf
     }
     fn code_bytes(&self) -> usize {
         self.code_bits().div_ceil(8).max(1)
@@ -901,9 +972,6 @@ impl Codec for PaletteCodec {
             *o = (c as f64 + a) as f32;
         }
         Ok(())
-    }
-    fn can_decode(&self) -> bool {
-        true
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let d = self.dim;
@@ -947,9 +1015,6 @@ impl Codec for PaletteCodec {
             }
             Leaf::Jl { .. } => Err(self.unsupported("symmetric (code-vs-code) scoring")),
         }
-    }
-    fn can_pair(&self) -> bool {
-        self.params.leaf != LeafKind::Jl
     }
 }
 

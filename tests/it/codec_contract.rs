@@ -3,7 +3,8 @@
 //! plus each codec's closed-form error bound.
 
 use crate::util::gaussian_rows;
-use codecbench::codec::{Centroid, Codec, CodecSpec, DecodeScale};
+use codecbench::codec::spec::CODECS;
+use codecbench::codec::{Codec, CodecSpec, RandomFit, ZeroRow};
 use codecbench::data::Rows;
 
 const DIMS: [usize; 4] = [1, 7, 65, 130];
@@ -79,7 +80,11 @@ fn specs() -> Vec<CodecSpec> {
         "gain-shape",
         "gain-shape:shape=bf16,rot=none",
         "gain-shape:shape=i2,rot=hadamard",
-    ] {
+    ]
+    .into_iter()
+    // Every registered codec at its defaults, so a new codec is covered by its registry line.
+    .chain(CODECS.iter().map(|c| c.name))
+    {
         let spec: CodecSpec = s.parse().unwrap();
         if !v.contains(&spec) {
             v.push(spec);
@@ -88,33 +93,11 @@ fn specs() -> Vec<CodecSpec> {
     v
 }
 
-/// Whether `estimate` equals ⟨q, decode(code)⟩. RaBitQ's estimator rescales the quantized
-/// direction by 1/⟨ō,o⟩ (unbiased inner products); its `dec=mse` decode rescales by ⟨ō,o⟩
-/// (least squared error, arXiv:2409.09913), and its default `dec=ip` decode uses the
-/// estimator's scale but adds the exact ⟨x − c, c⟩ only in the estimate, so neither equals it.
-/// tq-prod's estimate is the inner product with its paper-defined decode, so it keeps the check.
-fn estimate_is_decode_based(spec: &CodecSpec) -> bool {
-    !matches!(spec, CodecSpec::Rabitq(_))
-}
-
-/// Whether the all-zero row must decode to exactly zero. A codec centred on the mean of its
-/// training rows (rabitq, centroid=mean) codes the zero row as the direction o = −c/‖c‖ with
-/// norm ν = ‖c‖. Its `dec=mse` decode c + ν·⟨ō,o⟩·ō is then within ν·sin∠(ō, o) ≤ ‖c‖ of
-/// zero; its `dec=ip` decode c + ν/⟨ō,o⟩·ō has ⟨decode − c, o⟩ = ν exactly, so it is
-/// orthogonal to c. Both are checked instead.
-fn zero_row_decodes_to_zero(spec: &CodecSpec) -> bool {
-    !matches!(spec, CodecSpec::Rabitq(p) if p.centroid == Centroid::Mean)
-}
-
-/// Whether the zero-row check applies at all. Trained codecs decode the zero row to the
-/// nearest training-derived point (sq: the nearest grid level of each dimension's range; pq:
-/// the nearest centroid; itq: the mean plus a sign vector), which is not zero by design.
-fn zero_row_is_checked(spec: &CodecSpec) -> bool {
-    !matches!(
-        spec,
-        CodecSpec::Sq(_) | CodecSpec::Pq(_) | CodecSpec::Itq(_) | CodecSpec::Palette(_)
-    )
-}
+// What a codec may do differently is declared with it (`CodecSpec::capabilities`), not listed
+// here: whether its estimate is ⟨q, decode(code)⟩ (RaBitQ's estimator rescales by 1/⟨ō,o⟩ and
+// adds the exact ⟨x − c, c⟩ only in the estimate), and what its zero row decodes to (exactly
+// zero; near, or orthogonal to, the centre it subtracts; or the nearest training-derived point,
+// not zero by design).
 
 /// Gaussian rows plus an all-zero row, a constant row and a row with one huge coordinate.
 fn contract_rows(d: usize, seed: u64) -> Rows {
@@ -150,6 +133,7 @@ fn every_codec_keeps_the_contract() {
                 let rows = contract_rows(d, seed);
                 let codec = spec.fit(&rows, seed).unwrap();
                 let ctx = format!("{spec} d={d} seed={seed}");
+                let caps = spec.capabilities();
                 assert_eq!(codec.dim(), d, "{ctx}");
                 assert_eq!(codec.spec(), spec, "{ctx}: codec reports its spec");
                 assert_eq!(
@@ -181,7 +165,7 @@ fn every_codec_keeps_the_contract() {
                     for q in queries.iter().chain(std::iter::once(row)) {
                         let est = codec.scorer(q).estimate(code);
                         assert!(est.is_finite(), "{ctx}: row {i}: estimate {est}");
-                        if codec.can_decode() && estimate_is_decode_based(&spec) {
+                        if codec.can_decode() && caps.estimate_is_decoded_dot {
                             let mut xhat = vec![0f32; d];
                             codec.decode(code, &mut xhat).unwrap();
                             assert!(xhat.iter().all(|v| v.is_finite()), "{ctx}: row {i}");
@@ -223,11 +207,11 @@ fn every_codec_keeps_the_contract() {
                     }
                 }
                 // Zero row decodes to zero for every reconstruction codec.
-                if codec.can_decode() && zero_row_is_checked(&spec) {
+                if codec.can_decode() && caps.zero_row != ZeroRow::Trained {
                     let zero = rows.len() - 3;
                     let mut xhat = vec![1f32; d];
                     codec.decode(codes.get(zero), &mut xhat).unwrap();
-                    if zero_row_decodes_to_zero(&spec) {
+                    if caps.zero_row == ZeroRow::Zero {
                         assert!(xhat.iter().all(|&v| v == 0.0), "{ctx}: zero row");
                     } else {
                         let mut c = vec![0f64; d];
@@ -243,7 +227,7 @@ fn every_codec_keeps_the_contract() {
                             .sum::<f64>()
                             .sqrt();
                         // Up to the f32 rounding of c and of the scales (1e-5 relative).
-                        if matches!(&spec, CodecSpec::Rabitq(p) if p.dec == DecodeScale::Ip) {
+                        if caps.zero_row == ZeroRow::OrthogonalToCentre {
                             let along: f64 = xhat.iter().zip(&c).map(|(&v, c)| v as f64 * c).sum();
                             let tol = 1e-5 * mean_norm * (mean_norm + n) + 1e-30;
                             assert!(along.abs() <= tol, "{ctx}: zero row ⟨x̂, c⟩ = {along}");
@@ -440,20 +424,75 @@ fn random_fit_is_declared_truthfully() {
         // Below every sampling cap: `random_fit_on(rows)`. A palette gets more training rows
         // than entries (with k ≥ rows it holds every training row and its leaf sees only
         // zero residuals).
-        let train = if matches!(spec, CodecSpec::Palette(_) | CodecSpec::Cascade(_)) {
+        let caps = spec.capabilities();
+        let train = if caps.palette_of_rows {
             big(600)
         } else {
             small.clone()
         };
         check(&train, spec.random_fit_on(train.len()));
         // Above the caps, where `random_fit()` (any row count) must hold.
-        if matches!(spec, CodecSpec::Matryoshka(_)) {
-            check(&big(4200), spec.random_fit());
+        if let RandomFit::AboveRows(cap) = caps.random_fit {
+            check(&big(cap + 104), spec.random_fit());
         } else {
             assert_eq!(spec.random_fit(), spec.random_fit_on(train.len()), "{spec}");
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// A codec is declared once: what its spec declares (grade, family, capabilities) is what every
+/// fit reports and does.
+#[test]
+fn fitted_codecs_do_what_their_declaration_says() {
+    let mut names: Vec<&str> = CODECS.iter().map(|c| c.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), CODECS.len(), "codec names are unique");
+    for info in CODECS {
+        let spec: CodecSpec = info.name.parse().unwrap();
+        assert_eq!(spec.name(), info.name);
+        assert_eq!(spec.family(), info.family, "{spec}");
+        assert_eq!(
+            spec.grade(),
+            info.grade,
+            "{spec}: the default grade is the listed one"
+        );
+    }
+    let rows = contract_rows(7, 3);
+    for spec in specs() {
+        let codec = spec.fit(&rows, 1).unwrap();
+        let caps = spec.capabilities();
+        let ctx = spec.to_string();
+        assert_eq!(codec.grade(), spec.grade(), "{ctx}");
+        assert_eq!(codec.family(), spec.family(), "{ctx}");
+        assert_eq!(codec.can_decode(), caps.decodes, "{ctx}");
+        assert_eq!(codec.can_pair(), caps.pairs, "{ctx}");
+        assert_eq!(
+            codec.pair_is_decoded_dot(),
+            caps.pair_is_decoded_dot,
+            "{ctx}"
+        );
+        assert!(caps.pairs || !caps.pair_is_decoded_dot, "{ctx}");
+        let codes = codec.encode_all(&rows);
+        let mut x = vec![0f32; 7];
+        assert_eq!(
+            codec.decode(codes.get(0), &mut x).is_ok(),
+            caps.decodes,
+            "{ctx}"
+        );
+        for i in 0..rows.len() {
+            let (a, b) = (codes.get(i), codes.get((i + 1) % rows.len()));
+            let p = codec.pair(a, b);
+            assert_eq!(p.is_ok(), caps.pairs, "{ctx}");
+            if caps.pair_is_decoded_dot {
+                let (mut xa, mut xb) = (vec![0f32; 7], vec![0f32; 7]);
+                codec.decode(a, &mut xa).unwrap();
+                codec.decode(b, &mut xb).unwrap();
+                assert_eq!(p.unwrap(), dot(&xa, &xb), "{ctx}: pair is the decoded dot");
+            }
+        }
+    }
 }
 
 #[test]

@@ -24,6 +24,7 @@
 //! Bytes: code = 34 (fixed) or 38 (row); model = 0.
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -139,7 +140,7 @@ impl Base17Codec {
     /// The code's 17 values in value units (integer × scale; fixed: /256).
     pub fn values(&self, code: &[u8]) -> [f64; 17] {
         let s = if self.params.row_scale {
-            f32::from_le_bytes([code[0], code[1], code[2], code[3]]) as f64
+            f32_at(code, 0) as f64
         } else {
             1.0 / FP_SCALE
         };
@@ -237,7 +238,7 @@ impl Codec for Base17Codec {
         let inv = if self.params.row_scale {
             let amax = m.iter().fold(0f64, |a, &x| a.max(x.abs()));
             let s = (amax / 32767.0) as f32;
-            out[..4].copy_from_slice(&s.to_le_bytes());
+            put_f32(out, 0, s);
             if s > 0.0 { 1.0 / s as f64 } else { 0.0 }
         } else {
             FP_SCALE

@@ -46,10 +46,11 @@ use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
+use crate::linalg::farthest::{Stop, farthest_point, first_max};
 use crate::linalg::kmeans::KMeans;
-use crate::linalg::{norm_f32, seeded_rng};
+use crate::linalg::{norm_f32, sample_indices, seeded_rng};
 use half::bf16;
-use rand::seq::index::sample;
+
 use std::fmt;
 
 /// ChaCha8 streams: the k-means training sample and the k-means++ seeding.
@@ -233,18 +234,11 @@ impl CascadeCodec {
         let mut palette: Vec<f32> = match params.fit {
             PaletteFit::Kmeans => {
                 let cap = CASCADE_MAX_PER_CENTROID * k;
-                let idx: Vec<usize> = if train.len() > cap {
-                    let mut v = sample(
-                        &mut seeded_rng(seed, STREAM_CASCADE_SAMPLE),
-                        train.len(),
-                        cap,
-                    )
-                    .into_vec();
-                    v.sort_unstable();
-                    v
-                } else {
-                    (0..train.len()).collect()
-                };
+                let idx = sample_indices(
+                    train.len(),
+                    cap,
+                    &mut seeded_rng(seed, STREAM_CASCADE_SAMPLE),
+                );
                 let pts: Vec<f32> = idx.iter().flat_map(|&i| unit(i)).collect();
                 KMeans::fit(
                     &pts,
@@ -257,30 +251,14 @@ impl CascadeCodec {
             }
             PaletteFit::Fps => {
                 let units: Vec<Vec<f32>> = (0..train.len()).map(unit).collect();
-                let first = (0..train.len())
-                    .max_by(|&a, &b| {
-                        norm_f32(train.row(a))
-                            .total_cmp(&norm_f32(train.row(b)))
-                            .then(b.cmp(&a))
-                    })
-                    .unwrap_or(0);
-                let mut chosen = vec![first];
-                let mut mind: Vec<f64> = units
-                    .iter()
-                    .map(|u| 1.0 - super::dot_f64(u, &units[first]))
-                    .collect();
-                mind[first] = f64::NEG_INFINITY;
-                while chosen.len() < k {
-                    // Largest min-distance; ties: lowest row index.
-                    let next = (0..units.len())
-                        .max_by(|&a, &b| mind[a].total_cmp(&mind[b]).then(b.cmp(&a)))
-                        .unwrap_or(0);
-                    chosen.push(next);
-                    for (m, u) in mind.iter_mut().zip(&units) {
-                        *m = m.min(1.0 - super::dot_f64(u, &units[next]));
-                    }
-                    mind[next] = f64::NEG_INFINITY;
-                }
+                let norms: Vec<f64> = train.iter().map(norm_f32).collect();
+                let chosen = farthest_point(
+                    train.len(),
+                    k,
+                    first_max(&norms),
+                    |i, c| 1.0 - super::dot_f64(&units[i], &units[c]),
+                    Stop::AtKDistinct,
+                );
                 chosen.iter().flat_map(|&i| units[i].clone()).collect()
             }
         };

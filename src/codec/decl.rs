@@ -151,6 +151,11 @@ impl Capabilities {
         random_fit: RandomFit::Never,
         palette_of_rows: false,
     };
+
+    /// These capabilities with another [`RandomFit`].
+    pub const fn with_random_fit(self, random_fit: RandomFit) -> Capabilities {
+        Capabilities { random_fit, ..self }
+    }
 }
 
 /// A spec without parameters (`exact`, `f16`, `bf16`, `int8`): nothing to print.

@@ -2,8 +2,10 @@
 //! Scores accumulate in f64, so it reproduces the f64 truth up to rounding of the f32 inputs.
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, NoParams};
+use super::elementwise::{Elementwise, Passthrough};
+use super::fields::f32_at;
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer, dot_f64};
+use super::{Codec, CodecSpec, Family, Grade};
 use crate::data::Rows;
 use crate::error::Result;
 
@@ -20,26 +22,9 @@ impl ExactCodec {
     }
 }
 
-fn read_f32(code: &[u8], i: usize) -> f32 {
-    f32::from_le_bytes([
-        code[4 * i],
-        code[4 * i + 1],
-        code[4 * i + 2],
-        code[4 * i + 3],
-    ])
-}
-
-struct ExactScorer {
-    query: Vec<f32>,
-}
-
-impl Scorer for ExactScorer {
-    fn estimate(&self, code: &[u8]) -> f64 {
-        self.query
-            .iter()
-            .enumerate()
-            .map(|(i, &q)| q as f64 * read_f32(code, i) as f64)
-            .sum()
+impl Elementwise for ExactCodec {
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        (0..self.dim).map(|i| f32_at(code, 4 * i))
     }
 }
 
@@ -70,7 +55,7 @@ impl CodecDecl for ExactDecl {
     }
 }
 
-impl Codec for ExactCodec {
+impl Passthrough for ExactCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Exact
     }
@@ -80,30 +65,9 @@ impl Codec for ExactCodec {
     fn code_bytes(&self) -> usize {
         4 * self.dim
     }
-    fn model_bytes(&self) -> usize {
-        0
-    }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         for (o, &x) in out.chunks_exact_mut(4).zip(row) {
             o.copy_from_slice(&x.to_le_bytes());
         }
-    }
-    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = read_f32(code, i);
-        }
-        Ok(())
-    }
-    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
-        Box::new(ExactScorer {
-            query: query.to_vec(),
-        })
-    }
-    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
-        let mut x = vec![0f32; self.dim];
-        let mut y = vec![0f32; self.dim];
-        self.decode(a, &mut x)?;
-        self.decode(b, &mut y)?;
-        Ok(dot_f64(&x, &y))
     }
 }

@@ -212,10 +212,7 @@ impl CodecDecl for GainShapeDecl {
         Ok(Box::new(GainShapeCodec::fit(p, train.dim(), seed)))
     }
     fn capabilities(p: &GainShapeParams) -> Capabilities {
-        Capabilities {
-            random_fit: RandomFit::rotation(p.rot),
-            ..Capabilities::RECONSTRUCTION
-        }
+        Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
     }
 }
 

@@ -2,8 +2,9 @@
 //! round-to-nearest-even conversions). Scores use the decoded values with f64 accumulation.
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, NoParams};
+use super::elementwise::{Elementwise, Passthrough};
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Family, Grade};
 use crate::data::Rows;
 use crate::error::Result;
 use half::{bf16, f16};
@@ -39,18 +40,9 @@ impl HalfCodec {
     }
 }
 
-struct HalfScorer<'a> {
-    codec: &'a HalfCodec,
-    query: Vec<f32>,
-}
-
-impl Scorer for HalfScorer<'_> {
-    fn estimate(&self, code: &[u8]) -> f64 {
-        self.query
-            .iter()
-            .enumerate()
-            .map(|(i, &q)| q as f64 * self.codec.get(code, i) as f64)
-            .sum()
+impl Elementwise for HalfCodec {
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        (0..self.dim).map(|i| self.get(code, i))
     }
 }
 
@@ -109,7 +101,7 @@ impl CodecDecl for Bf16Decl {
     }
 }
 
-impl Codec for HalfCodec {
+impl Passthrough for HalfCodec {
     fn spec(&self) -> CodecSpec {
         match self.kind {
             HalfKind::F16 => CodecSpec::F16,
@@ -122,9 +114,6 @@ impl Codec for HalfCodec {
     fn code_bytes(&self) -> usize {
         2 * self.dim
     }
-    fn model_bytes(&self) -> usize {
-        0
-    }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         for (o, &x) in out.chunks_exact_mut(2).zip(row) {
             let b = match self.kind {
@@ -133,22 +122,5 @@ impl Codec for HalfCodec {
             };
             o.copy_from_slice(&b);
         }
-    }
-    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = self.get(code, i);
-        }
-        Ok(())
-    }
-    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
-        Box::new(HalfScorer {
-            codec: self,
-            query: query.to_vec(),
-        })
-    }
-    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
-        Ok((0..self.dim)
-            .map(|i| self.get(a, i) as f64 * self.get(b, i) as f64)
-            .sum())
     }
 }

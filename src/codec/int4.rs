@@ -6,6 +6,8 @@
 //! `scale_g = max_{i∈g}|x_i|/7`. The scales are f32 (4 bytes each), counted in `code_bytes`.
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo};
+use super::elementwise::{Elementwise, decode_into};
+use super::fields::{absmax, f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -93,12 +95,7 @@ impl Int4Codec {
     }
 
     fn scale(&self, code: &[u8], g: usize) -> f32 {
-        f32::from_le_bytes([
-            code[4 * g],
-            code[4 * g + 1],
-            code[4 * g + 2],
-            code[4 * g + 3],
-        ])
+        f32_at(code, 4 * g)
     }
 
     /// The signed level of coordinate `i`, in −7..7 (−8 never occurs).
@@ -106,6 +103,13 @@ impl Int4Codec {
         let byte = code[4 * self.n_groups + i / 2];
         let nib = if i % 2 == 0 { byte & 0x0f } else { byte >> 4 };
         nib as i32 - 8
+    }
+}
+
+impl Elementwise for Int4Codec {
+    /// scale_g·q_i for coordinate i in group g.
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        (0..self.dim).map(|i| self.scale(code, i / self.group) * self.level(code, i) as f32)
     }
 }
 
@@ -178,9 +182,8 @@ impl Codec for Int4Codec {
         for g in 0..self.n_groups {
             let lo = g * self.group;
             let hi = (lo + self.group).min(self.dim);
-            let absmax = row[lo..hi].iter().fold(0f32, |m, &x| m.max(x.abs()));
-            let scale = absmax / 7.0;
-            scales[4 * g..4 * g + 4].copy_from_slice(&scale.to_le_bytes());
+            let scale = absmax(&row[lo..hi]) / 7.0;
+            put_f32(scales, 4 * g, scale);
             let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
             for (i, &x) in row.iter().enumerate().take(hi).skip(lo) {
                 let q = (x * inv).round().clamp(-7.0, 7.0) as i32;
@@ -190,9 +193,7 @@ impl Codec for Int4Codec {
         }
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = self.scale(code, i / self.group) * self.level(code, i) as f32;
-        }
+        decode_into(self, code, out);
         Ok(())
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {

@@ -6,6 +6,8 @@
 //! `q_i = round(x_i/scale)` clamped to ±127, and `x̂_i = scale·q_i`. A zero row stores scale 0.
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, NoParams};
+use super::elementwise::{Elementwise, decode_into};
+use super::fields::{absmax, f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -26,7 +28,15 @@ impl Int8Codec {
 }
 
 fn scale_of(code: &[u8]) -> f32 {
-    f32::from_le_bytes([code[0], code[1], code[2], code[3]])
+    f32_at(code, 0)
+}
+
+impl Elementwise for Int8Codec {
+    /// scale·q_i.
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        let scale = scale_of(code);
+        code[4..].iter().map(move |&c| scale * (c as i8) as f32)
+    }
 }
 
 struct Int8Scorer {
@@ -80,19 +90,15 @@ impl Codec for Int8Codec {
         0
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        let absmax = row.iter().fold(0f32, |m, &x| m.max(x.abs()));
-        let scale = absmax / 127.0;
-        out[..4].copy_from_slice(&scale.to_le_bytes());
+        let scale = absmax(row) / 127.0;
+        put_f32(out, 0, scale);
         let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
         for (o, &x) in out[4..].iter_mut().zip(row) {
             *o = ((x * inv).round().clamp(-127.0, 127.0) as i8) as u8;
         }
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        let scale = scale_of(code);
-        for (o, &c) in out.iter_mut().zip(&code[4..]) {
-            *o = scale * (c as i8) as f32;
-        }
+        decode_into(self, code, out);
         Ok(())
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {

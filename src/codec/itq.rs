@@ -20,14 +20,15 @@
 //! c > d is a `BadParam` error.
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::eigen::{matmul, matmul_tn, pca, procrustes};
 use crate::linalg::rotation::haar_orthogonal;
-use crate::linalg::{bits, seeded_rng};
-use rand::seq::index::sample;
+use crate::linalg::{bits, sample_indices, seeded_rng};
+
 use std::fmt;
 
 const STREAM_ITQ_SAMPLE: u64 = 0x4954_0000;
@@ -126,18 +127,11 @@ impl ItqCodec {
                 expected: format!("at most d = {d} (PCA components)"),
             });
         }
-        let idx: Vec<usize> = if train.len() > ITQ_MAX_TRAIN {
-            let mut v = sample(
-                &mut seeded_rng(seed, STREAM_ITQ_SAMPLE),
-                train.len(),
-                ITQ_MAX_TRAIN,
-            )
-            .into_vec();
-            v.sort_unstable();
-            v
-        } else {
-            (0..train.len()).collect()
-        };
+        let idx = sample_indices(
+            train.len(),
+            ITQ_MAX_TRAIN,
+            &mut seeded_rng(seed, STREAM_ITQ_SAMPLE),
+        );
         let sub = train.select(&idx);
         let n = sub.len();
         let (mean, w) = pca(sub.as_slice(), d, c);
@@ -216,7 +210,7 @@ impl ItqCodec {
     }
 
     fn scale(code: &[u8]) -> f64 {
-        f32::from_le_bytes([code[0], code[1], code[2], code[3]]) as f64
+        f32_at(code, 0) as f64
     }
 
     fn decode_f64(&self, code: &[u8]) -> Vec<f64> {
@@ -307,7 +301,7 @@ impl Codec for ItqCodec {
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         let v = self.project(row);
         let s = v.iter().map(|x| x.abs()).sum::<f64>() / self.c as f64;
-        out[..4].copy_from_slice(&(s as f32).to_le_bytes());
+        put_f32(out, 0, s as f32);
         bits::pack_signs(v.iter().map(|&x| x > 0.0), &mut out[4..]);
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {

@@ -12,7 +12,9 @@
 pub mod base17;
 pub mod cascade;
 pub mod decl;
+mod elementwise;
 mod exact;
+mod fields;
 pub mod fp8;
 pub mod gain_shape;
 mod half;

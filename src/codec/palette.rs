@@ -55,6 +55,7 @@
 //! rotation's 8-byte seed (jl).
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
+use super::fields::bf16_round_up;
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer, dot_f64};
 use crate::data::Rows;
@@ -63,9 +64,9 @@ use crate::linalg::bits::{BitReader, BitWriter};
 use crate::linalg::farthest::{self, Stop};
 use crate::linalg::kmeans::{self, KMeans, nearest};
 use crate::linalg::subspace::top_eigenvectors;
-use crate::linalg::{Rotation, RotationKind, seeded_rng};
+use crate::linalg::{Rotation, RotationKind, sample_indices, seeded_rng};
 use half::bf16;
-use rand::seq::index::sample;
+
 use rayon::prelude::*;
 use std::fmt;
 
@@ -815,23 +816,13 @@ impl PaletteCodec {
     }
 }
 
-/// The smallest BF16 ≥ x (x ≥ 0, finite): a magnitude that never makes a lane clip.
-fn bf16_round_up(x: f64) -> bf16 {
-    let mut b = bf16::from_f64(x);
-    if b.to_f64() < x {
-        b = bf16::from_bits(b.to_bits() + 1);
-    }
-    b
-}
-
 /// At most `cap` rows of `rows` (a seeded sample, kept in order), or all of them.
 fn subsample(rows: &Rows, cap: usize, seed: u64, stream: u64) -> Rows {
-    if rows.len() <= cap {
-        return rows.clone();
-    }
-    let mut idx = sample(&mut seeded_rng(seed, stream), rows.len(), cap).into_vec();
-    idx.sort_unstable();
-    rows.select(&idx)
+    rows.select(&sample_indices(
+        rows.len(),
+        cap,
+        &mut seeded_rng(seed, stream),
+    ))
 }
 
 struct PaletteScorer<'a> {

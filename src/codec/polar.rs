@@ -296,10 +296,7 @@ impl CodecDecl for PolarDecl {
         Ok(Box::new(PolarCodec::fit(p, train.dim(), seed)))
     }
     fn capabilities(p: &PolarParams) -> Capabilities {
-        Capabilities {
-            random_fit: RandomFit::rotation(p.rot),
-            ..Capabilities::RECONSTRUCTION
-        }
+        Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
     }
 }
 

@@ -38,8 +38,8 @@ use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, TopK};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::kmeans::{KMeans, nearest};
-use crate::linalg::{bits, fastscan, scan, seeded_rng};
-use rand::seq::index::sample;
+use crate::linalg::{bits, fastscan, sample_indices, scan, seeded_rng};
+
 use rayon::prelude::*;
 use std::fmt;
 use std::sync::Arc;
@@ -217,14 +217,7 @@ impl PqCodec {
             ));
         }
         let cap = PQ_MAX_PER_CENTROID * k;
-        let idx: Vec<usize> = if train.len() > cap {
-            let mut v =
-                sample(&mut seeded_rng(seed, STREAM_PQ_SAMPLE), train.len(), cap).into_vec();
-            v.sort_unstable();
-            v
-        } else {
-            (0..train.len()).collect()
-        };
+        let idx = sample_indices(train.len(), cap, &mut seeded_rng(seed, STREAM_PQ_SAMPLE));
         let bounds: Vec<usize> = (0..=m).map(|j| j * d / m).collect();
         let books = (0..m)
             .into_par_iter()

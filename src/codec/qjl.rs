@@ -23,6 +23,7 @@
 //! stream [`STREAM_SKETCH`]; stored dense it would be m·d·4 bytes).
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -230,10 +231,6 @@ impl QjlCodec {
     }
 }
 
-fn f32_at(code: &[u8], at: usize) -> f32 {
-    f32::from_le_bytes([code[at], code[at + 1], code[at + 2], code[at + 3]])
-}
-
 struct QjlScorer<'a> {
     codec: &'a QjlCodec,
     sq: Vec<f64>,
@@ -279,10 +276,7 @@ impl CodecDecl for QjlDecl {
         Ok(Box::new(QjlCodec::fit(p, train.dim(), seed)))
     }
     fn capabilities(_: &QjlParams) -> Capabilities {
-        Capabilities {
-            random_fit: RandomFit::Always,
-            ..Capabilities::SIGNATURE
-        }
+        Capabilities::SIGNATURE.with_random_fit(RandomFit::Always)
     }
 }
 
@@ -301,7 +295,7 @@ impl Codec for QjlCodec {
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         let norm = norm_f32(row);
-        out[..4].copy_from_slice(&(norm as f32).to_le_bytes());
+        put_f32(out, 0, norm as f32);
         let x: Vec<f64> = row.iter().map(|&v| v as f64).collect();
         self.sketch.encode_signs(&x, &mut out[4..]);
     }

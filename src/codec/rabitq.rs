@@ -96,8 +96,8 @@
 //!   when d is not one.
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ROT_PARAM, RandomFit, ZeroRow};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
-use super::turbo::f32_at;
 use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
@@ -843,13 +843,13 @@ impl Codec for RabitqCodec {
         } else {
             (0.0, 0.0)
         };
-        out[..4].copy_from_slice(&(s_ip as f32).to_le_bytes());
+        put_f32(out, 0, s_ip as f32);
         let f = self.f_add_bytes();
         if f > 0 {
-            out[4..8].copy_from_slice(&(f_add as f32).to_le_bytes());
+            put_f32(out, 4, f_add as f32);
         }
         if self.params.dec == DecodeScale::Mse {
-            out[4 + f..8 + f].copy_from_slice(&(s_dec as f32).to_le_bytes());
+            put_f32(out, 4 + f, s_dec as f32);
         }
         let header = self.header();
         let (signs, ex) = out[header..].split_at_mut(self.sign_bytes());

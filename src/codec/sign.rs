@@ -16,8 +16,8 @@
 //! zero padding); model = 8 (rotation seed; 0 for none). No decode: a sign code is a signature.
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ROT_PARAM, RandomFit};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
-use super::turbo::f32_at;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
@@ -113,10 +113,7 @@ impl CodecDecl for SignDecl {
         Ok(Box::new(SignCodec::fit(p, train.dim(), seed)))
     }
     fn capabilities(p: &SignParams) -> Capabilities {
-        Capabilities {
-            random_fit: RandomFit::rotation(p.rot),
-            ..Capabilities::SIGNATURE
-        }
+        Capabilities::SIGNATURE.with_random_fit(RandomFit::rotation(p.rot))
     }
 }
 
@@ -134,7 +131,7 @@ impl Codec for SignCodec {
         self.rot.model_bytes()
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        out[..4].copy_from_slice(&(norm_f32(row) as f32).to_le_bytes());
+        put_f32(out, 0, norm_f32(row) as f32);
         self.signs_of(row, &mut out[4..]);
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {

@@ -311,10 +311,7 @@ impl CodecDecl for SpiralDecl {
         Ok(Box::new(SpiralCodec::fit(p, train.dim(), seed)))
     }
     fn capabilities(p: &SpiralParams) -> Capabilities {
-        Capabilities {
-            random_fit: RandomFit::when(p.mode != SpiralMode::Walk),
-            ..Capabilities::SIGNATURE
-        }
+        Capabilities::SIGNATURE.with_random_fit(RandomFit::when(p.mode != SpiralMode::Walk))
     }
 }
 

@@ -16,6 +16,7 @@
 //! The zero row decodes to the nearest grid point of each dimension, not to exactly zero.
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ZeroRow};
+use super::elementwise::{Elementwise, decode_into, decoded_pair};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -157,6 +158,14 @@ impl SqCodec {
     }
 }
 
+impl Elementwise for SqCodec {
+    /// lo_j + q_j·step_j.
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        let q = self.levels(code);
+        (0..self.dim).map(move |j| self.value(j, q[j]))
+    }
+}
+
 struct SqScorer<'a> {
     codec: &'a SqCodec,
     /// y_j·step_j in f32 (the level weights).
@@ -260,10 +269,7 @@ impl Codec for SqCodec {
         bits::pack(&q, self.params.bits, out);
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        let q = self.levels(code);
-        for (j, (o, &c)) in out.iter_mut().zip(&q).enumerate() {
-            *o = self.value(j, c);
-        }
+        decode_into(self, code, out);
         Ok(())
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
@@ -278,9 +284,6 @@ impl Codec for SqCodec {
         })
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
-        let (qa, qb) = (self.levels(a), self.levels(b));
-        Ok((0..self.dim)
-            .map(|j| self.value(j, qa[j]) as f64 * self.value(j, qb[j]) as f64)
-            .sum())
+        Ok(decoded_pair(self, a, b))
     }
 }

@@ -27,6 +27,7 @@
 //!   codebook + 8 (S regenerated from the seed; dense it would be d²·4).
 
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ROT_PARAM, RandomFit};
+use super::fields::{f32_at, put_f32};
 use super::qjl::{Projection, Sketch};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
@@ -75,10 +76,6 @@ impl fmt::Display for TqParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "bits={},rot={}", self.bits, self.rot)
     }
-}
-
-pub(super) fn f32_at(code: &[u8], at: usize) -> f32 {
-    f32::from_le_bytes([code[at], code[at + 1], code[at + 2], code[at + 3]])
 }
 
 /// TurboQuant_mse.
@@ -233,10 +230,7 @@ impl CodecDecl for TqMseDecl {
         Ok(Box::new(TqMseCodec::fit(p, train.dim(), seed)))
     }
     fn capabilities(p: &TqParams) -> Capabilities {
-        Capabilities {
-            random_fit: RandomFit::rotation(p.rot),
-            ..Capabilities::RECONSTRUCTION
-        }
+        Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
     }
 }
 
@@ -255,7 +249,7 @@ impl Codec for TqMseCodec {
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         let (nu, u) = split_norm(row);
-        out[..4].copy_from_slice(&(nu as f32).to_le_bytes());
+        put_f32(out, 0, nu as f32);
         self.quantize_unit(&u, &mut out[4..]);
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
@@ -432,7 +426,7 @@ impl Codec for TqProdCodec {
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         let (nu, u) = split_norm(row);
-        out[..4].copy_from_slice(&(nu as f32).to_le_bytes());
+        put_f32(out, 0, nu as f32);
         let (head, body) = out.split_at_mut(self.header());
         let (idx, signs) = body.split_at_mut(self.mse_bytes());
         let residual = match &self.mse {
@@ -441,7 +435,7 @@ impl Codec for TqProdCodec {
                 let ut = m.unit_reconstruction(idx);
                 let r: Vec<f64> = u.iter().zip(&ut).map(|(a, b)| a - b).collect();
                 let gamma = dot(&r, &r).sqrt();
-                head[4..8].copy_from_slice(&(gamma as f32).to_le_bytes());
+                put_f32(head, 4, gamma as f32);
                 r
             }
             None => u,

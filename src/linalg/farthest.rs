@@ -3,16 +3,20 @@
 // k-center problem).
 
 //! Farthest-point sampling over any distance: the origin's CLAM palette (squared L2 over rows,
-//! `codec::palette`) and its Base17 palette (L1 over 17-d folds, `probe::family`) are the same
-//! traversal with another distance and start, so it is written once here.
+//! `codec::palette`), its cascade palette (cosine distance of unit rows, `codec::cascade`) and
+//! its Base17 palette (L1 over 17-d folds, `probe::family`) are the same traversal with another
+//! distance, start and stop, so it is written once here.
 
 use rayon::prelude::*;
 
 /// When the traversal may stop before it has `k` items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
-    /// Always take `min(k, n)` items (items that coincide with a chosen one may be taken).
+    /// Always take `min(k, n)` items (once every item coincides with a chosen one, the lowest
+    /// index is taken again, chosen or not).
     AtK,
+    /// Always take `min(k, n)` distinct items (a chosen item is never taken again).
+    AtKDistinct,
     /// Also stop once every item coincides with a chosen one (largest distance ≤ the zero of
     /// the distance type): no item is taken twice in effect.
     WhenCovered,
@@ -27,6 +31,17 @@ pub fn first_max<D: PartialOrd>(v: &[D]) -> usize {
         }
     }
     best
+}
+
+/// [`first_max`] among the items not `taken` (at least one is not).
+fn first_max_untaken<D: PartialOrd>(v: &[D], taken: &[bool]) -> usize {
+    let mut best: Option<usize> = None;
+    for (i, x) in v.iter().enumerate() {
+        if !taken[i] && best.is_none_or(|b| *x > v[b]) {
+            best = Some(i);
+        }
+    }
+    best.unwrap_or(0)
 }
 
 /// Farthest-point traversal of items `0..n`: start at `first`; each next item is the one whose
@@ -49,13 +64,20 @@ where
         return Vec::new();
     }
     let mut chosen = vec![first];
+    let mut taken = vec![false; n];
+    taken[first] = true;
     let mut mind: Vec<D> = (0..n).into_par_iter().map(|i| dist(i, first)).collect();
     while chosen.len() < k {
-        let next = first_max(&mind);
+        let next = if stop == Stop::AtKDistinct {
+            first_max_untaken(&mind, &taken)
+        } else {
+            first_max(&mind)
+        };
         if stop == Stop::WhenCovered && mind[next] <= D::default() {
             break;
         }
         chosen.push(next);
+        taken[next] = true;
         mind.par_iter_mut().enumerate().for_each(|(i, m)| {
             let d = dist(i, next);
             if d < *m {
@@ -83,6 +105,7 @@ mod tests {
         let d = |i: usize, j: usize| (y[i] - y[j]).unsigned_abs();
         assert_eq!(farthest_point(3, 3, 0, d, Stop::AtK), vec![0, 2, 0]);
         assert_eq!(farthest_point(3, 3, 0, d, Stop::WhenCovered), vec![0, 2]);
+        assert_eq!(farthest_point(3, 3, 0, d, Stop::AtKDistinct), vec![0, 2, 1]);
         assert!(farthest_point(0, 3, 0, d, Stop::AtK).is_empty());
         assert_eq!(first_max(&[1.0, 3.0, 3.0, 2.0]), 1);
     }

@@ -37,6 +37,7 @@ pub mod subspace;
 pub use rotation::{Rotation, RotationKind};
 
 use rand::SeedableRng;
+use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
 /// ChaCha8 stream of the random rotation Π (or RaBitQ's P).
@@ -51,6 +52,17 @@ pub fn seeded_rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     rng
+}
+
+/// A training sample of at most `cap` of `n` rows: every index in order when `n ≤ cap`, else
+/// `cap` indices drawn without replacement from `rng` (untouched otherwise), sorted.
+pub fn sample_indices(n: usize, cap: usize, rng: &mut impl rand::Rng) -> Vec<usize> {
+    if n <= cap {
+        return (0..n).collect();
+    }
+    let mut idx = sample(rng, n, cap).into_vec();
+    idx.sort_unstable();
+    idx
 }
 
 /// `Σ a_i b_i` in f64 with four independent accumulators (lets the compiler vectorise; the

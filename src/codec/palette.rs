@@ -54,6 +54,14 @@
 //! Model bytes = 4·entries·d (f32 palette) + 4·lanes·d + 4·lanes (svd basis and scales) or the
 //! rotation's 8-byte seed (jl).
 
+mod leaf;
+mod params;
+
+pub use leaf::{BASIS_ITERS, LEAF_MAX_ROWS};
+pub use params::{
+    LAYOUTS, LaneType, Lanes, LeafKind, MAX_K, MAX_LANES, PaletteInit, PaletteParams, index_bits,
+};
+
 use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
 use super::fields::bf16_round_up;
 use super::spec::RawParams;
@@ -63,320 +71,16 @@ use crate::error::{Error, Result};
 use crate::linalg::bits::{BitReader, BitWriter};
 use crate::linalg::farthest::{self, Stop};
 use crate::linalg::kmeans::{self, KMeans, nearest};
-use crate::linalg::subspace::top_eigenvectors;
-use crate::linalg::{Rotation, RotationKind, sample_indices, seeded_rng};
+use crate::linalg::{RotationKind, sample_indices, seeded_rng};
 use half::bf16;
-
-use rayon::prelude::*;
-use std::fmt;
+use leaf::{Leaf, dequantize, quantize};
 
 const STREAM_PAL_SAMPLE: u64 = 0x5041_0000;
 const STREAM_PAL_KMEANS: u64 = 0x5041_0001;
-const STREAM_PAL_BASIS: u64 = 0x5041_0002;
-const STREAM_PAL_ROT: u64 = 0x5041_0003;
 /// Lloyd iterations of `init=kmeans`.
 pub const KMEANS_ITERS: usize = 25;
 /// k-means trains on at most this many rows per entry.
 pub const KMEANS_MAX_PER_ENTRY: usize = 64;
-/// The leaf basis and scales are fitted on at most this many training residuals.
-pub const LEAF_MAX_ROWS: usize = 16384;
-/// Subspace-iteration steps for the leaf basis.
-pub const BASIS_ITERS: usize = 120;
-/// Largest palette.
-pub const MAX_K: usize = 65536;
-/// Most leaf lanes.
-pub const MAX_LANES: usize = 64;
-/// Clip levels tried per integer lane.
-const CLIP_LEVELS: usize = 64;
-
-/// How the palette is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PaletteInit {
-    /// Farthest-point sampling (the origin's CLAM).
-    Fp,
-    /// k-means++ / Lloyd.
-    Kmeans,
-}
-
-/// What the leaf keeps of the residual.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LeafKind {
-    /// No leaf (HhtlF32).
-    None,
-    /// Coefficients on a shared SVD basis (SlotL, the P9 layouts).
-    Svd,
-    /// Largest rotated coordinates with stored positions and a per-row magnitude (I8Hybrid).
-    Jl,
-}
-
-/// Storage type of one leaf lane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LaneType {
-    /// 16-bit integer.
-    I16,
-    /// 8-bit integer.
-    I8,
-    /// 4-bit integer.
-    I4,
-    /// 2-bit integer ({−1, 0, 1}).
-    I2,
-    /// bfloat16 value.
-    Bf16,
-}
-
-impl LaneType {
-    /// Stored bits.
-    pub fn bits(self) -> u32 {
-        match self {
-            LaneType::I16 | LaneType::Bf16 => 16,
-            LaneType::I8 => 8,
-            LaneType::I4 => 4,
-            LaneType::I2 => 2,
-        }
-    }
-    /// Largest integer level Q = 2^(b−1) − 1 (None for bf16).
-    pub fn qmax(self) -> Option<i32> {
-        match self {
-            LaneType::Bf16 => None,
-            t @ (LaneType::I16 | LaneType::I8 | LaneType::I4 | LaneType::I2) => {
-                Some((1i32 << (t.bits() - 1)) - 1)
-            }
-        }
-    }
-    fn name(self) -> &'static str {
-        match self {
-            LaneType::I16 => "i16",
-            LaneType::I8 => "i8",
-            LaneType::I4 => "i4",
-            LaneType::I2 => "i2",
-            LaneType::Bf16 => "bf16",
-        }
-    }
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "i16" => LaneType::I16,
-            "i8" => LaneType::I8,
-            "i4" => LaneType::I4,
-            "i2" => LaneType::I2,
-            "bf16" => LaneType::Bf16,
-            _ => return None,
-        })
-    }
-}
-
-/// The leaf's lanes in order, written `NxT+NxT…` (e.g. `4xi16+4xi8`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Lanes(pub Vec<LaneType>);
-
-impl Lanes {
-    /// Parse `NxT(+NxT)*`; 1..=64 lanes in total.
-    pub fn parse(s: &str) -> Option<Lanes> {
-        let mut v = Vec::new();
-        for group in s.split('+') {
-            let (n, t) = group.trim().split_once('x')?;
-            let n: usize = n.trim().parse().ok().filter(|&n| n >= 1)?;
-            let t = LaneType::parse(t.trim())?;
-            if n > MAX_LANES - v.len() {
-                return None;
-            }
-            v.extend(std::iter::repeat_n(t, n));
-        }
-        (!v.is_empty()).then_some(Lanes(v))
-    }
-    /// Number of lanes.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    /// True when there are no lanes.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    /// Σ lane bits.
-    pub fn bits(&self) -> usize {
-        self.0.iter().map(|t| t.bits() as usize).sum()
-    }
-}
-
-impl fmt::Display for Lanes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        let mut i = 0;
-        while i < self.0.len() {
-            let t = self.0[i];
-            let n = self.0[i..].iter().take_while(|&&u| u == t).count();
-            if !first {
-                f.write_str("+")?;
-            }
-            write!(f, "{n}x{}", t.name())?;
-            first = false;
-            i += n;
-        }
-        Ok(())
-    }
-}
-
-/// The origin's six P9 resolution layouts (origin.md §4): name, palette entries (2^address
-/// bits), leaf lanes.
-pub const LAYOUTS: [(&str, usize, &str); 6] = [
-    ("i8-baseline", 64, "8xi8"),
-    ("wide-hip", 1024, "8xi8"),
-    ("mixed-leaf", 64, "4xi16+4xi8"),
-    ("compact-leaf", 64, "4xi8"),
-    ("bf16-leaf", 64, "2xbf16"),
-    ("stacked", 64, "2xi16+2xi8+2xi4+2xi2"),
-];
-
-/// Parameters of [`PaletteCodec`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PaletteParams {
-    /// Palette entries.
-    pub k: usize,
-    /// Palette construction.
-    pub init: PaletteInit,
-    /// Residual leaf.
-    pub leaf: LeafKind,
-    /// Leaf lanes (ignored for `leaf=none`).
-    pub lanes: Lanes,
-    /// Rotation of the `jl` leaf.
-    pub rot: RotationKind,
-}
-
-impl Default for PaletteParams {
-    fn default() -> Self {
-        PaletteParams {
-            k: 256,
-            init: PaletteInit::Fp,
-            leaf: LeafKind::None,
-            lanes: Lanes(vec![LaneType::I8; 8]),
-            rot: RotationKind::Hadamard,
-        }
-    }
-}
-
-impl PaletteParams {
-    /// A P9 layout by name (`i8-baseline`, `wide-hip`, …): farthest-point palette, svd leaf.
-    pub fn layout(name: &str) -> Option<PaletteParams> {
-        let &(_, k, lanes) = LAYOUTS.iter().find(|l| l.0 == name)?;
-        Some(PaletteParams {
-            k,
-            leaf: LeafKind::Svd,
-            lanes: Lanes::parse(lanes)?,
-            ..PaletteParams::default()
-        })
-    }
-
-    /// Exact bits of one code for rows of `dim` values (address + leaf; see the module doc).
-    pub fn code_bits(&self, dim: usize) -> usize {
-        let lanes = &self.lanes;
-        let has_int = lanes.0.iter().any(|t| t.qmax().is_some());
-        index_bits(self.k) as usize
-            + match self.leaf {
-                LeafKind::None => 0,
-                LeafKind::Svd => lanes.bits(),
-                LeafKind::Jl => {
-                    let p = match self.rot {
-                        RotationKind::Hadamard => dim.max(1).next_power_of_two(),
-                        RotationKind::Haar | RotationKind::None => dim.max(1),
-                    };
-                    16 * usize::from(has_int) + lanes.len() * index_bits(p) as usize + lanes.bits()
-                }
-            }
-    }
-
-    pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
-        let mut p = PaletteParams::default();
-        let layout = raw.take("layout");
-        if let Some(name) = &layout {
-            let names: Vec<&str> = LAYOUTS.iter().map(|l| l.0).collect();
-            p = PaletteParams::layout(name)
-                .ok_or_else(|| raw.bad("layout", name, &names.join(" | ")))?;
-        }
-        let lanes_given = raw.take("lanes");
-        let rot_given = raw.take("rot");
-        if let Some(v) = raw.take("k") {
-            if layout.is_some() {
-                return Err(raw.bad("k", &v, "no k together with layout= (the layout fixes k)"));
-            }
-            p.k = match v.parse::<usize>() {
-                Ok(k) if (1..=MAX_K).contains(&k) => k,
-                _ => return Err(raw.bad("k", &v, "an integer in 1..=65536")),
-            };
-        }
-        if let Some(v) = raw.take("init") {
-            p.init = match v.as_str() {
-                "fp" => PaletteInit::Fp,
-                "kmeans" => PaletteInit::Kmeans,
-                _ => return Err(raw.bad("init", &v, "fp | kmeans")),
-            };
-        }
-        if let Some(v) = raw.take("leaf") {
-            let leaf = match v.as_str() {
-                "none" => LeafKind::None,
-                "svd" => LeafKind::Svd,
-                "jl" => LeafKind::Jl,
-                _ => return Err(raw.bad("leaf", &v, "none | svd | jl")),
-            };
-            if layout.is_some() && leaf != LeafKind::Svd {
-                return Err(raw.bad("leaf", &v, "svd (the layouts are svd leaves)"));
-            }
-            p.leaf = leaf;
-        }
-        if let Some(v) = lanes_given {
-            if layout.is_some() {
-                return Err(raw.bad("lanes", &v, "no lanes together with layout="));
-            }
-            if p.leaf == LeafKind::None {
-                return Err(raw.bad("lanes", &v, "lanes only with leaf=svd or leaf=jl"));
-            }
-            p.lanes = Lanes::parse(&v).ok_or_else(|| {
-                raw.bad(
-                    "lanes",
-                    &v,
-                    "NxT(+NxT)* with T in i16|i8|i4|i2|bf16, 1..=64 lanes",
-                )
-            })?;
-        }
-        if let Some(v) = rot_given {
-            if p.leaf != LeafKind::Jl {
-                return Err(raw.bad("rot", &v, "rot only with leaf=jl"));
-            }
-            p.rot =
-                RotationKind::parse(&v).ok_or_else(|| raw.bad("rot", &v, RotationKind::VALUES))?;
-        }
-        Ok(p)
-    }
-}
-
-impl fmt::Display for PaletteParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let init = match self.init {
-            PaletteInit::Fp => "fp",
-            PaletteInit::Kmeans => "kmeans",
-        };
-        let leaf = match self.leaf {
-            LeafKind::None => "none",
-            LeafKind::Svd => "svd",
-            LeafKind::Jl => "jl",
-        };
-        write!(f, "k={},init={init},leaf={leaf}", self.k)?;
-        if self.leaf != LeafKind::None {
-            write!(f, ",lanes={}", self.lanes)?;
-        }
-        if self.leaf == LeafKind::Jl {
-            write!(f, ",rot={}", self.rot)?;
-        }
-        Ok(())
-    }
-}
-
-/// ⌈log₂ n⌉ (0 for n ≤ 1).
-pub fn index_bits(n: usize) -> u32 {
-    if n <= 1 {
-        0
-    } else {
-        usize::BITS - (n - 1).leading_zeros()
-    }
-}
 
 /// Farthest-point sampling (the origin's CLAM palette): indices of up to `k` rows. The first is
 /// the row of largest norm; each next one maximises the squared L2 distance to its nearest
@@ -392,59 +96,6 @@ pub fn farthest_point(rows: &Rows, k: usize) -> Vec<usize> {
     )
 }
 
-/// Quantize `a` to a lane of type `t` with scale `s` (integer lanes): the stored field.
-fn quantize(t: LaneType, a: f64, s: f64) -> u32 {
-    match t.qmax() {
-        None => bf16::from_f64(a).to_bits() as u32,
-        Some(q) => {
-            let v = if s > 0.0 {
-                (a / s * q as f64).round().clamp(-(q as f64), q as f64) as i32
-            } else {
-                0
-            };
-            (v as u32) & ((1u32 << t.bits()) - 1)
-        }
-    }
-}
-
-/// The value a stored field stands for.
-fn dequantize(t: LaneType, field: u32, s: f64) -> f64 {
-    match t.qmax() {
-        None => bf16::from_bits(field as u16).to_f64(),
-        Some(q) => {
-            let b = t.bits();
-            // Sign-extend the b-bit two's complement field.
-            let v = ((field << (32 - b)) as i32) >> (32 - b);
-            v as f64 * s / q as f64
-        }
-    }
-}
-
-/// Per-lane scale minimising Σ (a − Q(a))² over the training coefficients among 64 clip levels
-/// s = max|a|·j/64, j = 1..=64 (largest j wins ties, so s = max|a| when nothing is better).
-fn best_scale(t: LaneType, coeffs: &[f64]) -> f64 {
-    let max = coeffs.iter().fold(0f64, |m, &a| m.max(a.abs()));
-    if max == 0.0 || t.qmax().is_none() {
-        return max;
-    }
-    let mut best = (f64::INFINITY, max);
-    for j in (1..=CLIP_LEVELS).rev() {
-        // Round the candidate to f32 first: the stored scale is what encode and decode use.
-        let s = (max * j as f64 / CLIP_LEVELS as f64) as f32 as f64;
-        let err: f64 = coeffs
-            .iter()
-            .map(|&a| {
-                let e = a - dequantize(t, quantize(t, a, s), s);
-                e * e
-            })
-            .sum();
-        if err < best.0 {
-            best = (err, s);
-        }
-    }
-    best.1
-}
-
 /// The decoded fields of one code (for inspection and tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeFields {
@@ -456,26 +107,6 @@ pub struct CodeFields {
     pub positions: Vec<u32>,
     /// Stored field of each lane (two's complement integer or BF16 bits).
     pub values: Vec<u32>,
-}
-
-#[derive(Debug, Clone)]
-enum Leaf {
-    None,
-    Svd {
-        /// lanes × d, row-major (zero rows for lanes beyond d).
-        basis: Vec<f32>,
-        /// Per-lane scale (integer lanes; unused for bf16).
-        scales: Vec<f32>,
-        /// Gram matrix of the stored basis, lanes × lanes (for `pair`).
-        gram: Vec<f64>,
-        /// ⟨c_j, b_l⟩, entries × lanes (for `pair`).
-        cb: Vec<f64>,
-    },
-    Jl {
-        rot: Rotation,
-        pos_bits: u32,
-        has_int: bool,
-    },
 }
 
 /// A fitted palette (+ leaf) codec.
@@ -537,98 +168,8 @@ impl PaletteCodec {
             k_bits: index_bits(k),
             leaf: Leaf::None,
         };
-        codec.leaf = match params.leaf {
-            LeafKind::None => Leaf::None,
-            LeafKind::Svd => codec.fit_svd(train, seed),
-            LeafKind::Jl => {
-                let rot = Rotation::new(params.rot, d, 1, &mut seeded_rng(seed, STREAM_PAL_ROT));
-                Leaf::Jl {
-                    pos_bits: index_bits(rot.out_dim()),
-                    has_int: params.lanes.0.iter().any(|t| t.qmax().is_some()),
-                    rot,
-                }
-            }
-        };
+        codec.leaf = Leaf::fit(&codec, train, seed);
         Ok(codec)
-    }
-
-    fn fit_svd(&self, train: &Rows, seed: u64) -> Leaf {
-        let d = self.dim;
-        let lanes = &self.params.lanes.0;
-        let sub = subsample(train, LEAF_MAX_ROWS, seed, STREAM_PAL_SAMPLE + 1);
-        let residuals: Vec<Vec<f64>> = sub
-            .as_slice()
-            .par_chunks(d)
-            .map(|x| {
-                let c = self.entry(self.nearest(x));
-                x.iter()
-                    .zip(c)
-                    .map(|(&a, &b)| a as f64 - b as f64)
-                    .collect()
-            })
-            .collect();
-        // Second moment RᵀR / n (upper triangle, then mirrored).
-        let n = residuals.len().max(1) as f64;
-        let mut m2 = vec![0f64; d * d];
-        m2.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
-            for r in &residuals {
-                if r[i] != 0.0 {
-                    let ri = r[i] / n;
-                    for j in i..d {
-                        row[j] += ri * r[j];
-                    }
-                }
-            }
-        });
-        for i in 0..d {
-            for j in 0..i {
-                m2[i * d + j] = m2[j * d + i];
-            }
-        }
-        let top = top_eigenvectors(
-            &m2,
-            d,
-            lanes.len(),
-            BASIS_ITERS,
-            &mut seeded_rng(seed, STREAM_PAL_BASIS),
-        );
-        let mut basis = vec![0f32; lanes.len() * d];
-        for (b, t) in basis.iter_mut().zip(&top) {
-            *b = *t as f32;
-        }
-        let scales: Vec<f32> = lanes
-            .iter()
-            .enumerate()
-            .map(|(l, &t)| {
-                let b = &basis[l * d..(l + 1) * d];
-                let coeffs: Vec<f64> = residuals
-                    .iter()
-                    .map(|r| b.iter().zip(r).map(|(&x, &y)| x as f64 * y).sum())
-                    .collect();
-                best_scale(t, &coeffs) as f32
-            })
-            .collect();
-        let nl = lanes.len();
-        let mut gram = vec![0f64; nl * nl];
-        for i in 0..nl {
-            for j in 0..nl {
-                gram[i * nl + j] = dot_f64(&basis[i * d..(i + 1) * d], &basis[j * d..(j + 1) * d]);
-            }
-        }
-        let mut cb = vec![0f64; self.entries * nl];
-        cb.par_chunks_mut(nl.max(1))
-            .enumerate()
-            .for_each(|(j, row)| {
-                for (l, o) in row.iter_mut().enumerate() {
-                    *o = dot_f64(self.entry(j), &basis[l * d..(l + 1) * d]);
-                }
-            });
-        Leaf::Svd {
-            basis,
-            scales,
-            gram,
-            cb,
-        }
     }
 
     /// Palette entries actually stored (≤ k; fewer only when the training rows hold fewer than
@@ -1006,45 +547,5 @@ impl Codec for PaletteCodec {
             }
             Leaf::Jl { .. } => Err(self.unsupported("symmetric (code-vs-code) scoring")),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lanes_print_canonically() {
-        let l = Lanes::parse("1xi8+1xi8+2xi4").unwrap();
-        assert_eq!(l.to_string(), "2xi8+2xi4");
-        assert_eq!(l.bits(), 24);
-        assert!(Lanes::parse("0xi8").is_none());
-        assert!(Lanes::parse("65xi2").is_none());
-        assert!(Lanes::parse("2xi3").is_none());
-    }
-
-    #[test]
-    fn lane_fields_round_trip() {
-        for t in [LaneType::I16, LaneType::I8, LaneType::I4, LaneType::I2] {
-            let q = t.qmax().unwrap();
-            for v in [-q, -1, 0, 1, q] {
-                let s = q as f64; // scale = Q ⇒ the value is the integer itself
-                let f = quantize(t, v as f64, s);
-                assert!(f < (1 << t.bits()));
-                assert_eq!(dequantize(t, f, s), v as f64, "{t:?} {v}");
-            }
-        }
-        let f = quantize(LaneType::Bf16, 1.5, 0.0);
-        assert_eq!(dequantize(LaneType::Bf16, f, 0.0), 1.5);
-    }
-
-    #[test]
-    fn index_bits_are_ceil_log2() {
-        assert_eq!(index_bits(1), 0);
-        assert_eq!(index_bits(2), 1);
-        assert_eq!(index_bits(64), 6);
-        assert_eq!(index_bits(65), 7);
-        assert_eq!(index_bits(256), 8);
-        assert_eq!(index_bits(1024), 10);
     }
 }

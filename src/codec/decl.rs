@@ -190,6 +190,32 @@ pub trait CodecDecl {
     }
 }
 
+/// The declaration of a codec without parameters (`exact`, `f16`, `bf16`, `int8`): what it is,
+/// what it can do, and how to build it for rows of a dimension. Every such type is a
+/// [`CodecDecl`] with [`NoParams`].
+pub trait PlainDecl {
+    /// Name, description, grade and family (no parameters).
+    const INFO: CodecInfo;
+    /// What the codec can do.
+    const CAPABILITIES: Capabilities;
+    /// The codec for rows of `dim` values (nothing is learnt from the rows).
+    fn build(dim: usize) -> Box<dyn Codec>;
+}
+
+impl<T: PlainDecl> CodecDecl for T {
+    type Params = NoParams;
+    const INFO: CodecInfo = T::INFO;
+    fn parse(_: &mut RawParams) -> Result<NoParams> {
+        Ok(NoParams)
+    }
+    fn fit(_: &NoParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(T::build(train.dim()))
+    }
+    fn capabilities(_: &NoParams) -> Capabilities {
+        T::CAPABILITIES
+    }
+}
+
 /// A declaration bound to a spec's parameters, object-safe, so that `CodecSpec`'s one
 /// generated `match` serves every method.
 pub(crate) trait Declared {

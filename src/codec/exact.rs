@@ -1,13 +1,10 @@
 //! `exact`: the row itself as little-endian f32, the oracle every other codec is compared with.
 //! Scores accumulate in f64, so it reproduces the f64 truth up to rounding of the f32 inputs.
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, NoParams};
+use super::decl::{Capabilities, CodecInfo, PlainDecl};
 use super::elementwise::{Elementwise, Passthrough};
 use super::fields::f32_at;
-use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade};
-use crate::data::Rows;
-use crate::error::Result;
 
 /// f32 passthrough.
 #[derive(Debug, Clone)]
@@ -28,11 +25,10 @@ impl Elementwise for ExactCodec {
     }
 }
 
-/// The `exact` declaration (see [`CodecDecl`]).
+/// The `exact` declaration (see [`PlainDecl`]).
 pub struct ExactDecl;
 
-impl CodecDecl for ExactDecl {
-    type Params = NoParams;
+impl PlainDecl for ExactDecl {
     const INFO: CodecInfo = CodecInfo {
         name: "exact",
         summary: "f32 passthrough, the oracle row; 4·d bytes (= FAISS IndexFlat)",
@@ -41,17 +37,12 @@ impl CodecDecl for ExactDecl {
         family: Family::Passthrough,
         params: &[],
     };
-    fn parse(_: &mut RawParams) -> Result<NoParams> {
-        Ok(NoParams)
-    }
-    fn fit(_: &NoParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
-        Ok(Box::new(ExactCodec::new(train.dim())))
-    }
-    fn capabilities(_: &NoParams) -> Capabilities {
-        Capabilities {
-            pair_is_decoded_dot: true,
-            ..Capabilities::RECONSTRUCTION
-        }
+    const CAPABILITIES: Capabilities = Capabilities {
+        pair_is_decoded_dot: true,
+        ..Capabilities::RECONSTRUCTION
+    };
+    fn build(dim: usize) -> Box<dyn Codec> {
+        Box::new(ExactCodec::new(dim))
     }
 }
 

@@ -1,12 +1,9 @@
 //! `f16` and `bf16`: the row stored at 16-bit float precision (the `half` crate's
 //! round-to-nearest-even conversions). Scores use the decoded values with f64 accumulation.
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, NoParams};
+use super::decl::{Capabilities, CodecInfo, PlainDecl};
 use super::elementwise::{Elementwise, Passthrough};
-use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade};
-use crate::data::Rows;
-use crate::error::Result;
 use half::{bf16, f16};
 
 /// Which 16-bit float.
@@ -53,11 +50,10 @@ const HALF_CAPABILITIES: Capabilities = Capabilities {
     ..Capabilities::RECONSTRUCTION
 };
 
-/// The `f16` declaration (see [`CodecDecl`]).
+/// The `f16` declaration (see [`PlainDecl`]).
 pub struct F16Decl;
 
-impl CodecDecl for F16Decl {
-    type Params = NoParams;
+impl PlainDecl for F16Decl {
     const INFO: CodecInfo = CodecInfo {
         name: "f16",
         summary: "IEEE half precision, round to nearest even; 2·d bytes (= FAISS SQfp16)",
@@ -66,22 +62,16 @@ impl CodecDecl for F16Decl {
         family: Family::Passthrough,
         params: &[],
     };
-    fn parse(_: &mut RawParams) -> Result<NoParams> {
-        Ok(NoParams)
-    }
-    fn fit(_: &NoParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
-        Ok(Box::new(HalfCodec::new(HalfKind::F16, train.dim())))
-    }
-    fn capabilities(_: &NoParams) -> Capabilities {
-        HALF_CAPABILITIES
+    const CAPABILITIES: Capabilities = HALF_CAPABILITIES;
+    fn build(dim: usize) -> Box<dyn Codec> {
+        Box::new(HalfCodec::new(HalfKind::F16, dim))
     }
 }
 
-/// The `bf16` declaration (see [`CodecDecl`]).
+/// The `bf16` declaration (see [`PlainDecl`]).
 pub struct Bf16Decl;
 
-impl CodecDecl for Bf16Decl {
-    type Params = NoParams;
+impl PlainDecl for Bf16Decl {
     const INFO: CodecInfo = CodecInfo {
         name: "bf16",
         summary: "bfloat16 (top 16 bits of f32, round to nearest even); 2·d bytes (= FAISS SQbf16)",
@@ -90,14 +80,9 @@ impl CodecDecl for Bf16Decl {
         family: Family::Passthrough,
         params: &[],
     };
-    fn parse(_: &mut RawParams) -> Result<NoParams> {
-        Ok(NoParams)
-    }
-    fn fit(_: &NoParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
-        Ok(Box::new(HalfCodec::new(HalfKind::Bf16, train.dim())))
-    }
-    fn capabilities(_: &NoParams) -> Capabilities {
-        HALF_CAPABILITIES
+    const CAPABILITIES: Capabilities = HALF_CAPABILITIES;
+    fn build(dim: usize) -> Box<dyn Codec> {
+        Box::new(HalfCodec::new(HalfKind::Bf16, dim))
     }
 }
 

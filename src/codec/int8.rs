@@ -5,12 +5,10 @@
 //! Code layout: `[scale: f32 LE][q_0 … q_{d-1}: i8]` with `scale = max|x|/127`,
 //! `q_i = round(x_i/scale)` clamped to ±127, and `x̂_i = scale·q_i`. A zero row stores scale 0.
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, NoParams};
+use super::decl::{Capabilities, CodecInfo, PlainDecl};
 use super::elementwise::{Elementwise, decode_into};
 use super::fields::{absmax, f32_at, put_f32};
-use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
-use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::scan;
 
@@ -52,11 +50,10 @@ impl Scorer for Int8Scorer {
     }
 }
 
-/// The `int8` declaration (see [`CodecDecl`]).
+/// The `int8` declaration (see [`PlainDecl`]).
 pub struct Int8Decl;
 
-impl CodecDecl for Int8Decl {
-    type Params = NoParams;
+impl PlainDecl for Int8Decl {
     const INFO: CodecInfo = CodecInfo {
         name: "int8",
         summary: "per-row symmetric absmax int8 (q = round(127·x/max|x|)); d bytes + 4-byte f32 scale (no FAISS peer: its SQ8 is the per-dimension `sq`)",
@@ -65,14 +62,9 @@ impl CodecDecl for Int8Decl {
         family: Family::Scalar,
         params: &[],
     };
-    fn parse(_: &mut RawParams) -> Result<NoParams> {
-        Ok(NoParams)
-    }
-    fn fit(_: &NoParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
-        Ok(Box::new(Int8Codec::new(train.dim())))
-    }
-    fn capabilities(_: &NoParams) -> Capabilities {
-        Capabilities::RECONSTRUCTION
+    const CAPABILITIES: Capabilities = Capabilities::RECONSTRUCTION;
+    fn build(dim: usize) -> Box<dyn Codec> {
+        Box::new(Int8Codec::new(dim))
     }
 }
 

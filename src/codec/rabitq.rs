@@ -490,8 +490,7 @@ impl CodecDecl for RabitqDecl {
             // decode rescales by ⟨ō,o⟩ (dec=mse): neither is ⟨q, decode⟩.
             estimate_is_decoded_dot: false,
             zero_row,
-            random_fit: RandomFit::rotation(p.rot),
-            ..Capabilities::RECONSTRUCTION
+            ..Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
         }
     }
 }

@@ -23,8 +23,11 @@
 //!
 //! Bytes: code = 34 (fixed) or 38 (row); model = 0.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use std::fmt;
 
@@ -137,7 +140,7 @@ impl Base17Codec {
     /// The code's 17 values in value units (integer × scale; fixed: /256).
     pub fn values(&self, code: &[u8]) -> [f64; 17] {
         let s = if self.params.row_scale {
-            f32::from_le_bytes([code[0], code[1], code[2], code[3]]) as f64
+            f32_at(code, 0) as f64
         } else {
             1.0 / FP_SCALE
         };
@@ -180,18 +183,49 @@ impl Scorer for Base17Scorer<'_> {
     }
 }
 
+/// The `base17` declaration (see [`CodecDecl`]).
+pub struct Base17Decl;
+
+impl CodecDecl for Base17Decl {
+    type Params = Base17Params;
+    const INFO: CodecInfo = CodecInfo {
+        name: "base17",
+        summary: "the origin's golden-step fold to 17 bucket means; scale=fixed: i16 of ×256 (faithful, 34 bytes), scale=row: per-row f32 scale + i16 (repaired, 38 bytes); L1 or 17-d cosine of two codes; no decode",
+        reference: "origin lance-graph PR #189 crates/bgz-tensor/src/projection.rs (origin.md §1.1)",
+        grade: Grade::Signature,
+        family: Family::Signature,
+        params: &[
+            ParamInfo {
+                key: "scale",
+                values: "fixed | row",
+                default: "fixed",
+                doc: "fixed FP_SCALE 256 (the origin) or a per-row adaptive scale",
+            },
+            ParamInfo {
+                key: "score",
+                values: "l1 | cos",
+                default: "l1",
+                doc: "negated L1 between codes, or their 17-d cosine (rank metrics only)",
+            },
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<Base17Params> {
+        Base17Params::from_raw(raw)
+    }
+    fn fit(p: &Base17Params, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(Base17Codec::new(p, train.dim())))
+    }
+    fn capabilities(_: &Base17Params) -> Capabilities {
+        Capabilities::SIGNATURE
+    }
+}
+
 impl Codec for Base17Codec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Base17(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Signature
-    }
-    fn family(&self) -> Family {
-        Family::Signature
     }
     fn code_bytes(&self) -> usize {
         self.head() + 34
@@ -204,7 +238,7 @@ impl Codec for Base17Codec {
         let inv = if self.params.row_scale {
             let amax = m.iter().fold(0f64, |a, &x| a.max(x.abs()));
             let s = (amax / 32767.0) as f32;
-            out[..4].copy_from_slice(&s.to_le_bytes());
+            put_f32(out, 0, s);
             if s > 0.0 { 1.0 / s as f64 } else { 0.0 }
         } else {
             FP_SCALE
@@ -225,8 +259,5 @@ impl Codec for Base17Codec {
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         Ok(self.score(a, b))
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

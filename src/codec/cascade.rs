@@ -40,15 +40,17 @@
 //! Bytes: code = 1 (+2 with `norm=bf16`); model = 4·k·d (f32 unit palette) + k² (i8 table)
 //! + 8 (f32 z_min, z_range).
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
 use super::gain_shape::gain_bf16;
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
+use crate::linalg::farthest::{Stop, farthest_point, first_max};
 use crate::linalg::kmeans::KMeans;
-use crate::linalg::{norm_f32, seeded_rng};
+use crate::linalg::{norm_f32, sample_indices, seeded_rng};
 use half::bf16;
-use rand::seq::index::sample;
+
 use std::fmt;
 
 /// ChaCha8 streams: the k-means training sample and the k-means++ seeding.
@@ -232,18 +234,11 @@ impl CascadeCodec {
         let mut palette: Vec<f32> = match params.fit {
             PaletteFit::Kmeans => {
                 let cap = CASCADE_MAX_PER_CENTROID * k;
-                let idx: Vec<usize> = if train.len() > cap {
-                    let mut v = sample(
-                        &mut seeded_rng(seed, STREAM_CASCADE_SAMPLE),
-                        train.len(),
-                        cap,
-                    )
-                    .into_vec();
-                    v.sort_unstable();
-                    v
-                } else {
-                    (0..train.len()).collect()
-                };
+                let idx = sample_indices(
+                    train.len(),
+                    cap,
+                    &mut seeded_rng(seed, STREAM_CASCADE_SAMPLE),
+                );
                 let pts: Vec<f32> = idx.iter().flat_map(|&i| unit(i)).collect();
                 KMeans::fit(
                     &pts,
@@ -256,30 +251,14 @@ impl CascadeCodec {
             }
             PaletteFit::Fps => {
                 let units: Vec<Vec<f32>> = (0..train.len()).map(unit).collect();
-                let first = (0..train.len())
-                    .max_by(|&a, &b| {
-                        norm_f32(train.row(a))
-                            .total_cmp(&norm_f32(train.row(b)))
-                            .then(b.cmp(&a))
-                    })
-                    .unwrap_or(0);
-                let mut chosen = vec![first];
-                let mut mind: Vec<f64> = units
-                    .iter()
-                    .map(|u| 1.0 - super::dot_f64(u, &units[first]))
-                    .collect();
-                mind[first] = f64::NEG_INFINITY;
-                while chosen.len() < k {
-                    // Largest min-distance; ties: lowest row index.
-                    let next = (0..units.len())
-                        .max_by(|&a, &b| mind[a].total_cmp(&mind[b]).then(b.cmp(&a)))
-                        .unwrap_or(0);
-                    chosen.push(next);
-                    for (m, u) in mind.iter_mut().zip(&units) {
-                        *m = m.min(1.0 - super::dot_f64(u, &units[next]));
-                    }
-                    mind[next] = f64::NEG_INFINITY;
-                }
+                let norms: Vec<f64> = train.iter().map(norm_f32).collect();
+                let chosen = farthest_point(
+                    train.len(),
+                    k,
+                    first_max(&norms),
+                    |i, c| 1.0 - super::dot_f64(&units[i], &units[c]),
+                    Stop::AtKDistinct,
+                );
                 chosen.iter().flat_map(|&i| units[i].clone()).collect()
             }
         };
@@ -357,18 +336,59 @@ impl Scorer for CascadeScorer<'_> {
     }
 }
 
+/// The `cascade` declaration (see [`CodecDecl`]).
+pub struct CascadeDecl;
+
+impl CodecDecl for CascadeDecl {
+    type Params = CascadeParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "cascade",
+        summary: "the origin's cascade done right: 1-byte palette index (k-means or farthest-point on unit rows) + k×k Fisher-z i8 table of centroid cosines (rounded, off-diagonal calibration); pair = table lookup, asymmetric = ⟨q, centroid⟩; 1 byte (+2 bf16 norm); model 4·k·d + k² + 8 bytes; no decode",
+        reference: "origin lance-graph PR #189 hhtl_cache.rs / fisher_z.rs / CascadeBackend (origin.md §1.3, §1.10, §1.13); Fisher 1921; Gonzalez 1985",
+        grade: Grade::Signature,
+        family: Family::PaletteLeaf,
+        params: &[
+            ParamInfo {
+                key: "k",
+                values: "1..=256",
+                default: "256",
+                doc: "palette size (one-byte index); fewer training rows ⇒ k = the number of training rows",
+            },
+            ParamInfo {
+                key: "fit",
+                values: "kmeans | fps",
+                default: "kmeans",
+                doc: "k-means++ + Lloyd on unit rows (centroids normalised), or the origin's farthest-point sampling",
+            },
+            ParamInfo {
+                key: "norm",
+                values: "none | bf16",
+                default: "none",
+                doc: "1-byte code (scores are cosines of cells), or +2 bytes of bf16 norm (inner products)",
+            },
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<CascadeParams> {
+        CascadeParams::from_raw(raw)
+    }
+    fn fit(p: &CascadeParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(CascadeCodec::fit(p, train, seed)?))
+    }
+    fn capabilities(p: &CascadeParams) -> Capabilities {
+        Capabilities {
+            random_fit: RandomFit::when(p.fit == PaletteFit::Kmeans),
+            palette_of_rows: true,
+            ..Capabilities::SIGNATURE
+        }
+    }
+}
+
 impl Codec for CascadeCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Cascade(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Signature
-    }
-    fn family(&self) -> Family {
-        Family::PaletteLeaf
     }
     fn code_bytes(&self) -> usize {
         1 + if self.params.norm { 2 } else { 0 }
@@ -400,8 +420,5 @@ impl Codec for CascadeCodec {
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         let v = self.decoded[self.index(a) * self.k + self.index(b)];
         Ok(v * self.gain(a) * self.gain(b))
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

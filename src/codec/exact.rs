@@ -1,8 +1,10 @@
 //! `exact`: the row itself as little-endian f32, the oracle every other codec is compared with.
 //! Scores accumulate in f64, so it reproduces the f64 truth up to rounding of the f32 inputs.
 
-use super::{Codec, CodecSpec, Family, Grade, Scorer, dot_f64};
-use crate::error::Result;
+use super::decl::{Capabilities, CodecInfo, PlainDecl};
+use super::elementwise::{Elementwise, Passthrough};
+use super::fields::f32_at;
+use super::{Codec, CodecSpec, Family, Grade};
 
 /// f32 passthrough.
 #[derive(Debug, Clone)]
@@ -17,78 +19,46 @@ impl ExactCodec {
     }
 }
 
-fn read_f32(code: &[u8], i: usize) -> f32 {
-    f32::from_le_bytes([
-        code[4 * i],
-        code[4 * i + 1],
-        code[4 * i + 2],
-        code[4 * i + 3],
-    ])
-}
-
-struct ExactScorer {
-    query: Vec<f32>,
-}
-
-impl Scorer for ExactScorer {
-    fn estimate(&self, code: &[u8]) -> f64 {
-        self.query
-            .iter()
-            .enumerate()
-            .map(|(i, &q)| q as f64 * read_f32(code, i) as f64)
-            .sum()
+impl Elementwise for ExactCodec {
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        (0..self.dim).map(|i| f32_at(code, 4 * i))
     }
 }
 
-impl Codec for ExactCodec {
+/// The `exact` declaration (see [`PlainDecl`]).
+pub struct ExactDecl;
+
+impl PlainDecl for ExactDecl {
+    const INFO: CodecInfo = CodecInfo {
+        name: "exact",
+        summary: "f32 passthrough, the oracle row; 4·d bytes (= FAISS IndexFlat)",
+        reference: "IEEE 754 binary32",
+        grade: Grade::Reconstruction,
+        family: Family::Passthrough,
+        params: &[],
+    };
+    const CAPABILITIES: Capabilities = Capabilities {
+        pair_is_decoded_dot: true,
+        ..Capabilities::RECONSTRUCTION
+    };
+    fn build(dim: usize) -> Box<dyn Codec> {
+        Box::new(ExactCodec::new(dim))
+    }
+}
+
+impl Passthrough for ExactCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Exact
     }
     fn dim(&self) -> usize {
         self.dim
     }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Passthrough
-    }
     fn code_bytes(&self) -> usize {
         4 * self.dim
-    }
-    fn model_bytes(&self) -> usize {
-        0
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         for (o, &x) in out.chunks_exact_mut(4).zip(row) {
             o.copy_from_slice(&x.to_le_bytes());
         }
-    }
-    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = read_f32(code, i);
-        }
-        Ok(())
-    }
-    fn can_decode(&self) -> bool {
-        true
-    }
-    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
-        Box::new(ExactScorer {
-            query: query.to_vec(),
-        })
-    }
-    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
-        let mut x = vec![0f32; self.dim];
-        let mut y = vec![0f32; self.dim];
-        self.decode(a, &mut x)?;
-        self.decode(b, &mut y)?;
-        Ok(dot_f64(&x, &y))
-    }
-    fn can_pair(&self) -> bool {
-        true
-    }
-    fn pair_is_decoded_dot(&self) -> bool {
-        true
     }
 }

@@ -11,8 +11,12 @@
 //!
 //! Bytes: code = d (+4 for the f32 row scale with `scale=row`); model = 0.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo};
+use super::elementwise::{Elementwise, Passthrough};
+use super::fields::{absmax, f32_at, put_f32};
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Family, Grade};
+use crate::data::Rows;
 use crate::error::Result;
 use std::fmt;
 use std::sync::OnceLock;
@@ -129,53 +133,64 @@ impl Fp8Codec {
 
     fn scale_of(&self, code: &[u8]) -> f32 {
         if self.params.row_scale {
-            f32::from_le_bytes([code[0], code[1], code[2], code[3]])
+            f32_at(code, 0)
         } else {
             1.0
         }
     }
 }
 
-struct Fp8Scorer<'a> {
-    codec: &'a Fp8Codec,
-    query: Vec<f32>,
-}
-
-impl Scorer for Fp8Scorer<'_> {
-    fn estimate(&self, code: &[u8]) -> f64 {
-        let s = self.codec.scale_of(code);
-        self.query
-            .iter()
-            .zip(&code[self.codec.head()..])
-            .map(|(&q, &c)| q as f64 * (s * e4m3_to_f32(c)) as f64)
-            .sum()
+impl Elementwise for Fp8Codec {
+    /// s·e4m3(c_i), rounded to f32 (s = 1 without a row scale).
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        let s = self.scale_of(code);
+        code[self.head()..].iter().map(move |&c| s * e4m3_to_f32(c))
     }
 }
 
-impl Codec for Fp8Codec {
+/// The `fp8` declaration (see [`CodecDecl`]).
+pub struct Fp8Decl;
+
+impl CodecDecl for Fp8Decl {
+    type Params = Fp8Params;
+    const INFO: CodecInfo = CodecInfo {
+        name: "fp8",
+        summary: "OCP FP8 E4M3 per coordinate (round to nearest even, saturating ±448); d bytes, +4 for the f32 per-row absmax scale with scale=row",
+        reference: "Micikevicius et al., FP8 Formats for Deep Learning, arXiv:2209.05433; OCP OFP8 spec",
+        grade: Grade::Reconstruction,
+        family: Family::Passthrough,
+        params: &[ParamInfo {
+            key: "scale",
+            values: "row | none",
+            default: "row",
+            doc: "per-row absmax scale to ±448 before the cast, or raw values",
+        }],
+    };
+    fn parse(raw: &mut RawParams) -> Result<Fp8Params> {
+        Fp8Params::from_raw(raw)
+    }
+    fn fit(p: &Fp8Params, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(Fp8Codec::new(p, train.dim())))
+    }
+    fn capabilities(_: &Fp8Params) -> Capabilities {
+        Capabilities::RECONSTRUCTION
+    }
+}
+
+impl Passthrough for Fp8Codec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Fp8(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
     }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Passthrough
-    }
     fn code_bytes(&self) -> usize {
         self.head() + self.dim
     }
-    fn model_bytes(&self) -> usize {
-        0
-    }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         let s = if self.params.row_scale {
-            let absmax = row.iter().fold(0f32, |m, &x| m.max(x.abs()));
-            let s = absmax / E4M3_MAX;
-            out[..4].copy_from_slice(&s.to_le_bytes());
+            let s = absmax(row) / E4M3_MAX;
+            put_f32(out, 0, s);
             s
         } else {
             1.0
@@ -184,34 +199,6 @@ impl Codec for Fp8Codec {
         for (o, &x) in out[self.head()..].iter_mut().zip(row) {
             *o = f32_to_e4m3(x * inv);
         }
-    }
-    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        let s = self.scale_of(code);
-        for (o, &c) in out.iter_mut().zip(&code[self.head()..]) {
-            *o = s * e4m3_to_f32(c);
-        }
-        Ok(())
-    }
-    fn can_decode(&self) -> bool {
-        true
-    }
-    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
-        Box::new(Fp8Scorer {
-            codec: self,
-            query: query.to_vec(),
-        })
-    }
-    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
-        let (sa, sb) = (self.scale_of(a), self.scale_of(b));
-        let h = self.head();
-        Ok(a[h..]
-            .iter()
-            .zip(&b[h..])
-            .map(|(&x, &y)| (sa * e4m3_to_f32(x)) as f64 * (sb * e4m3_to_f32(y)) as f64)
-            .sum())
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }
 

@@ -34,8 +34,10 @@
 //! Bytes: code = 2 (bf16 gain) + ⌈B·p/8⌉ (or 2·p for bf16); model = the rotation's 8-byte seed
 //! (0 with `rot=none`).
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ROT_PARAM, RandomFit};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, norm_f32, seeded_rng};
 use half::bf16;
@@ -182,19 +184,44 @@ impl Scorer for GainShapeScorer<'_> {
     }
 }
 
+/// The `gain-shape` declaration (see [`CodecDecl`]).
+pub struct GainShapeDecl;
+
+impl CodecDecl for GainShapeDecl {
+    type Params = GainShapeParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "gain-shape",
+        summary: "gain–shape split (the origin's \"PolarQuantGain\", renamed): bf16 norm + unit direction, optionally rotated, as scale-free symmetric B-bit integers re-projected on the sphere (or the origin's BF16 direction); 2 + ⌈B·p/8⌉ bytes (2 + 2·p for bf16)",
+        reference: "origin lance-graph PR #189 matryoshka.rs encode_row, P6 PolarQuantGain (origin.md §1.11); Sabin & Gray, IEEE Trans. ASSP 1984",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[
+            ParamInfo {
+                key: "shape",
+                values: "bf16 | i2..i8",
+                default: "i8",
+                doc: "direction quantizer: the origin's BF16 per coordinate, or B-bit symmetric integers (no stored scale)",
+            },
+            ROT_PARAM,
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<GainShapeParams> {
+        GainShapeParams::from_raw(raw)
+    }
+    fn fit(p: &GainShapeParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(GainShapeCodec::fit(p, train.dim(), seed)))
+    }
+    fn capabilities(p: &GainShapeParams) -> Capabilities {
+        Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
+    }
+}
+
 impl Codec for GainShapeCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::GainShape(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        // Static, as `list codecs` reports it (tq-mse does the same with rot=none).
-        Family::Rotation
     }
     fn code_bytes(&self) -> usize {
         let p = self.out_dim();
@@ -252,9 +279,6 @@ impl Codec for GainShapeCodec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let mut rotated = vec![0f64; self.out_dim()];
         self.rot.apply(query, &mut rotated);
@@ -280,8 +304,5 @@ impl Codec for GainShapeCodec {
             };
             Ok(g * crate::linalg::dot(&unit(a), &unit(b)))
         }
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

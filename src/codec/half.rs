@@ -1,8 +1,9 @@
 //! `f16` and `bf16`: the row stored at 16-bit float precision (the `half` crate's
 //! round-to-nearest-even conversions). Scores use the decoded values with f64 accumulation.
 
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
-use crate::error::Result;
+use super::decl::{Capabilities, CodecInfo, PlainDecl};
+use super::elementwise::{Elementwise, Passthrough};
+use super::{Codec, CodecSpec, Family, Grade};
 use half::{bf16, f16};
 
 /// Which 16-bit float.
@@ -36,22 +37,56 @@ impl HalfCodec {
     }
 }
 
-struct HalfScorer<'a> {
-    codec: &'a HalfCodec,
-    query: Vec<f32>,
-}
-
-impl Scorer for HalfScorer<'_> {
-    fn estimate(&self, code: &[u8]) -> f64 {
-        self.query
-            .iter()
-            .enumerate()
-            .map(|(i, &q)| q as f64 * self.codec.get(code, i) as f64)
-            .sum()
+impl Elementwise for HalfCodec {
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        (0..self.dim).map(|i| self.get(code, i))
     }
 }
 
-impl Codec for HalfCodec {
+/// Both 16-bit kinds: reconstruction codecs whose `pair` is Σ f64(get(a, i))·f64(get(b, i)) in
+/// order, the dot of the decoded rows.
+const HALF_CAPABILITIES: Capabilities = Capabilities {
+    pair_is_decoded_dot: true,
+    ..Capabilities::RECONSTRUCTION
+};
+
+/// The `f16` declaration (see [`PlainDecl`]).
+pub struct F16Decl;
+
+impl PlainDecl for F16Decl {
+    const INFO: CodecInfo = CodecInfo {
+        name: "f16",
+        summary: "IEEE half precision, round to nearest even; 2·d bytes (= FAISS SQfp16)",
+        reference: "IEEE 754 binary16",
+        grade: Grade::Reconstruction,
+        family: Family::Passthrough,
+        params: &[],
+    };
+    const CAPABILITIES: Capabilities = HALF_CAPABILITIES;
+    fn build(dim: usize) -> Box<dyn Codec> {
+        Box::new(HalfCodec::new(HalfKind::F16, dim))
+    }
+}
+
+/// The `bf16` declaration (see [`PlainDecl`]).
+pub struct Bf16Decl;
+
+impl PlainDecl for Bf16Decl {
+    const INFO: CodecInfo = CodecInfo {
+        name: "bf16",
+        summary: "bfloat16 (top 16 bits of f32, round to nearest even); 2·d bytes (= FAISS SQbf16)",
+        reference: "Google Brain bfloat16",
+        grade: Grade::Reconstruction,
+        family: Family::Passthrough,
+        params: &[],
+    };
+    const CAPABILITIES: Capabilities = HALF_CAPABILITIES;
+    fn build(dim: usize) -> Box<dyn Codec> {
+        Box::new(HalfCodec::new(HalfKind::Bf16, dim))
+    }
+}
+
+impl Passthrough for HalfCodec {
     fn spec(&self) -> CodecSpec {
         match self.kind {
             HalfKind::F16 => CodecSpec::F16,
@@ -61,17 +96,8 @@ impl Codec for HalfCodec {
     fn dim(&self) -> usize {
         self.dim
     }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Passthrough
-    }
     fn code_bytes(&self) -> usize {
         2 * self.dim
-    }
-    fn model_bytes(&self) -> usize {
-        0
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         for (o, &x) in out.chunks_exact_mut(2).zip(row) {
@@ -81,32 +107,5 @@ impl Codec for HalfCodec {
             };
             o.copy_from_slice(&b);
         }
-    }
-    fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = self.get(code, i);
-        }
-        Ok(())
-    }
-    fn can_decode(&self) -> bool {
-        true
-    }
-    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
-        Box::new(HalfScorer {
-            codec: self,
-            query: query.to_vec(),
-        })
-    }
-    fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
-        Ok((0..self.dim)
-            .map(|i| self.get(a, i) as f64 * self.get(b, i) as f64)
-            .sum())
-    }
-    fn can_pair(&self) -> bool {
-        true
-    }
-    fn pair_is_decoded_dot(&self) -> bool {
-        // `pair` is Σ f64(get(a, i))·f64(get(b, i)) in order = dot_f64 of the decoded rows.
-        true
     }
 }

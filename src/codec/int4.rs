@@ -5,8 +5,12 @@
 //! in the low nibble), each `q + 8` with `q = round(x/scale_g)` in −7..7 and
 //! `scale_g = max_{i∈g}|x_i|/7`. The scales are f32 (4 bytes each), counted in `code_bytes`.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo};
+use super::elementwise::{Elementwise, decode_into};
+use super::fields::{absmax, f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use std::fmt;
 
@@ -60,6 +64,12 @@ impl Int4Params {
     }
 }
 
+impl fmt::Display for Int4Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "group={}", self.group)
+    }
+}
+
 /// Group absmax int4.
 #[derive(Debug, Clone)]
 pub struct Int4Codec {
@@ -85,12 +95,7 @@ impl Int4Codec {
     }
 
     fn scale(&self, code: &[u8], g: usize) -> f32 {
-        f32::from_le_bytes([
-            code[4 * g],
-            code[4 * g + 1],
-            code[4 * g + 2],
-            code[4 * g + 3],
-        ])
+        f32_at(code, 4 * g)
     }
 
     /// The signed level of coordinate `i`, in −7..7 (−8 never occurs).
@@ -98,6 +103,13 @@ impl Int4Codec {
         let byte = code[4 * self.n_groups + i / 2];
         let nib = if i % 2 == 0 { byte & 0x0f } else { byte >> 4 };
         nib as i32 - 8
+    }
+}
+
+impl Elementwise for Int4Codec {
+    /// scale_g·q_i for coordinate i in group g.
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        (0..self.dim).map(|i| self.scale(code, i / self.group) * self.level(code, i) as f32)
     }
 }
 
@@ -122,18 +134,41 @@ impl Scorer for Int4Scorer<'_> {
     }
 }
 
+/// The `int4` declaration (see [`CodecDecl`]).
+pub struct Int4Decl;
+
+impl CodecDecl for Int4Decl {
+    type Params = Int4Params;
+    const INFO: CodecInfo = CodecInfo {
+        name: "int4",
+        summary: "symmetric absmax int4 (q in -7..7) per row or per group; ⌈d/2⌉ bytes + 4-byte f32 scale per group (GGML Q4_0 stores an f16 scale: 2 bytes less per 32-group, 18 vs 20)",
+        reference: "GGML Q4_0-style group absmax (algorithms.md §1.6)",
+        grade: Grade::Reconstruction,
+        family: Family::Scalar,
+        params: &[ParamInfo {
+            key: "group",
+            values: "row | integer ≥ 1",
+            default: "32",
+            doc: "coordinates sharing one scale; `row` = one scale for the whole row",
+        }],
+    };
+    fn parse(raw: &mut RawParams) -> Result<Int4Params> {
+        Int4Params::from_raw(raw)
+    }
+    fn fit(p: &Int4Params, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(Int4Codec::new(*p, train.dim())))
+    }
+    fn capabilities(_: &Int4Params) -> Capabilities {
+        Capabilities::RECONSTRUCTION
+    }
+}
+
 impl Codec for Int4Codec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Int4(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Scalar
     }
     fn code_bytes(&self) -> usize {
         4 * self.n_groups + self.dim.div_ceil(2)
@@ -147,9 +182,8 @@ impl Codec for Int4Codec {
         for g in 0..self.n_groups {
             let lo = g * self.group;
             let hi = (lo + self.group).min(self.dim);
-            let absmax = row[lo..hi].iter().fold(0f32, |m, &x| m.max(x.abs()));
-            let scale = absmax / 7.0;
-            scales[4 * g..4 * g + 4].copy_from_slice(&scale.to_le_bytes());
+            let scale = absmax(&row[lo..hi]) / 7.0;
+            put_f32(scales, 4 * g, scale);
             let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
             for (i, &x) in row.iter().enumerate().take(hi).skip(lo) {
                 let q = (x * inv).round().clamp(-7.0, 7.0) as i32;
@@ -159,13 +193,8 @@ impl Codec for Int4Codec {
         }
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = self.scale(code, i / self.group) * self.level(code, i) as f32;
-        }
+        decode_into(self, code, out);
         Ok(())
-    }
-    fn can_decode(&self) -> bool {
-        true
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(Int4Scorer {
@@ -184,8 +213,5 @@ impl Codec for Int4Codec {
             total += dot as f64 * self.scale(a, g) as f64 * self.scale(b, g) as f64;
         }
         Ok(total)
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

@@ -19,14 +19,16 @@
 //! Bytes: code = 4 + ⌈c/8⌉; model = 4·d (μ) + 4·d·c (W R as f32). `bits=dim` uses c = d.
 //! c > d is a `BadParam` error.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::eigen::{matmul, matmul_tn, pca, procrustes};
 use crate::linalg::rotation::haar_orthogonal;
-use crate::linalg::{bits, seeded_rng};
-use rand::seq::index::sample;
+use crate::linalg::{bits, sample_indices, seeded_rng};
+
 use std::fmt;
 
 const STREAM_ITQ_SAMPLE: u64 = 0x4954_0000;
@@ -125,18 +127,11 @@ impl ItqCodec {
                 expected: format!("at most d = {d} (PCA components)"),
             });
         }
-        let idx: Vec<usize> = if train.len() > ITQ_MAX_TRAIN {
-            let mut v = sample(
-                &mut seeded_rng(seed, STREAM_ITQ_SAMPLE),
-                train.len(),
-                ITQ_MAX_TRAIN,
-            )
-            .into_vec();
-            v.sort_unstable();
-            v
-        } else {
-            (0..train.len()).collect()
-        };
+        let idx = sample_indices(
+            train.len(),
+            ITQ_MAX_TRAIN,
+            &mut seeded_rng(seed, STREAM_ITQ_SAMPLE),
+        );
         let sub = train.select(&idx);
         let n = sub.len();
         let (mean, w) = pca(sub.as_slice(), d, c);
@@ -215,7 +210,7 @@ impl ItqCodec {
     }
 
     fn scale(code: &[u8]) -> f64 {
-        f32::from_le_bytes([code[0], code[1], code[2], code[3]]) as f64
+        f32_at(code, 0) as f64
     }
 
     fn decode_f64(&self, code: &[u8]) -> Vec<f64> {
@@ -256,18 +251,46 @@ impl Scorer for ItqScorer {
     }
 }
 
+/// The `itq` declaration (see [`CodecDecl`]).
+pub struct ItqDecl;
+
+impl CodecDecl for ItqDecl {
+    type Params = ItqParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "itq",
+        summary: "ITQ: centre, PCA to c dims, learned orthogonal rotation (Procrustes, 50 iterations), sign bits + f32 scale; 4 + ⌈c/8⌉ bytes; model 4·d·(c+1) bytes",
+        reference: "Gong, Lazebnik, Gordo, Perronnin, Iterative Quantization, TPAMI 2013 (algorithms.md §1.8)",
+        grade: Grade::Reconstruction,
+        family: Family::Signature,
+        params: &[ParamInfo {
+            key: "bits",
+            values: "dim | 1..=4096 (≤ d)",
+            default: "dim",
+            doc: "code bits c (PCA components)",
+        }],
+    };
+    fn parse(raw: &mut RawParams) -> Result<ItqParams> {
+        ItqParams::from_raw(raw)
+    }
+    fn fit(p: &ItqParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(ItqCodec::fit(p, train, seed)?))
+    }
+    fn capabilities(_: &ItqParams) -> Capabilities {
+        Capabilities {
+            pair_is_decoded_dot: true,
+            zero_row: ZeroRow::Trained,
+            random_fit: RandomFit::Always,
+            ..Capabilities::RECONSTRUCTION
+        }
+    }
+}
+
 impl Codec for ItqCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Itq(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Signature
     }
     fn code_bytes(&self) -> usize {
         4 + self.c.div_ceil(8)
@@ -278,7 +301,7 @@ impl Codec for ItqCodec {
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         let v = self.project(row);
         let s = v.iter().map(|x| x.abs()).sum::<f64>() / self.c as f64;
-        out[..4].copy_from_slice(&(s as f32).to_le_bytes());
+        put_f32(out, 0, s as f32);
         bits::pack_signs(v.iter().map(|&x| x > 0.0), &mut out[4..]);
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
@@ -286,9 +309,6 @@ impl Codec for ItqCodec {
             *o = x as f32;
         }
         Ok(())
-    }
-    fn can_decode(&self) -> bool {
-        true
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let mut qp = vec![0f64; self.c];
@@ -307,11 +327,5 @@ impl Codec for ItqCodec {
         self.decode(a, &mut x)?;
         self.decode(b, &mut y)?;
         Ok(super::dot_f64(&x, &y))
-    }
-    fn can_pair(&self) -> bool {
-        true
-    }
-    fn pair_is_decoded_dot(&self) -> bool {
-        true
     }
 }

@@ -44,15 +44,17 @@
 //! Bytes: code = 4 (f32 norm) + 2 per non-empty coded band (bf16 header) + ⌈Σ B·n_band/8⌉;
 //! model = 4·d·d (the f32 basis; the bands are fixed by the spec).
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::bits::{BitReader, BitWriter};
 use crate::linalg::eigen::sym_eigen;
-use crate::linalg::{norm_f32, seeded_rng};
+use crate::linalg::{norm_f32, sample_indices, seeded_rng};
 use half::bf16;
-use rand::seq::index::sample;
+
 use std::fmt;
 
 /// ChaCha8 stream of the training subsample.
@@ -227,14 +229,7 @@ fn levels(bits: u32) -> u32 {
     (1u32 << (bits - 1)) - 1
 }
 
-/// The smallest bf16 ≥ `m` (m ≥ 0 and finite, at most bf16::MAX).
-pub fn bf16_round_up(m: f64) -> bf16 {
-    let mut b = bf16::from_f64(m);
-    while b.to_f64() < m {
-        b = bf16::from_bits(b.to_bits() + 1);
-    }
-    b
-}
+pub use super::fields::bf16_round_up;
 
 /// A fitted Matryoshka band codec.
 #[derive(Debug, Clone)]
@@ -253,18 +248,11 @@ impl MatryoshkaCodec {
     /// Fit the SVD basis on (a seeded sample of at most 4096) unit training rows.
     pub fn fit(params: &MatryoshkaParams, train: &Rows, seed: u64) -> Self {
         let d = train.dim();
-        let idx: Vec<usize> = if train.len() > MATRYOSHKA_MAX_TRAIN {
-            let mut v = sample(
-                &mut seeded_rng(seed, STREAM_MATRYOSHKA_SAMPLE),
-                train.len(),
-                MATRYOSHKA_MAX_TRAIN,
-            )
-            .into_vec();
-            v.sort_unstable();
-            v
-        } else {
-            (0..train.len()).collect()
-        };
+        let idx = sample_indices(
+            train.len(),
+            MATRYOSHKA_MAX_TRAIN,
+            &mut seeded_rng(seed, STREAM_MATRYOSHKA_SAMPLE),
+        );
         // Second-moment matrix of the unit rows (upper triangle, then mirrored).
         let mut m = vec![0f64; d * d];
         let mut u = vec![0f64; d];
@@ -327,7 +315,7 @@ impl MatryoshkaCodec {
 
     /// The stored norm of a code.
     pub fn norm(&self, code: &[u8]) -> f64 {
-        f32::from_le_bytes([code[0], code[1], code[2], code[3]]) as f64
+        f32_at(code, 0) as f64
     }
 
     /// The dequantized coefficients ĉ of a code (length d; dropped components are 0).
@@ -375,18 +363,41 @@ impl Scorer for MatryoshkaScorer<'_> {
     }
 }
 
+/// The `matryoshka` declaration (see [`CodecDecl`]).
+pub struct MatryoshkaDecl;
+
+impl CodecDecl for MatryoshkaDecl {
+    type Params = MatryoshkaParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "matryoshka",
+        summary: "the origin's Matryoshka bands done right: unit row in a fitted SVD basis (symmetric eigen, f32, orthonormal), bands of i16/i8/i4/i2 (or dropped) with a bf16 max-abs header rounded up; 4-byte f32 norm + 2 per band + ⌈Σ bits/8⌉ bytes; model 4·d² bytes",
+        reference: "origin lance-graph PR #189 matryoshka.rs (origin.md §1.11); Kusupati et al., Matryoshka Representation Learning, NeurIPS 2022",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[ParamInfo {
+            key: "profile",
+            values: "standard | conservative | aggressive | iBxN+…",
+            default: "standard",
+            doc: "band layout: standard = 1/16 i16, 2/16 i8, 3/16 i4, rest i2 (the origin's); conservative = 4/16 i16, 4/16 i8, rest i4; aggressive = 1/16 i8, 3/16 i4, 4/16 i2, rest dropped; or explicit bands iBxN joined by + (B in 0, 2..=16, N components or * for the rest), e.g. i16x64+i8x*",
+        }],
+    };
+    fn parse(raw: &mut RawParams) -> Result<MatryoshkaParams> {
+        MatryoshkaParams::from_raw(raw)
+    }
+    fn fit(p: &MatryoshkaParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(MatryoshkaCodec::fit(p, train, seed)))
+    }
+    fn capabilities(_: &MatryoshkaParams) -> Capabilities {
+        Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::AboveRows(MATRYOSHKA_MAX_TRAIN))
+    }
+}
+
 impl Codec for MatryoshkaCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Matryoshka(self.params.clone())
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Rotation
     }
     fn code_bytes(&self) -> usize {
         let bits: usize = self
@@ -403,7 +414,7 @@ impl Codec for MatryoshkaCodec {
         let norm = norm_f32(row);
         // Clamped finite: a finite row's norm can exceed f32::MAX.
         let n32 = (norm as f32).min(f32::MAX);
-        out[..4].copy_from_slice(&n32.to_le_bytes());
+        put_f32(out, 0, n32);
         let c = if norm > 0.0 {
             let u: Vec<f64> = row.iter().map(|&v| v as f64 / norm).collect();
             self.project(&u)
@@ -444,9 +455,6 @@ impl Codec for MatryoshkaCodec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(MatryoshkaScorer {
             codec: self,
@@ -459,8 +467,5 @@ impl Codec for MatryoshkaCodec {
             return Ok(0.0);
         }
         Ok(n * crate::linalg::dot(&self.coefficients(a), &self.coefficients(b)))
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

@@ -1,12 +1,20 @@
 //! The codec interface: a codec is fitted on training rows, encodes each row into a fixed number
 //! of bytes, and scores queries against codes. Codecs know nothing about files, metrics or reports.
 //!
-//! Built only through [`CodecSpec::fit`] (the one registry `match`, in `spec.rs`); each codec
-//! lives in its own file named after it.
+//! Built only through [`CodecSpec::fit`]. Each codec lives in its own file named after it and
+//! declares itself there (description, parameters, grade, family, capabilities, parse, fit:
+//! [`decl::CodecDecl`]); the registry below is one line per codec.
+//!
+//! Adding a codec: write `newcodec.rs` (the codec, its parameters type and its declaration),
+//! add `mod newcodec;` and one registry line here, and test it (the contract test covers every
+//! registered codec by its bare name on its own).
 
 pub mod base17;
 pub mod cascade;
+pub mod decl;
+mod elementwise;
 mod exact;
+mod fields;
 pub mod fp8;
 pub mod gain_shape;
 mod half;
@@ -27,6 +35,7 @@ pub mod turbo;
 
 pub use base17::{Base17Codec, Base17Params};
 pub use cascade::{CascadeCodec, CascadeParams, PaletteFit};
+pub use decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
 pub use exact::ExactCodec;
 pub use fp8::{Fp8Codec, Fp8Params};
 pub use gain_shape::{GainShapeCodec, GainShapeParams, Shape};
@@ -41,7 +50,6 @@ pub use pq::{PqCodec, PqM, PqParams, PqScan};
 pub use qjl::{Projection, QjlCodec, QjlParams, SketchLen};
 pub use rabitq::{Centroid, DecodeScale, Encoder, RabitqCodec, RabitqParams};
 pub use sign::{SignCodec, SignParams};
-pub use spec::{CodecInfo, CodecSpec, ParamInfo};
 pub use spiral::{SpiralCodec, SpiralMode, SpiralParams};
 pub use sq::{SqCodec, SqParams};
 pub use turbo::{TqMseCodec, TqParams, TqProdCodec};
@@ -51,6 +59,32 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 use std::any::Any;
 use std::sync::{Arc, OnceLock};
+
+// The registry: one line per codec, `Variant(Params) => Declaration`, in the order `list codecs`
+// prints them. It makes the closed `CodecSpec` enum and `CODECS`; see `decl.rs`.
+decl::registry! {
+    Exact => exact::ExactDecl,
+    F16 => half::F16Decl,
+    Bf16 => half::Bf16Decl,
+    Int8 => int8::Int8Decl,
+    Int4(Int4Params) => int4::Int4Decl,
+    TqMse(TqParams) => turbo::TqMseDecl,
+    TqProd(TqParams) => turbo::TqProdDecl,
+    Qjl(QjlParams) => qjl::QjlDecl,
+    Polar(PolarParams) => polar::PolarDecl,
+    Rabitq(RabitqParams) => rabitq::RabitqDecl,
+    Sign(SignParams) => sign::SignDecl,
+    Sq(SqParams) => sq::SqDecl,
+    Pq(PqParams) => pq::PqDecl,
+    Itq(ItqParams) => itq::ItqDecl,
+    Fp8(Fp8Params) => fp8::Fp8Decl,
+    Base17(Base17Params) => base17::Base17Decl,
+    Spiral(SpiralParams) => spiral::SpiralDecl,
+    Cascade(CascadeParams) => cascade::CascadeDecl,
+    Matryoshka(MatryoshkaParams) => matryoshka::MatryoshkaDecl,
+    GainShape(GainShapeParams) => gain_shape::GainShapeDecl,
+    Palette(PaletteParams) => palette::PaletteDecl,
+}
 
 /// What a code keeps (the origin's second axis): a reconstruction of the row, only a signature
 /// that supports scoring, or both in part.
@@ -295,10 +329,14 @@ pub trait Codec: Send + Sync {
     fn spec(&self) -> CodecSpec;
     /// Row dimension.
     fn dim(&self) -> usize;
-    /// What the code keeps.
-    fn grade(&self) -> Grade;
-    /// How the codec is built.
-    fn family(&self) -> Family;
+    /// What the code keeps: the spec's declared grade.
+    fn grade(&self) -> Grade {
+        self.spec().grade()
+    }
+    /// How the codec is built: the spec's declared family.
+    fn family(&self) -> Family {
+        self.spec().family()
+    }
     /// Bytes per row, including per-row side scalars (scales, norms, correction factors): what
     /// the scorer reads, plus a decode-only scalar only where a parameter makes reconstruction
     /// part of the codec's use (`rabitq:dec=mse`).
@@ -329,9 +367,9 @@ pub trait Codec: Send + Sync {
         Err(self.unsupported("decode"))
     }
 
-    /// True when [`Codec::decode`] is supported.
+    /// True when [`Codec::decode`] is supported: the spec's declared capability.
     fn can_decode(&self) -> bool {
-        false
+        self.spec().capabilities().decodes
     }
 
     /// Per-query scorer for asymmetric estimates (exact query vs code).
@@ -342,16 +380,16 @@ pub trait Codec: Send + Sync {
         Err(self.unsupported("symmetric (code-vs-code) scoring"))
     }
 
-    /// True when [`Codec::pair`] is supported.
+    /// True when [`Codec::pair`] is supported: the spec's declared capability.
     fn can_pair(&self) -> bool {
-        false
+        self.spec().capabilities().pairs
     }
 
     /// True when [`Codec::pair`] is exactly `dot_f64(decode(a), decode(b))`: the pair probe then
     /// decodes every code once instead of twice per pair (same numbers, n + q decodes instead of
-    /// 2·n·q).
+    /// 2·n·q). The spec's declared capability.
     fn pair_is_decoded_dot(&self) -> bool {
-        false
+        self.spec().capabilities().pair_is_decoded_dot
     }
 
     /// The error for an unsupported operation.

@@ -54,504 +54,46 @@
 //! Model bytes = 4·entries·d (f32 palette) + 4·lanes·d + 4·lanes (svd basis and scales) or the
 //! rotation's 8-byte seed (jl).
 
+mod leaf;
+mod params;
+
+pub use leaf::{BASIS_ITERS, LEAF_MAX_ROWS};
+pub use params::{
+    LAYOUTS, LaneType, Lanes, LeafKind, MAX_K, MAX_LANES, PaletteInit, PaletteParams, index_bits,
+};
+
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
+use super::fields::bf16_round_up;
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer, dot_f64};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::bits::{BitReader, BitWriter};
+use crate::linalg::farthest::{self, Stop};
 use crate::linalg::kmeans::{self, KMeans, nearest};
-use crate::linalg::{Rotation, RotationKind, eigen, seeded_rng};
+use crate::linalg::{RotationKind, sample_indices, seeded_rng};
 use half::bf16;
-use rand::seq::index::sample;
-use rayon::prelude::*;
-use std::fmt;
+use leaf::{Leaf, dequantize, quantize};
 
 const STREAM_PAL_SAMPLE: u64 = 0x5041_0000;
 const STREAM_PAL_KMEANS: u64 = 0x5041_0001;
-const STREAM_PAL_BASIS: u64 = 0x5041_0002;
-const STREAM_PAL_ROT: u64 = 0x5041_0003;
 /// Lloyd iterations of `init=kmeans`.
 pub const KMEANS_ITERS: usize = 25;
 /// k-means trains on at most this many rows per entry.
 pub const KMEANS_MAX_PER_ENTRY: usize = 64;
-/// The leaf basis and scales are fitted on at most this many training residuals.
-pub const LEAF_MAX_ROWS: usize = 16384;
-/// Subspace-iteration steps for the leaf basis.
-pub const BASIS_ITERS: usize = 120;
-/// Largest palette.
-pub const MAX_K: usize = 65536;
-/// Most leaf lanes.
-pub const MAX_LANES: usize = 64;
-/// Clip levels tried per integer lane.
-const CLIP_LEVELS: usize = 64;
-
-/// How the palette is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PaletteInit {
-    /// Farthest-point sampling (the origin's CLAM).
-    Fp,
-    /// k-means++ / Lloyd.
-    Kmeans,
-}
-
-/// What the leaf keeps of the residual.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LeafKind {
-    /// No leaf (HhtlF32).
-    None,
-    /// Coefficients on a shared SVD basis (SlotL, the P9 layouts).
-    Svd,
-    /// Largest rotated coordinates with stored positions and a per-row magnitude (I8Hybrid).
-    Jl,
-}
-
-/// Storage type of one leaf lane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LaneType {
-    /// 16-bit integer.
-    I16,
-    /// 8-bit integer.
-    I8,
-    /// 4-bit integer.
-    I4,
-    /// 2-bit integer ({−1, 0, 1}).
-    I2,
-    /// bfloat16 value.
-    Bf16,
-}
-
-impl LaneType {
-    /// Stored bits.
-    pub fn bits(self) -> u32 {
-        match self {
-            LaneType::I16 | LaneType::Bf16 => 16,
-            LaneType::I8 => 8,
-            LaneType::I4 => 4,
-            LaneType::I2 => 2,
-        }
-    }
-    /// Largest integer level Q = 2^(b−1) − 1 (None for bf16).
-    pub fn qmax(self) -> Option<i32> {
-        match self {
-            LaneType::Bf16 => None,
-            t @ (LaneType::I16 | LaneType::I8 | LaneType::I4 | LaneType::I2) => {
-                Some((1i32 << (t.bits() - 1)) - 1)
-            }
-        }
-    }
-    fn name(self) -> &'static str {
-        match self {
-            LaneType::I16 => "i16",
-            LaneType::I8 => "i8",
-            LaneType::I4 => "i4",
-            LaneType::I2 => "i2",
-            LaneType::Bf16 => "bf16",
-        }
-    }
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "i16" => LaneType::I16,
-            "i8" => LaneType::I8,
-            "i4" => LaneType::I4,
-            "i2" => LaneType::I2,
-            "bf16" => LaneType::Bf16,
-            _ => return None,
-        })
-    }
-}
-
-/// The leaf's lanes in order, written `NxT+NxT…` (e.g. `4xi16+4xi8`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Lanes(pub Vec<LaneType>);
-
-impl Lanes {
-    /// Parse `NxT(+NxT)*`; 1..=64 lanes in total.
-    pub fn parse(s: &str) -> Option<Lanes> {
-        let mut v = Vec::new();
-        for group in s.split('+') {
-            let (n, t) = group.trim().split_once('x')?;
-            let n: usize = n.trim().parse().ok().filter(|&n| n >= 1)?;
-            let t = LaneType::parse(t.trim())?;
-            if n > MAX_LANES - v.len() {
-                return None;
-            }
-            v.extend(std::iter::repeat_n(t, n));
-        }
-        (!v.is_empty()).then_some(Lanes(v))
-    }
-    /// Number of lanes.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    /// True when there are no lanes.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    /// Σ lane bits.
-    pub fn bits(&self) -> usize {
-        self.0.iter().map(|t| t.bits() as usize).sum()
-    }
-}
-
-impl fmt::Display for Lanes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        let mut i = 0;
-        while i < self.0.len() {
-            let t = self.0[i];
-            let n = self.0[i..].iter().take_while(|&&u| u == t).count();
-            if !first {
-                f.write_str("+")?;
-            }
-            write!(f, "{n}x{}", t.name())?;
-            first = false;
-            i += n;
-        }
-        Ok(())
-    }
-}
-
-/// The origin's six P9 resolution layouts (origin.md §4): name, palette entries (2^address
-/// bits), leaf lanes.
-pub const LAYOUTS: [(&str, usize, &str); 6] = [
-    ("i8-baseline", 64, "8xi8"),
-    ("wide-hip", 1024, "8xi8"),
-    ("mixed-leaf", 64, "4xi16+4xi8"),
-    ("compact-leaf", 64, "4xi8"),
-    ("bf16-leaf", 64, "2xbf16"),
-    ("stacked", 64, "2xi16+2xi8+2xi4+2xi2"),
-];
-
-/// Parameters of [`PaletteCodec`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PaletteParams {
-    /// Palette entries.
-    pub k: usize,
-    /// Palette construction.
-    pub init: PaletteInit,
-    /// Residual leaf.
-    pub leaf: LeafKind,
-    /// Leaf lanes (ignored for `leaf=none`).
-    pub lanes: Lanes,
-    /// Rotation of the `jl` leaf.
-    pub rot: RotationKind,
-}
-
-impl Default for PaletteParams {
-    fn default() -> Self {
-        PaletteParams {
-            k: 256,
-            init: PaletteInit::Fp,
-            leaf: LeafKind::None,
-            lanes: Lanes(vec![LaneType::I8; 8]),
-            rot: RotationKind::Hadamard,
-        }
-    }
-}
-
-impl PaletteParams {
-    /// A P9 layout by name (`i8-baseline`, `wide-hip`, …): farthest-point palette, svd leaf.
-    pub fn layout(name: &str) -> Option<PaletteParams> {
-        let &(_, k, lanes) = LAYOUTS.iter().find(|l| l.0 == name)?;
-        Some(PaletteParams {
-            k,
-            leaf: LeafKind::Svd,
-            lanes: Lanes::parse(lanes)?,
-            ..PaletteParams::default()
-        })
-    }
-
-    /// Exact bits of one code for rows of `dim` values (address + leaf; see the module doc).
-    pub fn code_bits(&self, dim: usize) -> usize {
-        let lanes = &self.lanes;
-        let has_int = lanes.0.iter().any(|t| t.qmax().is_some());
-        index_bits(self.k) as usize
-            + match self.leaf {
-                LeafKind::None => 0,
-                LeafKind::Svd => lanes.bits(),
-                LeafKind::Jl => {
-                    let p = match self.rot {
-                        RotationKind::Hadamard => dim.max(1).next_power_of_two(),
-                        RotationKind::Haar | RotationKind::None => dim.max(1),
-                    };
-                    16 * usize::from(has_int) + lanes.len() * index_bits(p) as usize + lanes.bits()
-                }
-            }
-    }
-
-    pub(super) fn from_raw(raw: &mut RawParams) -> Result<Self> {
-        let mut p = PaletteParams::default();
-        let layout = raw.take("layout");
-        if let Some(name) = &layout {
-            let names: Vec<&str> = LAYOUTS.iter().map(|l| l.0).collect();
-            p = PaletteParams::layout(name)
-                .ok_or_else(|| raw.bad("layout", name, &names.join(" | ")))?;
-        }
-        let lanes_given = raw.take("lanes");
-        let rot_given = raw.take("rot");
-        if let Some(v) = raw.take("k") {
-            if layout.is_some() {
-                return Err(raw.bad("k", &v, "no k together with layout= (the layout fixes k)"));
-            }
-            p.k = match v.parse::<usize>() {
-                Ok(k) if (1..=MAX_K).contains(&k) => k,
-                _ => return Err(raw.bad("k", &v, "an integer in 1..=65536")),
-            };
-        }
-        if let Some(v) = raw.take("init") {
-            p.init = match v.as_str() {
-                "fp" => PaletteInit::Fp,
-                "kmeans" => PaletteInit::Kmeans,
-                _ => return Err(raw.bad("init", &v, "fp | kmeans")),
-            };
-        }
-        if let Some(v) = raw.take("leaf") {
-            let leaf = match v.as_str() {
-                "none" => LeafKind::None,
-                "svd" => LeafKind::Svd,
-                "jl" => LeafKind::Jl,
-                _ => return Err(raw.bad("leaf", &v, "none | svd | jl")),
-            };
-            if layout.is_some() && leaf != LeafKind::Svd {
-                return Err(raw.bad("leaf", &v, "svd (the layouts are svd leaves)"));
-            }
-            p.leaf = leaf;
-        }
-        if let Some(v) = lanes_given {
-            if layout.is_some() {
-                return Err(raw.bad("lanes", &v, "no lanes together with layout="));
-            }
-            if p.leaf == LeafKind::None {
-                return Err(raw.bad("lanes", &v, "lanes only with leaf=svd or leaf=jl"));
-            }
-            p.lanes = Lanes::parse(&v).ok_or_else(|| {
-                raw.bad(
-                    "lanes",
-                    &v,
-                    "NxT(+NxT)* with T in i16|i8|i4|i2|bf16, 1..=64 lanes",
-                )
-            })?;
-        }
-        if let Some(v) = rot_given {
-            if p.leaf != LeafKind::Jl {
-                return Err(raw.bad("rot", &v, "rot only with leaf=jl"));
-            }
-            p.rot =
-                RotationKind::parse(&v).ok_or_else(|| raw.bad("rot", &v, RotationKind::VALUES))?;
-        }
-        Ok(p)
-    }
-}
-
-impl fmt::Display for PaletteParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let init = match self.init {
-            PaletteInit::Fp => "fp",
-            PaletteInit::Kmeans => "kmeans",
-        };
-        let leaf = match self.leaf {
-            LeafKind::None => "none",
-            LeafKind::Svd => "svd",
-            LeafKind::Jl => "jl",
-        };
-        write!(f, "k={},init={init},leaf={leaf}", self.k)?;
-        if self.leaf != LeafKind::None {
-            write!(f, ",lanes={}", self.lanes)?;
-        }
-        if self.leaf == LeafKind::Jl {
-            write!(f, ",rot={}", self.rot)?;
-        }
-        Ok(())
-    }
-}
-
-/// ⌈log₂ n⌉ (0 for n ≤ 1).
-pub fn index_bits(n: usize) -> u32 {
-    if n <= 1 {
-        0
-    } else {
-        usize::BITS - (n - 1).leading_zeros()
-    }
-}
 
 /// Farthest-point sampling (the origin's CLAM palette): indices of up to `k` rows. The first is
 /// the row of largest norm; each next one maximises the squared L2 distance to its nearest
 /// chosen row (ties: lowest index). Stops early once every row coincides with a chosen one.
 pub fn farthest_point(rows: &Rows, k: usize) -> Vec<usize> {
-    let n = rows.len();
-    if n == 0 || k == 0 {
-        return Vec::new();
-    }
-    let norm2 = |i: usize| -> f64 { rows.row(i).iter().map(|&v| v as f64 * v as f64).sum() };
-    let argmax = |v: &[f64]| -> usize {
-        let mut best = 0;
-        for (i, &x) in v.iter().enumerate() {
-            if x > v[best] {
-                best = i;
-            }
-        }
-        best
-    };
-    let norms: Vec<f64> = (0..n).map(norm2).collect();
-    let first = argmax(&norms);
-    let mut chosen = vec![first];
-    let mut mind: Vec<f64> = (0..n)
-        .into_par_iter()
-        .map(|i| kmeans::sq_dist(rows.row(i), rows.row(first)))
-        .collect();
-    while chosen.len() < k {
-        let next = argmax(&mind);
-        if mind[next] <= 0.0 {
-            break;
-        }
-        chosen.push(next);
-        let c = rows.row(next);
-        mind.par_iter_mut().enumerate().for_each(|(i, m)| {
-            let d = kmeans::sq_dist(rows.row(i), c);
-            if d < *m {
-                *m = d;
-            }
-        });
-    }
-    chosen
-}
-
-/// Top-`m` eigenvectors of the symmetric positive semi-definite `n × n` matrix `a` by subspace
-/// iteration with a final Rayleigh–Ritz step: `min(m, n)` orthonormal rows (`× n`), ordered by
-/// descending Rayleigh quotient. Directions that the iteration cannot fill (rank < m) are
-/// seeded random unit vectors orthogonal to the rest.
-pub fn top_eigenvectors(a: &[f64], n: usize, m: usize, iters: usize, seed: u64) -> Vec<f64> {
-    use rand::Rng;
-    let m = m.min(n);
-    if m == 0 {
-        return Vec::new();
-    }
-    let mut rng = seeded_rng(seed, STREAM_PAL_BASIS);
-    let random_row = |rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
-        (0..n)
-            .map(|_| rng.sample::<f64, _>(rand_distr::StandardNormal))
-            .collect()
-    };
-    let mut v: Vec<f64> = (0..m).flat_map(|_| random_row(&mut rng)).collect();
-    let orth = |v: &mut Vec<f64>, rng: &mut rand_chacha::ChaCha8Rng| {
-        for i in 0..m {
-            for attempt in 0..4 {
-                let (done, rest) = v.split_at_mut(i * n);
-                let row = &mut rest[..n];
-                let before: f64 = row.iter().map(|x| x * x).sum::<f64>().sqrt();
-                for j in 0..i {
-                    let prev = &done[j * n..(j + 1) * n];
-                    let p = crate::linalg::dot(prev, row);
-                    crate::linalg::axpy(-p, prev, row);
-                }
-                let norm: f64 = row.iter().map(|x| x * x).sum::<f64>().sqrt();
-                if norm > 1e-10 * before.max(f64::MIN_POSITIVE) && norm > 0.0 {
-                    row.iter_mut().for_each(|x| *x /= norm);
-                    break;
-                }
-                // Dependent (or zero) direction: restart it from a fresh random vector.
-                let fresh = random_row(rng);
-                row.copy_from_slice(&fresh);
-                if attempt == 3 {
-                    row.fill(0.0);
-                }
-            }
-        }
-    };
-    orth(&mut v, &mut rng);
-    let matvec = |x: &[f64], out: &mut [f64]| {
-        for (o, arow) in out.iter_mut().zip(a.chunks_exact(n)) {
-            *o = crate::linalg::dot(arow, x);
-        }
-    };
-    let mut w = vec![0f64; m * n];
-    for _ in 0..iters {
-        w.par_chunks_mut(n)
-            .zip(v.par_chunks(n))
-            .for_each(|(o, x)| matvec(x, o));
-        std::mem::swap(&mut v, &mut w);
-        orth(&mut v, &mut rng);
-    }
-    // Rayleigh–Ritz: H = V A Vᵀ, rotate V by H's eigenvectors (descending eigenvalues).
-    let mut av = vec![0f64; m * n];
-    av.par_chunks_mut(n)
-        .zip(v.par_chunks(n))
-        .for_each(|(o, x)| matvec(x, o));
-    let mut h = vec![0f64; m * m];
-    for i in 0..m {
-        for j in 0..m {
-            h[i * m + j] = crate::linalg::dot(&v[i * n..(i + 1) * n], &av[j * n..(j + 1) * n]);
-        }
-    }
-    for i in 0..m {
-        for j in 0..i {
-            let s = 0.5 * (h[i * m + j] + h[j * m + i]);
-            h[i * m + j] = s;
-            h[j * m + i] = s;
-        }
-    }
-    let (_, evecs) = eigen::sym_eigen(&h, m);
-    let mut out = vec![0f64; m * n];
-    for c in 0..m {
-        let row = &mut out[c * n..(c + 1) * n];
-        for i in 0..m {
-            crate::linalg::axpy(evecs[i * m + c], &v[i * n..(i + 1) * n], row);
-        }
-    }
-    out
-}
-
-/// Quantize `a` to a lane of type `t` with scale `s` (integer lanes): the stored field.
-fn quantize(t: LaneType, a: f64, s: f64) -> u32 {
-    match t.qmax() {
-        None => bf16::from_f64(a).to_bits() as u32,
-        Some(q) => {
-            let v = if s > 0.0 {
-                (a / s * q as f64).round().clamp(-(q as f64), q as f64) as i32
-            } else {
-                0
-            };
-            (v as u32) & ((1u32 << t.bits()) - 1)
-        }
-    }
-}
-
-/// The value a stored field stands for.
-fn dequantize(t: LaneType, field: u32, s: f64) -> f64 {
-    match t.qmax() {
-        None => bf16::from_bits(field as u16).to_f64(),
-        Some(q) => {
-            let b = t.bits();
-            // Sign-extend the b-bit two's complement field.
-            let v = ((field << (32 - b)) as i32) >> (32 - b);
-            v as f64 * s / q as f64
-        }
-    }
-}
-
-/// Per-lane scale minimising Σ (a − Q(a))² over the training coefficients among 64 clip levels
-/// s = max|a|·j/64, j = 1..=64 (largest j wins ties, so s = max|a| when nothing is better).
-fn best_scale(t: LaneType, coeffs: &[f64]) -> f64 {
-    let max = coeffs.iter().fold(0f64, |m, &a| m.max(a.abs()));
-    if max == 0.0 || t.qmax().is_none() {
-        return max;
-    }
-    let mut best = (f64::INFINITY, max);
-    for j in (1..=CLIP_LEVELS).rev() {
-        // Round the candidate to f32 first: the stored scale is what encode and decode use.
-        let s = (max * j as f64 / CLIP_LEVELS as f64) as f32 as f64;
-        let err: f64 = coeffs
-            .iter()
-            .map(|&a| {
-                let e = a - dequantize(t, quantize(t, a, s), s);
-                e * e
-            })
-            .sum();
-        if err < best.0 {
-            best = (err, s);
-        }
-    }
-    best.1
+    let norms: Vec<f64> = rows.iter().map(|r| dot_f64(r, r)).collect();
+    farthest::farthest_point(
+        rows.len(),
+        k,
+        farthest::first_max(&norms),
+        |i, c| kmeans::sq_dist(rows.row(i), rows.row(c)),
+        Stop::WhenCovered,
+    )
 }
 
 /// The decoded fields of one code (for inspection and tests).
@@ -565,26 +107,6 @@ pub struct CodeFields {
     pub positions: Vec<u32>,
     /// Stored field of each lane (two's complement integer or BF16 bits).
     pub values: Vec<u32>,
-}
-
-#[derive(Debug, Clone)]
-enum Leaf {
-    None,
-    Svd {
-        /// lanes × d, row-major (zero rows for lanes beyond d).
-        basis: Vec<f32>,
-        /// Per-lane scale (integer lanes; unused for bf16).
-        scales: Vec<f32>,
-        /// Gram matrix of the stored basis, lanes × lanes (for `pair`).
-        gram: Vec<f64>,
-        /// ⟨c_j, b_l⟩, entries × lanes (for `pair`).
-        cb: Vec<f64>,
-    },
-    Jl {
-        rot: Rotation,
-        pos_bits: u32,
-        has_int: bool,
-    },
 }
 
 /// A fitted palette (+ leaf) codec.
@@ -646,92 +168,8 @@ impl PaletteCodec {
             k_bits: index_bits(k),
             leaf: Leaf::None,
         };
-        codec.leaf = match params.leaf {
-            LeafKind::None => Leaf::None,
-            LeafKind::Svd => codec.fit_svd(train, seed),
-            LeafKind::Jl => {
-                let rot = Rotation::new(params.rot, d, 1, &mut seeded_rng(seed, STREAM_PAL_ROT));
-                Leaf::Jl {
-                    pos_bits: index_bits(rot.out_dim()),
-                    has_int: params.lanes.0.iter().any(|t| t.qmax().is_some()),
-                    rot,
-                }
-            }
-        };
+        codec.leaf = Leaf::fit(&codec, train, seed);
         Ok(codec)
-    }
-
-    fn fit_svd(&self, train: &Rows, seed: u64) -> Leaf {
-        let d = self.dim;
-        let lanes = &self.params.lanes.0;
-        let sub = subsample(train, LEAF_MAX_ROWS, seed, STREAM_PAL_SAMPLE + 1);
-        let residuals: Vec<Vec<f64>> = sub
-            .as_slice()
-            .par_chunks(d)
-            .map(|x| {
-                let c = self.entry(self.nearest(x));
-                x.iter()
-                    .zip(c)
-                    .map(|(&a, &b)| a as f64 - b as f64)
-                    .collect()
-            })
-            .collect();
-        // Second moment RᵀR / n (upper triangle, then mirrored).
-        let n = residuals.len().max(1) as f64;
-        let mut m2 = vec![0f64; d * d];
-        m2.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
-            for r in &residuals {
-                if r[i] != 0.0 {
-                    let ri = r[i] / n;
-                    for j in i..d {
-                        row[j] += ri * r[j];
-                    }
-                }
-            }
-        });
-        for i in 0..d {
-            for j in 0..i {
-                m2[i * d + j] = m2[j * d + i];
-            }
-        }
-        let top = top_eigenvectors(&m2, d, lanes.len(), BASIS_ITERS, seed);
-        let mut basis = vec![0f32; lanes.len() * d];
-        for (b, t) in basis.iter_mut().zip(&top) {
-            *b = *t as f32;
-        }
-        let scales: Vec<f32> = lanes
-            .iter()
-            .enumerate()
-            .map(|(l, &t)| {
-                let b = &basis[l * d..(l + 1) * d];
-                let coeffs: Vec<f64> = residuals
-                    .iter()
-                    .map(|r| b.iter().zip(r).map(|(&x, &y)| x as f64 * y).sum())
-                    .collect();
-                best_scale(t, &coeffs) as f32
-            })
-            .collect();
-        let nl = lanes.len();
-        let mut gram = vec![0f64; nl * nl];
-        for i in 0..nl {
-            for j in 0..nl {
-                gram[i * nl + j] = dot_f64(&basis[i * d..(i + 1) * d], &basis[j * d..(j + 1) * d]);
-            }
-        }
-        let mut cb = vec![0f64; self.entries * nl];
-        cb.par_chunks_mut(nl.max(1))
-            .enumerate()
-            .for_each(|(j, row)| {
-                for (l, o) in row.iter_mut().enumerate() {
-                    *o = dot_f64(self.entry(j), &basis[l * d..(l + 1) * d]);
-                }
-            });
-        Leaf::Svd {
-            basis,
-            scales,
-            gram,
-            cb,
-        }
     }
 
     /// Palette entries actually stored (≤ k; fewer only when the training rows hold fewer than
@@ -919,23 +357,13 @@ impl PaletteCodec {
     }
 }
 
-/// The smallest BF16 ≥ x (x ≥ 0, finite): a magnitude that never makes a lane clip.
-fn bf16_round_up(x: f64) -> bf16 {
-    let mut b = bf16::from_f64(x);
-    if b.to_f64() < x {
-        b = bf16::from_bits(b.to_bits() + 1);
-    }
-    b
-}
-
 /// At most `cap` rows of `rows` (a seeded sample, kept in order), or all of them.
 fn subsample(rows: &Rows, cap: usize, seed: u64, stream: u64) -> Rows {
-    if rows.len() <= cap {
-        return rows.clone();
-    }
-    let mut idx = sample(&mut seeded_rng(seed, stream), rows.len(), cap).into_vec();
-    idx.sort_unstable();
-    rows.select(&idx)
+    rows.select(&sample_indices(
+        rows.len(),
+        cap,
+        &mut seeded_rng(seed, stream),
+    ))
 }
 
 struct PaletteScorer<'a> {
@@ -954,21 +382,91 @@ impl Scorer for PaletteScorer<'_> {
     }
 }
 
+/// The `palette` declaration (see [`CodecDecl`]).
+pub struct PaletteDecl;
+
+impl CodecDecl for PaletteDecl {
+    type Params = PaletteParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "palette",
+        summary: "the origin's palette + residual hybrids done right: farthest-point (or k-means) palette address in ⌈log₂ k⌉ bits; leaf=none is HhtlF32, leaf=svd adds lanes on a shared SVD basis of the residuals (SlotL; the P9 layouts), leaf=jl is I8Hybrid with the kept positions stored and a BF16 per-row magnitude; ⌈bits/8⌉ bytes; model 4·k·d (+4·lanes·(d+1) svd, +8 seed jl); error if training rows < k",
+        reference: "origin lance-graph PR #189 hhtl_f32.rs, slot_l.rs, I8Hybrid (origin.md §1.6, §1.7, §1.12, P9 §4)",
+        grade: Grade::Reconstruction,
+        family: Family::PaletteLeaf,
+        params: &[
+            ParamInfo {
+                key: "k",
+                values: "1..=65536",
+                default: "256",
+                doc: "palette entries (address bits = ⌈log₂ k⌉; the origin's 2+4 HEEL+HIP = 64, 2+8 = 1024)",
+            },
+            ParamInfo {
+                key: "init",
+                values: "fp | kmeans",
+                default: "fp",
+                doc: "farthest-point sampling from the largest-norm row (the origin's CLAM) or k-means++ / 25 Lloyd iterations",
+            },
+            ParamInfo {
+                key: "leaf",
+                values: "none | svd | jl",
+                default: "none",
+                doc: "no leaf (HhtlF32), lanes on the residuals' SVD basis (SlotL, P9 layouts), or the largest rotated residual coordinates with stored positions (I8Hybrid, grade hybrid)",
+            },
+            ParamInfo {
+                key: "lanes",
+                values: "NxT(+NxT)*, T in i16|i8|i4|i2|bf16",
+                default: "8xi8",
+                doc: "leaf lanes in order (leaf=svd|jl); integer lanes use per-lane fitted scales (svd) or the row magnitude (jl)",
+            },
+            ParamInfo {
+                key: "rot",
+                values: "haar | hadamard | none",
+                default: "hadamard",
+                doc: "rotation of the jl leaf (seed-regenerated, 8 model bytes); positions take ⌈log₂ p⌉ bits",
+            },
+            ParamInfo {
+                key: "layout",
+                values: "i8-baseline | wide-hip | mixed-leaf | compact-leaf | bf16-leaf | stacked",
+                default: "(none)",
+                doc: "a P9 resolution layout: sets k and lanes with leaf=svd (prints as its k/lanes form)",
+            },
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<PaletteParams> {
+        PaletteParams::from_raw(raw)
+    }
+    fn fit(p: &PaletteParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(PaletteCodec::fit(p, train, seed)?))
+    }
+    fn capabilities(p: &PaletteParams) -> Capabilities {
+        Capabilities {
+            // With padding, the truncated inverse rotation does not preserve inner products
+            // of the sparse jl residuals.
+            pairs: p.leaf != LeafKind::Jl,
+            zero_row: ZeroRow::Trained,
+            random_fit: RandomFit::when(
+                p.init == PaletteInit::Kmeans
+                    || p.leaf == LeafKind::Svd
+                    || (p.leaf == LeafKind::Jl && p.rot != RotationKind::None),
+            ),
+            palette_of_rows: true,
+            ..Capabilities::RECONSTRUCTION
+        }
+    }
+    fn grade(p: &PaletteParams) -> Grade {
+        match p.leaf {
+            LeafKind::Jl => Grade::Hybrid,
+            LeafKind::None | LeafKind::Svd => Grade::Reconstruction,
+        }
+    }
+}
+
 impl Codec for PaletteCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Palette(self.params.clone())
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        match self.params.leaf {
-            LeafKind::Jl => Grade::Hybrid,
-            LeafKind::None | LeafKind::Svd => Grade::Reconstruction,
-        }
-    }
-    fn family(&self) -> Family {
-        Family::PaletteLeaf
     }
     fn code_bytes(&self) -> usize {
         self.code_bits().div_ceil(8).max(1)
@@ -1006,9 +504,6 @@ impl Codec for PaletteCodec {
             *o = (c as f64 + a) as f32;
         }
         Ok(())
-    }
-    fn can_decode(&self) -> bool {
-        true
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let d = self.dim;
@@ -1051,87 +546,6 @@ impl Codec for PaletteCodec {
                 Ok(s)
             }
             Leaf::Jl { .. } => Err(self.unsupported("symmetric (code-vs-code) scoring")),
-        }
-    }
-    fn can_pair(&self) -> bool {
-        self.params.leaf != LeafKind::Jl
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lanes_print_canonically() {
-        let l = Lanes::parse("1xi8+1xi8+2xi4").unwrap();
-        assert_eq!(l.to_string(), "2xi8+2xi4");
-        assert_eq!(l.bits(), 24);
-        assert!(Lanes::parse("0xi8").is_none());
-        assert!(Lanes::parse("65xi2").is_none());
-        assert!(Lanes::parse("2xi3").is_none());
-    }
-
-    #[test]
-    fn lane_fields_round_trip() {
-        for t in [LaneType::I16, LaneType::I8, LaneType::I4, LaneType::I2] {
-            let q = t.qmax().unwrap();
-            for v in [-q, -1, 0, 1, q] {
-                let s = q as f64; // scale = Q ⇒ the value is the integer itself
-                let f = quantize(t, v as f64, s);
-                assert!(f < (1 << t.bits()));
-                assert_eq!(dequantize(t, f, s), v as f64, "{t:?} {v}");
-            }
-        }
-        let f = quantize(LaneType::Bf16, 1.5, 0.0);
-        assert_eq!(dequantize(LaneType::Bf16, f, 0.0), 1.5);
-    }
-
-    #[test]
-    fn index_bits_are_ceil_log2() {
-        assert_eq!(index_bits(1), 0);
-        assert_eq!(index_bits(2), 1);
-        assert_eq!(index_bits(64), 6);
-        assert_eq!(index_bits(65), 7);
-        assert_eq!(index_bits(256), 8);
-        assert_eq!(index_bits(1024), 10);
-    }
-
-    #[test]
-    fn subspace_iteration_finds_the_top_eigenspace() {
-        // A symmetric, diagonally dominant matrix (diagonal 12, 11, …, 1 plus off-diagonal entries
-        // ≤ 0.4): its top eigenvalues from the Jacobi reference are the targets.
-        let n = 12;
-        let mut a = vec![0f64; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                a[i * n + j] = ((i * 7 + j * 3) % 5) as f64 * 0.1
-                    + if i == j { n as f64 - i as f64 } else { 0.0 };
-            }
-        }
-        for i in 0..n {
-            for j in 0..i {
-                let s = 0.5 * (a[i * n + j] + a[j * n + i]);
-                a[i * n + j] = s;
-                a[j * n + i] = s;
-            }
-        }
-        let (vals, _) = eigen::sym_eigen(&a, n);
-        let v = top_eigenvectors(&a, n, 3, 300, 5);
-        // Captured Rayleigh quotients equal the top three eigenvalues (Jacobi is exact to
-        // ~1e-12; 300 subspace steps with gap ratio ≤ 0.95 converge far below 1e-8).
-        for c in 0..3 {
-            let row = &v[c * n..(c + 1) * n];
-            let mut av = vec![0f64; n];
-            for i in 0..n {
-                av[i] = (0..n).map(|j| a[i * n + j] * row[j]).sum();
-            }
-            let rq: f64 = row.iter().zip(&av).map(|(x, y)| x * y).sum();
-            assert!(
-                (rq - vals[c]).abs() < 1e-8 * vals[0],
-                "{c}: {rq} vs {}",
-                vals[c]
-            );
         }
     }
 }

@@ -30,8 +30,10 @@
 //! model = 8 (rotation seed; 0 for none) + 4·(2^bits1 + (L−1)·2^bits2) (f32 codebooks).
 //! Radii above the fp16 range (65504) saturate rather than becoming infinite.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ROT_PARAM, RandomFit};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::lloyd_max::{Codebook, angle_codebook, uniform_circle_codebook};
 use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, dot, seeded_rng};
@@ -254,18 +256,56 @@ impl Scorer for PolarScorer<'_> {
     }
 }
 
+/// The `polar` declaration (see [`CodecDecl`]).
+pub struct PolarDecl;
+
+impl CodecDecl for PolarDecl {
+    type Params = PolarParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "polar",
+        summary: "PolarQuant: rotate, recursive polar transform per 2^L-coordinate block, per-level angle codebooks from the analytic angle laws, fp16 block radius; default 3.875 bits/coordinate",
+        reference: "Han, Kacham, Karbasi, Mirrokni, Zandieh, PolarQuant, arXiv:2502.02617",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[
+            ParamInfo {
+                key: "levels",
+                values: "1..=8",
+                default: "4",
+                doc: "recursion levels L per block of 2^L coordinates",
+            },
+            ParamInfo {
+                key: "bits1",
+                values: "1..=8",
+                default: "4",
+                doc: "bits per level-1 angle (uniform on [0, 2π))",
+            },
+            ParamInfo {
+                key: "bits2",
+                values: "1..=8",
+                default: "2",
+                doc: "bits per angle at levels ≥ 2 (Lloyd–Max for sin^(2^(ℓ−1)−1)(2ψ))",
+            },
+            ROT_PARAM,
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<PolarParams> {
+        PolarParams::from_raw(raw)
+    }
+    fn fit(p: &PolarParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(PolarCodec::fit(p, train.dim(), seed)))
+    }
+    fn capabilities(p: &PolarParams) -> Capabilities {
+        Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
+    }
+}
+
 impl Codec for PolarCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Polar(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Rotation
     }
     fn code_bytes(&self) -> usize {
         self.radii_bytes() + (self.blocks() * self.params.angle_bits_per_block()).div_ceil(8)
@@ -315,9 +355,6 @@ impl Codec for PolarCodec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let mut qrot = vec![0f64; self.rot.out_dim()];
         self.rot.apply(query, &mut qrot);
@@ -334,8 +371,5 @@ impl Codec for PolarCodec {
         } else {
             Ok(dot(&self.unit_decode(a), &self.unit_decode(b)))
         }
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

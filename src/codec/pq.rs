@@ -32,13 +32,14 @@
 //!
 //! Bytes: code = ⌈m·nbits/8⌉; model = 4·K·d (all centroids as f32).
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, TopK};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::kmeans::{KMeans, nearest};
-use crate::linalg::{bits, fastscan, scan, seeded_rng};
-use rand::seq::index::sample;
+use crate::linalg::{bits, fastscan, sample_indices, scan, seeded_rng};
+
 use rayon::prelude::*;
 use std::fmt;
 use std::sync::Arc;
@@ -216,14 +217,7 @@ impl PqCodec {
             ));
         }
         let cap = PQ_MAX_PER_CENTROID * k;
-        let idx: Vec<usize> = if train.len() > cap {
-            let mut v =
-                sample(&mut seeded_rng(seed, STREAM_PQ_SAMPLE), train.len(), cap).into_vec();
-            v.sort_unstable();
-            v
-        } else {
-            (0..train.len()).collect()
-        };
+        let idx = sample_indices(train.len(), cap, &mut seeded_rng(seed, STREAM_PQ_SAMPLE));
         let bounds: Vec<usize> = (0..=m).map(|j| j * d / m).collect();
         let books = (0..m)
             .into_par_iter()
@@ -399,18 +393,59 @@ impl Scorer for PqScorer {
     }
 }
 
+/// The `pq` declaration (see [`CodecDecl`]).
+pub struct PqDecl;
+
+impl CodecDecl for PqDecl {
+    type Params = PqParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "pq",
+        summary: "product quantization: m sub-vectors (uneven split when m ∤ d), k-means++ codebook of 2^nbits per subspace, ADC lookup tables; ⌈m·nbits/8⌉ bytes; model 4·2^nbits·d bytes; error if training rows < 2^nbits (= FAISS IndexPQ PQ{m}x{nbits} byte for byte, per row and in the codebooks; scan=fast = PQ{m}x4fs, whose 32-row blocks only pad the row count)",
+        reference: "Jégou, Douze, Schmid, Product quantization, TPAMI 2011; FAISS IndexPQ (algorithms.md §1.7)",
+        grade: Grade::Reconstruction,
+        family: Family::PaletteLeaf,
+        params: &[
+            ParamInfo {
+                key: "m",
+                values: "integer ≥ 1 | d/N",
+                default: "d/2",
+                doc: "number of sub-vectors, or d/N for ⌈d/N⌉ sub-vectors of about N dims",
+            },
+            ParamInfo {
+                key: "nbits",
+                values: "1..=8",
+                default: "4",
+                doc: "bits per sub-vector code (2^nbits centroids)",
+            },
+            ParamInfo {
+                key: "scan",
+                values: "adc | fast",
+                default: "adc",
+                doc: "scorer: adc = f32 tables; fast = FastScan (FAISS PQ{m}x4fs: u8 tables, u16 sums, AVX2 shuffles over 32-row blocks; nbits=4 only; same codes)",
+            },
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<PqParams> {
+        PqParams::from_raw(raw)
+    }
+    fn fit(p: &PqParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(PqCodec::fit(p, train, seed)?))
+    }
+    fn capabilities(_: &PqParams) -> Capabilities {
+        Capabilities {
+            zero_row: ZeroRow::Trained,
+            random_fit: RandomFit::Always,
+            ..Capabilities::RECONSTRUCTION
+        }
+    }
+}
+
 impl Codec for PqCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Pq(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::PaletteLeaf
     }
     fn code_bytes(&self) -> usize {
         bits::packed_len(self.m(), self.params.nbits)
@@ -441,9 +476,6 @@ impl Codec for PqCodec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn prepare_scan(&self, codes: &Codes) {
         if self.params.scan == PqScan::Fast {
             self.fast_blocks(codes);
@@ -473,8 +505,5 @@ impl Codec for PqCodec {
                 )
             })
             .sum())
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

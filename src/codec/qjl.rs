@@ -22,8 +22,11 @@
 //! Bytes: code = 4 (‖k‖ as f32) + ⌈m/8⌉; model = 8 (S is regenerated from the fit seed, ChaCha8
 //! stream [`STREAM_SKETCH`]; stored dense it would be m·d·4 bytes).
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::rotation::haar_orthogonal;
 use crate::linalg::{STREAM_SKETCH, bits, dot, norm_f32, seeded_rng, sphere_abs_mean};
@@ -228,10 +231,6 @@ impl QjlCodec {
     }
 }
 
-fn f32_at(code: &[u8], at: usize) -> f32 {
-    f32::from_le_bytes([code[at], code[at + 1], code[at + 2], code[at + 3]])
-}
-
 struct QjlScorer<'a> {
     codec: &'a QjlCodec,
     sq: Vec<f64>,
@@ -244,18 +243,49 @@ impl Scorer for QjlScorer<'_> {
     }
 }
 
+/// The `qjl` declaration (see [`CodecDecl`]).
+pub struct QjlDecl;
+
+impl CodecDecl for QjlDecl {
+    type Params = QjlParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "qjl",
+        summary: "QJL sign sketch sign(S·x) plus norm, unbiased asymmetric estimator √(π/2)/m·‖x‖·⟨Sq, sign(Sx)⟩; 4-byte norm + ⌈m/8⌉ bytes; no decode",
+        reference: "Zandieh, Daliri, Han, QJL, arXiv:2406.03482",
+        grade: Grade::Signature,
+        family: Family::Signature,
+        params: &[
+            ParamInfo {
+                key: "m",
+                values: "dim | 1..=65536",
+                default: "dim",
+                doc: "sketch length (bits per row); `dim` = the row dimension",
+            },
+            ParamInfo {
+                key: "proj",
+                values: "gauss | orth",
+                default: "gauss",
+                doc: "iid Gaussian S (scale √(π/2)/m) or rows from Haar orthogonal blocks ×√d (exact unbiased scale)",
+            },
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<QjlParams> {
+        QjlParams::from_raw(raw)
+    }
+    fn fit(p: &QjlParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(QjlCodec::fit(p, train.dim(), seed)))
+    }
+    fn capabilities(_: &QjlParams) -> Capabilities {
+        Capabilities::SIGNATURE.with_random_fit(RandomFit::Always)
+    }
+}
+
 impl Codec for QjlCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Qjl(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Signature
-    }
-    fn family(&self) -> Family {
-        Family::Signature
     }
     fn code_bytes(&self) -> usize {
         4 + self.sketch.code_len()
@@ -265,7 +295,7 @@ impl Codec for QjlCodec {
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
         let norm = norm_f32(row);
-        out[..4].copy_from_slice(&(norm as f32).to_le_bytes());
+        put_f32(out, 0, norm as f32);
         let x: Vec<f64> = row.iter().map(|&v| v as f64).collect();
         self.sketch.encode_signs(&x, &mut out[4..]);
     }
@@ -279,8 +309,5 @@ impl Codec for QjlCodec {
         let h = bits::hamming(&a[4..], &b[4..]) as f64;
         let angle = std::f64::consts::PI * h / self.sketch.m() as f64;
         Ok(f32_at(a, 0) as f64 * f32_at(b, 0) as f64 * angle.cos())
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

@@ -95,21 +95,20 @@
 //! - `rot=hadamard` pads p to a power of two (coded and counted), so it stores more than FAISS
 //!   when d is not one.
 
+mod grid;
+mod query;
+
+pub use grid::{fast_rescale, grid_cosine, levels_at, optimal_levels};
+pub use query::{QuantizedQuery, quantize_query};
+
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ROT_PARAM, RandomFit, ZeroRow};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
-use super::turbo::f32_at;
-use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
-use crate::linalg::popcount::{self, BitPlanes};
-use crate::linalg::{
-    Rotation, RotationKind, STREAM_QUERY_ROUNDING, STREAM_ROTATION, bits, dot, scan, seeded_rng,
-};
-use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
+use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, dot, seeded_rng};
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
 
 /// Extended-RaBitQ encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -298,120 +297,6 @@ impl fmt::Display for RabitqParams {
     }
 }
 
-/// f64 ordered by `total_cmp`, for the event heap.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Ord64(f64);
-impl Eq for Ord64 {}
-impl PartialOrd for Ord64 {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ord64 {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-/// cos(x̂, a) for magnitudes `a ≥ 0` and levels k (x̂_i = k_i + ½).
-pub fn grid_cosine(a: &[f64], k: &[u8]) -> f64 {
-    let ip: f64 = a
-        .iter()
-        .zip(k)
-        .map(|(&ai, &ki)| ai * (ki as f64 + 0.5))
-        .sum();
-    let sq: f64 = k.iter().map(|&ki| (ki as f64 + 0.5).powi(2)).sum();
-    ip / sq.sqrt()
-}
-
-/// The optimal levels k ∈ 0..=kmax for magnitudes `a` (Extended RaBitQ's critical-point scan):
-/// returns the levels and the midpoint of the rescaling interval that produces them.
-pub fn optimal_levels(a: &[f64], kmax: u32) -> (Vec<u8>, f64) {
-    let n = a.len();
-    let mut k = vec![0u8; n];
-    if kmax == 0 {
-        return (k, 0.0);
-    }
-    let mut ip: f64 = 0.5 * a.iter().sum::<f64>();
-    let mut sq = 0.25 * n as f64;
-    let mut best = ip / sq.sqrt();
-    let mut best_n = 0usize;
-    let mut heap: BinaryHeap<Reverse<(Ord64, usize)>> = a
-        .iter()
-        .enumerate()
-        .filter(|(_, ai)| **ai > 0.0)
-        .map(|(i, &ai)| Reverse((Ord64(1.0 / ai), i)))
-        .collect();
-    let mut order: Vec<(u32, f64)> = Vec::new();
-    let mut cur = vec![0u32; n];
-    while let Some(Reverse((Ord64(t), i))) = heap.pop() {
-        cur[i] += 1;
-        ip += a[i];
-        sq += 2.0 * cur[i] as f64;
-        order.push((i as u32, t));
-        let c = ip / sq.sqrt();
-        if c > best {
-            best = c;
-            best_n = order.len();
-        }
-        if cur[i] < kmax {
-            heap.push(Reverse((Ord64((cur[i] + 1) as f64 / a[i]), i)));
-        }
-    }
-    for &(i, _) in &order[..best_n] {
-        k[i as usize] += 1;
-    }
-    let t_lo = if best_n == 0 {
-        0.0
-    } else {
-        order[best_n - 1].1
-    };
-    let t = match order.get(best_n) {
-        Some(&(_, t_hi)) => 0.5 * (t_lo + t_hi),
-        None => t_lo,
-    };
-    (k, t)
-}
-
-/// Levels from one rescaling factor: k_i = min(⌊t·a_i⌋, kmax).
-pub fn levels_at(a: &[f64], t: f64, kmax: u32) -> Vec<u8> {
-    a.iter()
-        .map(|&ai| ((t * ai).floor().max(0.0) as u32).min(kmax) as u8)
-        .collect()
-}
-
-/// Samples behind the fast encoder's constant.
-const FAST_SAMPLES: usize = 64;
-
-/// The fast encoder's rescaling factor for unit vectors in R^p at B bits: the mean of the
-/// optimal factor over [`FAST_SAMPLES`] Gaussian directions (fixed seed), cached.
-pub fn fast_rescale(p: usize, bits: u8) -> f64 {
-    static CACHE: OnceLock<Mutex<HashMap<(usize, u8), f64>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(&t) = cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&(p, bits))
-    {
-        return t;
-    }
-    let kmax = (1u32 << (bits - 1)) - 1;
-    let mut rng = seeded_rng(0x5241_4249_5451, ((p as u64) << 4) | bits as u64);
-    let mut total = 0f64;
-    for _ in 0..FAST_SAMPLES {
-        let g: Vec<f64> = (0..p).map(|_| StandardNormal.sample(&mut rng)).collect();
-        let n = dot(&g, &g).sqrt().max(f64::MIN_POSITIVE);
-        let a: Vec<f64> = g.iter().map(|v| v.abs() / n).collect();
-        total += optimal_levels(&a, kmax).1;
-    }
-    let t = total / FAST_SAMPLES as f64;
-    *cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry((p, bits))
-        .or_insert(t)
-}
-
 /// RaBitQ / Extended RaBitQ.
 #[derive(Debug, Clone)]
 pub struct RabitqCodec {
@@ -527,22 +412,6 @@ impl RabitqCodec {
         qrot
     }
 
-    /// The quantized query the `qb` scorer uses for `query` (`None` without `qb`).
-    pub fn quantized_query(&self, query: &[f32]) -> Option<QuantizedQuery> {
-        self.quantize(query, &self.rotate_query(query))
-    }
-
-    fn quantize(&self, query: &[f32], qrot: &[f64]) -> Option<QuantizedQuery> {
-        let qb = self.params.qb?;
-        // Randomized rounding draws from a stream seeded by the fit seed and the query's bits,
-        // so a query's estimates do not depend on the order or thread queries are scored in.
-        let h = query.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
-            (h ^ v.to_bits() as u64).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-        let mut rng = seeded_rng(self.seed ^ h, STREAM_QUERY_ROUNDING);
-        Some(quantize_query(qrot, qb, self.params.qround, &mut rng))
-    }
-
     fn f_add(&self, code: &[u8]) -> f64 {
         match self.params.centroid {
             Centroid::Mean => f32_at(code, 4) as f64,
@@ -551,167 +420,77 @@ impl RabitqCodec {
     }
 }
 
-/// A rotated, centred query q' quantized to B_q bits: q̄_i = lo + Δ·u_i, u_i ∈ 0..2^B_q.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuantizedQuery {
-    /// The levels u_i (one per rotated coordinate).
-    pub levels: Vec<u8>,
-    /// lo = min_i q'_i.
-    pub lo: f64,
-    /// Δ = (max_i q'_i − lo)/(2^B_q − 1); 0 for a constant q' (then every u_i = 0 and q̄ = q').
-    pub delta: f64,
-}
+/// The `rabitq` declaration (see [`CodecDecl`]).
+pub struct RabitqDecl;
 
-/// Uniform scalar quantization of `q` to `qb` bits between its min and max (RaBitQ §3.3), with
-/// nearest or randomized rounding (`rng` is used only by [`QueryRounding::Random`]).
-pub fn quantize_query(
-    q: &[f64],
-    qb: u8,
-    rounding: QueryRounding,
-    rng: &mut impl Rng,
-) -> QuantizedQuery {
-    let lo = q.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = q.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let top = ((1u32 << qb) - 1) as f64;
-    if q.is_empty() || hi <= lo {
-        return QuantizedQuery {
-            levels: vec![0; q.len()],
-            lo: if q.is_empty() { 0.0 } else { lo },
-            delta: 0.0,
+impl CodecDecl for RabitqDecl {
+    type Params = RabitqParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "rabitq",
+        summary: "RaBitQ (1 bit) / Extended RaBitQ (2..9 bits): centred, rotated, nearest grid direction, unbiased ⟨ō,q⟩/⟨ō,o⟩ estimator; ⌈B·p/8⌉ bytes + 4-byte estimate scale + 4-byte f_add (centroid=mean) + 4-byte least-squares decode scale (dec=mse only). Peers: 1 bit = FAISS IndexRaBitQ byte for byte (⌈d/8⌉ + 8); B ≥ 2 is 12 bytes under FAISS (its two-stage search's 1-bit factors and error bound, which our full-estimate scorer does not read)",
+        reference: "Gao & Long, RaBitQ, arXiv:2405.12497; Gao et al., Extended RaBitQ, arXiv:2409.09913",
+        grade: Grade::Reconstruction,
+        family: Family::Rotation,
+        params: &[
+            ParamInfo {
+                key: "bits",
+                values: "1..=9",
+                default: "1",
+                doc: "bits per rotated coordinate (1 sign bit + B−1 ex-bits)",
+            },
+            ParamInfo {
+                key: "enc",
+                values: "fast | optimal",
+                default: "fast",
+                doc: "one precomputed rescaling factor (RaBitQ-Library's faster_config idea), or the exhaustive critical-point scan per row (what FAISS does); fast is the default because it scores the same within 0.001 Pearson at B = 2, 4 and encodes 5–7× (B = 4) to 80–190× (B = 8) faster; its recon_mse is 4–25% higher at B = 4",
+            },
+            ParamInfo {
+                key: "centroid",
+                values: "mean | zero",
+                default: "mean",
+                doc: "normalisation centre: mean of the training rows (4·d model bytes) or the origin",
+            },
+            ROT_PARAM,
+            ParamInfo {
+                key: "qb",
+                values: "none | 1..=8",
+                default: "none",
+                doc: "query bits (bits=1 only): quantize the rotated, centred query to B_q bits between its min and max and score by AND + popcount over its bit planes (FAISS IndexRaBitQ qb); none = float query, the default because it measures the codes without query-quantization error (FAISS's default is qb=4: ask for it to match FAISS's search; bytes are the same)",
+            },
+            ParamInfo {
+                key: "qround",
+                values: "nearest | random",
+                default: "nearest",
+                doc: "with qb: round the query to the nearest level (FAISS) or randomized rounding (the RaBitQ paper, unbiased; seeded by the fit seed and the query)",
+            },
+            ParamInfo {
+                key: "dec",
+                values: "ip | mse",
+                default: "ip",
+                doc: "decode (recon_mse): ip = with the estimator's scale ν/⟨ō,o⟩, FAISS's sa_decode, no extra byte (the code is exactly what the scorer reads); mse = store the least-squares scale ν·⟨ō,o⟩ too, +4 bytes per row, counted (squared error ν²(1−⟨ō,o⟩²) instead of ν²(1/⟨ō,o⟩²−1))",
+            },
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<RabitqParams> {
+        RabitqParams::from_raw(raw)
+    }
+    fn fit(p: &RabitqParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(RabitqCodec::fit(p, train, seed)))
+    }
+    fn capabilities(p: &RabitqParams) -> Capabilities {
+        let zero_row = match (p.centroid, p.dec) {
+            (Centroid::Zero, _) => ZeroRow::Zero,
+            (Centroid::Mean, DecodeScale::Mse) => ZeroRow::NearCentre,
+            (Centroid::Mean, DecodeScale::Ip) => ZeroRow::OrthogonalToCentre,
         };
-    }
-    let delta = (hi - lo) / top;
-    let levels = q
-        .iter()
-        .map(|&v| {
-            let t = (v - lo) / delta;
-            let u = match rounding {
-                QueryRounding::Nearest => t.round(),
-                QueryRounding::Random => (t + rng.random::<f64>()).floor(),
-            };
-            u.clamp(0.0, top) as u8
-        })
-        .collect();
-    QuantizedQuery { levels, lo, delta }
-}
-
-/// The quantized-query (popcount) part of a 1-bit scorer: with x_i ∈ {0, 1} the code's bits,
-/// x̂_i = x_i − ½ and q̄_i = lo + Δ·u_i,
-/// ⟨x̂, q̄⟩ = Δ·⟨x, u⟩ + lo·Σx_i − ½·(Δ·Σu_i + p·lo),
-/// where ⟨x, u⟩ = Σ_j 2^j·popcount(x AND u^(j)) and Σx_i = popcount(x) come from
-/// [`popcount::and_planes_many`] and the last term is `offset`.
-struct PopcountQuery {
-    planes: BitPlanes,
-    delta: f64,
-    lo: f64,
-    /// ½·(Δ·Σu_i + p·lo).
-    offset: f64,
-}
-
-/// Codes scored per block of the popcount scan (counts kept on the stack).
-const POPCOUNT_BLOCK: usize = 256;
-
-struct RabitqScorer<'a> {
-    codec: &'a RabitqCodec,
-    /// ⟨c, q⟩ in f64.
-    cq: f64,
-    /// The rotated, centred query P·(q − c), rounded to f32 (multi-bit path).
-    qrot: Vec<f32>,
-    /// 1 bit: per sign byte j, entry v = Σ_{bit b of v set} q'_{8j+b} (summed in f64, stored
-    /// f32), so Σ_{s_i = +} q'_i is one table lookup per byte; empty for B ≥ 2.
-    byte_table: Vec<f32>,
-    /// ½·Σ_i q'_i in f64 (1 bit: ⟨x̄, q'⟩ = Σ_{s_i = +} q'_i − ½·Σ_i q'_i for x̄ = ±½).
-    half_sum: f64,
-    /// `qb`: the quantized query's bit planes and factors (then `byte_table` is empty).
-    popcount: Option<PopcountQuery>,
-}
-
-impl RabitqScorer<'_> {
-    /// ⟨x̂, q'⟩ for the grid point x̂ = s·(k + ½) of `code`, the sum in f32 by
-    /// [`scan::lut_sum8`] (1 bit) or [`scan::dot_signed_levels`] (B ≥ 2), both bit-identical to
-    /// their scalar references and within [`crate::linalg::scan`]'s stated bound of the f64 sum.
-    #[inline]
-    fn grid_dot(&self, code: &[u8]) -> f64 {
-        let c = self.codec;
-        let body = &code[c.header()..];
-        let (signs, ex) = body.split_at(c.sign_bytes());
-        if c.ex_bits() == 0 {
-            scan::lut_sum8(&self.byte_table, signs, signs.len()) as f64 - self.half_sum
-        } else {
-            scan::dot_signed_levels(&self.qrot, signs, ex, c.ex_bits()) as f64
-        }
-    }
-
-    #[inline]
-    fn estimate_one(&self, code: &[u8]) -> f64 {
-        if let Some(pq) = &self.popcount {
-            let mut counts = [(0u32, 0u32)];
-            popcount::and_planes_many(
-                &pq.planes,
-                code,
-                code.len(),
-                self.codec.header(),
-                &mut counts,
-            );
-            return self.combine(pq, code, counts[0]);
-        }
-        let s_ip = f32_at(code, 0) as f64;
-        self.cq + self.codec.f_add(code) + s_ip * self.grid_dot(code)
-    }
-
-    /// The estimate from a code's (⟨x, u⟩, popcount(x)).
-    #[inline(always)]
-    fn combine(&self, pq: &PopcountQuery, code: &[u8], (dot, pop): (u32, u32)) -> f64 {
-        let s_ip = f32_at(code, 0) as f64;
-        let grid = pq.delta * dot as f64 + pq.lo * pop as f64 - pq.offset;
-        self.cq + self.codec.f_add(code) + s_ip * grid
-    }
-}
-
-/// Per sign byte j, the 256 subset sums Σ_{bit b of v set} q_{8j+b} (f64, then f32); bits past
-/// the end of `q` count as 0.
-fn byte_subset_sums(q: &[f64]) -> Vec<f32> {
-    let bytes = q.len().div_ceil(8);
-    let mut t = vec![0f32; 256 * bytes];
-    let mut sums = [0f64; 256];
-    for j in 0..bytes {
-        for v in 1..256usize {
-            let b = v.trailing_zeros() as usize;
-            let qb = q.get(8 * j + b).copied().unwrap_or(0.0);
-            sums[v] = sums[v & (v - 1)] + qb;
-        }
-        for (dst, &x) in t[256 * j..256 * (j + 1)].iter_mut().zip(&sums) {
-            *dst = x as f32;
-        }
-    }
-    t
-}
-
-impl Scorer for RabitqScorer<'_> {
-    fn estimate(&self, code: &[u8]) -> f64 {
-        self.estimate_one(code)
-    }
-
-    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
-        let Some(pq) = &self.popcount else {
-            for (o, c) in out.iter_mut().zip(codes.iter()) {
-                *o = self.estimate_one(c);
-            }
-            return;
-        };
-        let stride = codes.code_bytes();
-        let header = self.codec.header();
-        let mut counts = [(0u32, 0u32); POPCOUNT_BLOCK];
-        for (block, outs) in codes
-            .as_bytes()
-            .chunks(stride * POPCOUNT_BLOCK)
-            .zip(out.chunks_mut(POPCOUNT_BLOCK))
-        {
-            let n = outs.len();
-            popcount::and_planes_many(&pq.planes, block, stride, header, &mut counts[..n]);
-            for ((o, code), &c) in outs.iter_mut().zip(block.chunks_exact(stride)).zip(&counts) {
-                *o = self.combine(pq, code, c);
-            }
+        Capabilities {
+            // The paper defines only the asymmetric estimator.
+            pairs: false,
+            // The estimate adds the exact f_add (dec=ip) or rescales by 1/⟨ō,o⟩ where the
+            // decode rescales by ⟨ō,o⟩ (dec=mse): neither is ⟨q, decode⟩.
+            estimate_is_decoded_dot: false,
+            zero_row,
+            ..Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
         }
     }
 }
@@ -722,12 +501,6 @@ impl Codec for RabitqCodec {
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Rotation
     }
     fn code_bytes(&self) -> usize {
         self.header() + self.sign_bytes() + bits::packed_len(self.rot.out_dim(), self.ex_bits())
@@ -772,13 +545,13 @@ impl Codec for RabitqCodec {
         } else {
             (0.0, 0.0)
         };
-        out[..4].copy_from_slice(&(s_ip as f32).to_le_bytes());
+        put_f32(out, 0, s_ip as f32);
         let f = self.f_add_bytes();
         if f > 0 {
-            out[4..8].copy_from_slice(&(f_add as f32).to_le_bytes());
+            put_f32(out, 4, f_add as f32);
         }
         if self.params.dec == DecodeScale::Mse {
-            out[4 + f..8 + f].copy_from_slice(&(s_dec as f32).to_le_bytes());
+            put_f32(out, 4 + f, s_dec as f32);
         }
         let header = self.header();
         let (signs, ex) = out[header..].split_at_mut(self.sign_bytes());
@@ -799,45 +572,7 @@ impl Codec for RabitqCodec {
         }
         Ok(())
     }
-    fn can_decode(&self) -> bool {
-        true
-    }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
-        let cq: f64 = query
-            .iter()
-            .zip(&self.centroid)
-            .map(|(&q, &c)| q as f64 * c)
-            .sum();
-        let qrot = self.rotate_query(query);
-        let popcount = self.quantize(query, &qrot).map(|qq| {
-            let sum_u: f64 = qq.levels.iter().map(|&u| u as f64).sum();
-            PopcountQuery {
-                planes: BitPlanes::new(
-                    &qq.levels,
-                    self.params.qb.unwrap_or(1) as u32,
-                    self.sign_bytes(),
-                ),
-                delta: qq.delta,
-                lo: qq.lo,
-                offset: 0.5 * (qq.delta * sum_u + qrot.len() as f64 * qq.lo),
-            }
-        });
-        let (byte_table, half_sum) = if self.ex_bits() == 0 && popcount.is_none() {
-            (byte_subset_sums(&qrot), 0.5 * qrot.iter().sum::<f64>())
-        } else {
-            (Vec::new(), 0.0)
-        };
-        Box::new(RabitqScorer {
-            codec: self,
-            cq,
-            qrot: if self.ex_bits() > 0 {
-                qrot.iter().map(|&v| v as f32).collect()
-            } else {
-                Vec::new()
-            },
-            byte_table,
-            half_sum,
-            popcount,
-        })
+        Box::new(self.query_scorer(query))
     }
 }

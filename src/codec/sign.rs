@@ -15,9 +15,11 @@
 //! Bytes: code = 4 (ν f32) + ⌈p/8⌉ with p = d (haar/none) or the next power of two (hadamard,
 //! zero padding); model = 8 (rotation seed; 0 for none). No decode: a sign code is a signature.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ROT_PARAM, RandomFit};
+use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
-use super::turbo::f32_at;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, norm_f32, seeded_rng};
 use std::fmt;
@@ -91,18 +93,36 @@ impl Scorer for SignScorer<'_> {
     }
 }
 
+/// The `sign` declaration (see [`CodecDecl`]).
+pub struct SignDecl;
+
+impl CodecDecl for SignDecl {
+    type Params = SignParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "sign",
+        summary: "plain sign / binary quantization of the rotated row plus norm; symmetric Hamming angle estimate ‖a‖‖b‖·cos(π·h/p) (the query is binarised too); 4-byte norm + ⌈p/8⌉ bytes (FAISS IndexLSH stores the ⌈d/8⌉ bits only: 4 bytes less, no norm, it ranks by Hamming distance and estimates no inner product)",
+        reference: "Charikar, SimHash (STOC 2002); binary quantization",
+        grade: Grade::Signature,
+        family: Family::Signature,
+        params: &[ROT_PARAM],
+    };
+    fn parse(raw: &mut RawParams) -> Result<SignParams> {
+        SignParams::from_raw(raw)
+    }
+    fn fit(p: &SignParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(SignCodec::fit(p, train.dim(), seed)))
+    }
+    fn capabilities(p: &SignParams) -> Capabilities {
+        Capabilities::SIGNATURE.with_random_fit(RandomFit::rotation(p.rot))
+    }
+}
+
 impl Codec for SignCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Sign(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Signature
-    }
-    fn family(&self) -> Family {
-        Family::Signature
     }
     fn code_bytes(&self) -> usize {
         4 + self.rot.out_dim().div_ceil(8)
@@ -111,7 +131,7 @@ impl Codec for SignCodec {
         self.rot.model_bytes()
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        out[..4].copy_from_slice(&(norm_f32(row) as f32).to_le_bytes());
+        put_f32(out, 0, norm_f32(row) as f32);
         self.signs_of(row, &mut out[4..]);
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
@@ -125,8 +145,5 @@ impl Codec for SignCodec {
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         Ok(self.estimate_from(f32_at(a, 0) as f64, &a[4..], f32_at(b, 0) as f64, &b[4..]))
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

@@ -23,8 +23,10 @@
 //!
 //! Bytes: code = 6 + 34·K; model = 0 (walk) or 8 (seed of the positions / sketch).
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::seeded_rng;
 use rand::Rng;
@@ -264,18 +266,61 @@ impl Scorer for SpiralScorer<'_> {
     }
 }
 
+/// The `spiral` declaration (see [`CodecDecl`]).
+pub struct SpiralDecl;
+
+impl CodecDecl for SpiralDecl {
+    type Params = SpiralParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "spiral",
+        summary: "the origin's spiral walk: 17·K coordinates sampled along a golden-ratio walk, BF16 by truncation, 6-byte address; controls at equal bytes: random subset, Gaussian JL sketch; cosine score; 6 + 34·K bytes",
+        reference: "origin lance-graph PR #189 crates/highheelbgz/src/lib.rs (origin.md §1.8); Johnson–Lindenstrauss 1984",
+        grade: Grade::Signature,
+        family: Family::Signature,
+        params: &[
+            ParamInfo {
+                key: "k",
+                values: "1..=65535",
+                default: "8",
+                doc: "samples per base dim K",
+            },
+            ParamInfo {
+                key: "stride",
+                values: "1..=65535",
+                default: "3",
+                doc: "octave stride of the walk",
+            },
+            ParamInfo {
+                key: "start",
+                values: "0..=65535",
+                default: "0",
+                doc: "first octave of the walk",
+            },
+            ParamInfo {
+                key: "mode",
+                values: "walk | subset | jl",
+                default: "walk",
+                doc: "the origin's walk, or an equal-byte control (random coordinates, Gaussian sketch)",
+            },
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<SpiralParams> {
+        SpiralParams::from_raw(raw)
+    }
+    fn fit(p: &SpiralParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(SpiralCodec::fit(p, train.dim(), seed)))
+    }
+    fn capabilities(p: &SpiralParams) -> Capabilities {
+        Capabilities::SIGNATURE.with_random_fit(RandomFit::when(p.mode != SpiralMode::Walk))
+    }
+}
+
 impl Codec for SpiralCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Spiral(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Signature
-    }
-    fn family(&self) -> Family {
-        Family::Signature
     }
     fn code_bytes(&self) -> usize {
         6 + 34 * self.params.k
@@ -311,8 +356,5 @@ impl Codec for SpiralCodec {
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         Ok(cosine(&self.stored(a), &self.stored(b)))
-    }
-    fn can_pair(&self) -> bool {
-        true
     }
 }

@@ -15,6 +15,8 @@
 //! Bytes: code = ⌈b·d/8⌉ (no per-row side scalar); model = 8·d (lo and step as f32).
 //! The zero row decodes to the nearest grid point of each dimension, not to exactly zero.
 
+use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ZeroRow};
+use super::elementwise::{Elementwise, decode_into, decoded_pair};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -156,6 +158,14 @@ impl SqCodec {
     }
 }
 
+impl Elementwise for SqCodec {
+    /// lo_j + q_j·step_j.
+    fn values<'c>(&'c self, code: &'c [u8]) -> impl Iterator<Item = f32> + 'c {
+        let q = self.levels(code);
+        (0..self.dim).map(move |j| self.value(j, q[j]))
+    }
+}
+
 struct SqScorer<'a> {
     codec: &'a SqCodec,
     /// y_j·step_j in f32 (the level weights).
@@ -190,18 +200,52 @@ impl Scorer for SqScorer<'_> {
     }
 }
 
+/// The `sq` declaration (see [`CodecDecl`]).
+pub struct SqDecl;
+
+impl CodecDecl for SqDecl {
+    type Params = SqParams;
+    const INFO: CodecInfo = CodecInfo {
+        name: "sq",
+        summary: "trained per-dimension affine scalar quantizer: lo/step per dimension from the training rows' min/max or a central quantile range; ⌈b·d/8⌉ bytes, no per-row scalar; model 8·d bytes (bits=8 / 4 = FAISS SQ8 / SQ4 byte for byte, per row and in the 8·d trained ranges)",
+        reference: "FAISS ScalarQuantizer QT_8bit/QT_4bit; qdrant scalar quantization quantile (algorithms.md §1.6)",
+        grade: Grade::Reconstruction,
+        family: Family::Scalar,
+        params: &[
+            ParamInfo {
+                key: "bits",
+                values: "1..=8",
+                default: "8",
+                doc: "bits per dimension",
+            },
+            ParamInfo {
+                key: "clip",
+                values: "none | fraction in [0.5, 1]",
+                default: "none",
+                doc: "per-dimension range: min/max, or the central quantile range keeping this fraction (values outside clamp)",
+            },
+        ],
+    };
+    fn parse(raw: &mut RawParams) -> Result<SqParams> {
+        SqParams::from_raw(raw)
+    }
+    fn fit(p: &SqParams, train: &Rows, _seed: u64) -> Result<Box<dyn Codec>> {
+        Ok(Box::new(SqCodec::fit(p, train)))
+    }
+    fn capabilities(_: &SqParams) -> Capabilities {
+        Capabilities {
+            zero_row: ZeroRow::Trained,
+            ..Capabilities::RECONSTRUCTION
+        }
+    }
+}
+
 impl Codec for SqCodec {
     fn spec(&self) -> CodecSpec {
         CodecSpec::Sq(self.params)
     }
     fn dim(&self) -> usize {
         self.dim
-    }
-    fn grade(&self) -> Grade {
-        Grade::Reconstruction
-    }
-    fn family(&self) -> Family {
-        Family::Scalar
     }
     fn code_bytes(&self) -> usize {
         bits::packed_len(self.dim, self.params.bits).max(1)
@@ -225,14 +269,8 @@ impl Codec for SqCodec {
         bits::pack(&q, self.params.bits, out);
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        let q = self.levels(code);
-        for (j, (o, &c)) in out.iter_mut().zip(&q).enumerate() {
-            *o = self.value(j, c);
-        }
+        decode_into(self, code, out);
         Ok(())
-    }
-    fn can_decode(&self) -> bool {
-        true
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(SqScorer {
@@ -246,12 +284,6 @@ impl Codec for SqCodec {
         })
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
-        let (qa, qb) = (self.levels(a), self.levels(b));
-        Ok((0..self.dim)
-            .map(|j| self.value(j, qa[j]) as f64 * self.value(j, qb[j]) as f64)
-            .sum())
-    }
-    fn can_pair(&self) -> bool {
-        true
+        Ok(decoded_pair(self, a, b))
     }
 }

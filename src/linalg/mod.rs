@@ -6,6 +6,8 @@
 //!   unit vector and for PolarQuant's angle laws, solved once per parameter set and cached.
 //! - [`bits`]: bit packing of b-bit indices, sign bits, popcount.
 //! - [`kmeans`]: seeded k-means++ / Lloyd (PQ codebooks, palettes).
+//! - [`farthest`]: farthest-point (Gonzalez) traversal under any distance (the origin's palettes).
+//! - [`subspace`]: the top few eigenvectors of a symmetric matrix by subspace iteration.
 //! - [`gemm`]: blocked f64 inner products of f32 rows (the truth), bit-identical to the plain loop.
 //! - [`eigen`]: symmetric eigen-decomposition and SVD (faer), f64 GEMM (matrixmultiply), PCA,
 //!   orthogonal Procrustes.
@@ -21,6 +23,7 @@
 
 pub mod bits;
 pub mod eigen;
+pub mod farthest;
 pub mod fastscan;
 pub mod gemm;
 pub mod kmeans;
@@ -29,10 +32,12 @@ pub mod popcount;
 pub mod rotation;
 pub mod scan;
 pub mod simd;
+pub mod subspace;
 
 pub use rotation::{Rotation, RotationKind};
 
 use rand::SeedableRng;
+use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
 /// ChaCha8 stream of the random rotation Π (or RaBitQ's P).
@@ -47,6 +52,17 @@ pub fn seeded_rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     rng
+}
+
+/// A training sample of at most `cap` of `n` rows: every index in order when `n ≤ cap`, else
+/// `cap` indices drawn without replacement from `rng` (untouched otherwise), sorted.
+pub fn sample_indices(n: usize, cap: usize, rng: &mut impl rand::Rng) -> Vec<usize> {
+    if n <= cap {
+        return (0..n).collect();
+    }
+    let mut idx = sample(rng, n, cap).into_vec();
+    idx.sort_unstable();
+    idx
 }
 
 /// `Σ a_i b_i` in f64 with four independent accumulators (lets the compiler vectorise; the

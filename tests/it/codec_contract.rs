@@ -1,9 +1,15 @@
-//! The codec contract, table-driven over every codec × dims {1, 7, 65, 130} × 2 seeds: code
-//! length, determinism, zero and constant rows, decode-consistent estimates, spec round trip,
-//! plus each codec's closed-form error bound.
+//! The codec contract, table-driven over every registered codec × dims {1, 7, 65, 130} × 2
+//! seeds: code length, determinism, zero and constant rows, decode-consistent estimates, spec
+//! round trip, identity, randomised fits and every fit against its declaration (what a codec may
+//! do differently is a capability it declares, not an exception listed here). Cross-codec
+//! properties: distortion falls as bits rise along each trained baseline's ladder, and
+//! degenerate training sets give finite outputs or typed errors. Each codec's closed-form
+//! bounds are in its own `codec_*` file.
 
-use crate::util::gaussian_rows;
-use codecbench::codec::{Centroid, Codec, CodecSpec, DecodeScale};
+use crate::util::{anisotropic, dot, fit, gaussian_rows, mse, norm};
+use codecbench::codec::cascade::FisherZ;
+use codecbench::codec::spec::CODECS;
+use codecbench::codec::{CodecSpec, RandomFit, ZeroRow};
 use codecbench::data::Rows;
 
 const DIMS: [usize; 4] = [1, 7, 65, 130];
@@ -79,7 +85,11 @@ fn specs() -> Vec<CodecSpec> {
         "gain-shape",
         "gain-shape:shape=bf16,rot=none",
         "gain-shape:shape=i2,rot=hadamard",
-    ] {
+    ]
+    .into_iter()
+    // Every registered codec at its defaults, so a new codec is covered by its registry line.
+    .chain(CODECS.iter().map(|c| c.name))
+    {
         let spec: CodecSpec = s.parse().unwrap();
         if !v.contains(&spec) {
             v.push(spec);
@@ -88,36 +98,14 @@ fn specs() -> Vec<CodecSpec> {
     v
 }
 
-/// Whether `estimate` equals ⟨q, decode(code)⟩. RaBitQ's estimator rescales the quantized
-/// direction by 1/⟨ō,o⟩ (unbiased inner products); its `dec=mse` decode rescales by ⟨ō,o⟩
-/// (least squared error, arXiv:2409.09913), and its default `dec=ip` decode uses the
-/// estimator's scale but adds the exact ⟨x − c, c⟩ only in the estimate, so neither equals it.
-/// tq-prod's estimate is the inner product with its paper-defined decode, so it keeps the check.
-fn estimate_is_decode_based(spec: &CodecSpec) -> bool {
-    !matches!(spec, CodecSpec::Rabitq(_))
-}
-
-/// Whether the all-zero row must decode to exactly zero. A codec centred on the mean of its
-/// training rows (rabitq, centroid=mean) codes the zero row as the direction o = −c/‖c‖ with
-/// norm ν = ‖c‖. Its `dec=mse` decode c + ν·⟨ō,o⟩·ō is then within ν·sin∠(ō, o) ≤ ‖c‖ of
-/// zero; its `dec=ip` decode c + ν/⟨ō,o⟩·ō has ⟨decode − c, o⟩ = ν exactly, so it is
-/// orthogonal to c. Both are checked instead.
-fn zero_row_decodes_to_zero(spec: &CodecSpec) -> bool {
-    !matches!(spec, CodecSpec::Rabitq(p) if p.centroid == Centroid::Mean)
-}
-
-/// Whether the zero-row check applies at all. Trained codecs decode the zero row to the
-/// nearest training-derived point (sq: the nearest grid level of each dimension's range; pq:
-/// the nearest centroid; itq: the mean plus a sign vector), which is not zero by design.
-fn zero_row_is_checked(spec: &CodecSpec) -> bool {
-    !matches!(
-        spec,
-        CodecSpec::Sq(_) | CodecSpec::Pq(_) | CodecSpec::Itq(_) | CodecSpec::Palette(_)
-    )
-}
+// What a codec may do differently is declared with it (`CodecSpec::capabilities`), not listed
+// here: whether its estimate is ⟨q, decode(code)⟩ (RaBitQ's estimator rescales by 1/⟨ō,o⟩ and
+// adds the exact ⟨x − c, c⟩ only in the estimate), and what its zero row decodes to (exactly
+// zero; near, or orthogonal to, the centre it subtracts; or the nearest training-derived point,
+// not zero by design).
 
 /// Gaussian rows plus an all-zero row, a constant row and a row with one huge coordinate.
-fn contract_rows(d: usize, seed: u64) -> Rows {
+pub(crate) fn contract_rows(d: usize, seed: u64) -> Rows {
     let mut rows = gaussian_rows(40, d, seed);
     rows.push(&vec![0.0; d]);
     rows.push(&vec![0.25; d]);
@@ -125,14 +113,6 @@ fn contract_rows(d: usize, seed: u64) -> Rows {
     spike[d / 2] = 300.0;
     rows.push(&spike);
     rows
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
-}
-
-fn norm(a: &[f32]) -> f64 {
-    a.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt()
 }
 
 fn abs_dot(a: &[f32], b: &[f32]) -> f64 {
@@ -150,6 +130,7 @@ fn every_codec_keeps_the_contract() {
                 let rows = contract_rows(d, seed);
                 let codec = spec.fit(&rows, seed).unwrap();
                 let ctx = format!("{spec} d={d} seed={seed}");
+                let caps = spec.capabilities();
                 assert_eq!(codec.dim(), d, "{ctx}");
                 assert_eq!(codec.spec(), spec, "{ctx}: codec reports its spec");
                 assert_eq!(
@@ -181,7 +162,7 @@ fn every_codec_keeps_the_contract() {
                     for q in queries.iter().chain(std::iter::once(row)) {
                         let est = codec.scorer(q).estimate(code);
                         assert!(est.is_finite(), "{ctx}: row {i}: estimate {est}");
-                        if codec.can_decode() && estimate_is_decode_based(&spec) {
+                        if codec.can_decode() && caps.estimate_is_decoded_dot {
                             let mut xhat = vec![0f32; d];
                             codec.decode(code, &mut xhat).unwrap();
                             assert!(xhat.iter().all(|v| v.is_finite()), "{ctx}: row {i}");
@@ -223,11 +204,11 @@ fn every_codec_keeps_the_contract() {
                     }
                 }
                 // Zero row decodes to zero for every reconstruction codec.
-                if codec.can_decode() && zero_row_is_checked(&spec) {
+                if codec.can_decode() && caps.zero_row != ZeroRow::Trained {
                     let zero = rows.len() - 3;
                     let mut xhat = vec![1f32; d];
                     codec.decode(codes.get(zero), &mut xhat).unwrap();
-                    if zero_row_decodes_to_zero(&spec) {
+                    if caps.zero_row == ZeroRow::Zero {
                         assert!(xhat.iter().all(|&v| v == 0.0), "{ctx}: zero row");
                     } else {
                         let mut c = vec![0f64; d];
@@ -243,7 +224,7 @@ fn every_codec_keeps_the_contract() {
                             .sum::<f64>()
                             .sqrt();
                         // Up to the f32 rounding of c and of the scales (1e-5 relative).
-                        if matches!(&spec, CodecSpec::Rabitq(p) if p.dec == DecodeScale::Ip) {
+                        if caps.zero_row == ZeroRow::OrthogonalToCentre {
                             let along: f64 = xhat.iter().zip(&c).map(|(&v, c)| v as f64 * c).sum();
                             let tol = 1e-5 * mean_norm * (mean_norm + n) + 1e-30;
                             assert!(along.abs() <= tol, "{ctx}: zero row ⟨x̂, c⟩ = {along}");
@@ -300,110 +281,6 @@ fn bad_specs_are_refused_with_the_valid_choices() {
     assert!(e.contains("at most once"), "{e}");
 }
 
-fn decode_all(codec: &dyn Codec, rows: &Rows) -> Vec<Vec<f32>> {
-    let codes = codec.encode_all(rows);
-    (0..rows.len())
-        .map(|i| {
-            let mut x = vec![0f32; rows.dim()];
-            codec.decode(codes.get(i), &mut x).unwrap();
-            x
-        })
-        .collect()
-}
-
-/// Closed-form per-coordinate bounds: absmax rounding errs by at most half a step.
-#[test]
-fn scalar_codecs_meet_their_rounding_bounds() {
-    let rows = contract_rows(65, 7);
-    // exact: bit-identical.
-    let exact = CodecSpec::Exact.fit(&rows, 0).unwrap();
-    for (x, y) in rows.iter().zip(decode_all(exact.as_ref(), &rows)) {
-        assert_eq!(x, &y[..]);
-    }
-    // int8: |x − x̂| ≤ step/2 = max|x|/254 (plus f32 rounding of the scale product, 1e-6 rel).
-    let int8 = CodecSpec::Int8.fit(&rows, 0).unwrap();
-    for (x, y) in rows.iter().zip(decode_all(int8.as_ref(), &rows)) {
-        let m = x.iter().fold(0f32, |a, &v| a.max(v.abs())) as f64;
-        for (&a, &b) in x.iter().zip(&y) {
-            assert!((a as f64 - b as f64).abs() <= m / 254.0 * (1.0 + 1e-6) + 1e-30);
-        }
-    }
-    // int4 per group of 7: |x − x̂| ≤ group max/14.
-    let spec: CodecSpec = "int4:group=7".parse().unwrap();
-    let int4 = spec.fit(&rows, 0).unwrap();
-    for (x, y) in rows.iter().zip(decode_all(int4.as_ref(), &rows)) {
-        for (g, (xs, ys)) in x.chunks(7).zip(y.chunks(7)).enumerate() {
-            let m = xs.iter().fold(0f32, |a, &v| a.max(v.abs())) as f64;
-            for (&a, &b) in xs.iter().zip(ys) {
-                assert!(
-                    (a as f64 - b as f64).abs() <= m / 14.0 * (1.0 + 1e-6) + 1e-30,
-                    "group {g}: {a} vs {b}"
-                );
-            }
-        }
-    }
-    // f16 / bf16: relative error ≤ 2^-11 / 2^-8 for normal values (round to nearest).
-    for (spec, rel) in [
-        (CodecSpec::F16, 2f64.powi(-11)),
-        (CodecSpec::Bf16, 2f64.powi(-8)),
-    ] {
-        let c = spec.fit(&rows, 0).unwrap();
-        for (x, y) in rows.iter().zip(decode_all(c.as_ref(), &rows)) {
-            for (&a, &b) in x.iter().zip(&y) {
-                if a.abs() > 1e-4 {
-                    assert!(
-                        ((a - b) as f64).abs() <= rel * a.abs() as f64,
-                        "{spec}: {a} vs {b}"
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// Bytes are honest: side scalars are counted.
-#[test]
-fn code_bytes_count_side_scalars() {
-    let rows = gaussian_rows(4, 130, 3);
-    let b = |s: &str| {
-        s.parse::<CodecSpec>()
-            .unwrap()
-            .fit(&rows, 0)
-            .unwrap()
-            .code_bytes()
-    };
-    assert_eq!(b("exact"), 520);
-    assert_eq!(b("f16"), 260);
-    assert_eq!(b("bf16"), 260);
-    assert_eq!(b("int8"), 130 + 4);
-    assert_eq!(b("int4:group=32"), 65 + 4 * 5); // ⌈130/32⌉ = 5 scales
-    assert_eq!(b("int4:group=row"), 65 + 4);
-}
-
-/// int4 with per-group scales beats one scale per row on rows with one large coordinate.
-#[test]
-fn int4_groups_help_on_outlier_rows() {
-    let mut rows = gaussian_rows(200, 128, 9);
-    let mut data = rows.as_slice().to_vec();
-    for r in 0..200 {
-        data[r * 128 + (r % 128)] *= 30.0;
-    }
-    rows = Rows::new(128, data);
-    let err = |s: &str| {
-        let c = s.parse::<CodecSpec>().unwrap().fit(&rows, 0).unwrap();
-        rows.iter()
-            .zip(decode_all(c.as_ref(), &rows))
-            .map(|(x, y)| {
-                x.iter()
-                    .zip(&y)
-                    .map(|(&a, &b)| ((a - b) as f64).powi(2))
-                    .sum::<f64>()
-            })
-            .sum::<f64>()
-    };
-    assert!(err("int4:group=32") < 0.5 * err("int4:group=row"));
-}
-
 #[test]
 fn random_fit_is_declared_truthfully() {
     // A codec whose fit draws from its seed (`CodecSpec::random_fit`) gets `--replicates`
@@ -440,20 +317,75 @@ fn random_fit_is_declared_truthfully() {
         // Below every sampling cap: `random_fit_on(rows)`. A palette gets more training rows
         // than entries (with k ≥ rows it holds every training row and its leaf sees only
         // zero residuals).
-        let train = if matches!(spec, CodecSpec::Palette(_) | CodecSpec::Cascade(_)) {
+        let caps = spec.capabilities();
+        let train = if caps.palette_of_rows {
             big(600)
         } else {
             small.clone()
         };
         check(&train, spec.random_fit_on(train.len()));
         // Above the caps, where `random_fit()` (any row count) must hold.
-        if matches!(spec, CodecSpec::Matryoshka(_)) {
-            check(&big(4200), spec.random_fit());
+        if let RandomFit::AboveRows(cap) = caps.random_fit {
+            check(&big(cap + 104), spec.random_fit());
         } else {
             assert_eq!(spec.random_fit(), spec.random_fit_on(train.len()), "{spec}");
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// A codec is declared once: what its spec declares (grade, family, capabilities) is what every
+/// fit reports and does.
+#[test]
+fn fitted_codecs_do_what_their_declaration_says() {
+    let mut names: Vec<&str> = CODECS.iter().map(|c| c.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), CODECS.len(), "codec names are unique");
+    for info in CODECS {
+        let spec: CodecSpec = info.name.parse().unwrap();
+        assert_eq!(spec.name(), info.name);
+        assert_eq!(spec.family(), info.family, "{spec}");
+        assert_eq!(
+            spec.grade(),
+            info.grade,
+            "{spec}: the default grade is the listed one"
+        );
+    }
+    let rows = contract_rows(7, 3);
+    for spec in specs() {
+        let codec = spec.fit(&rows, 1).unwrap();
+        let caps = spec.capabilities();
+        let ctx = spec.to_string();
+        assert_eq!(codec.grade(), spec.grade(), "{ctx}");
+        assert_eq!(codec.family(), spec.family(), "{ctx}");
+        assert_eq!(codec.can_decode(), caps.decodes, "{ctx}");
+        assert_eq!(codec.can_pair(), caps.pairs, "{ctx}");
+        assert_eq!(
+            codec.pair_is_decoded_dot(),
+            caps.pair_is_decoded_dot,
+            "{ctx}"
+        );
+        assert!(caps.pairs || !caps.pair_is_decoded_dot, "{ctx}");
+        let codes = codec.encode_all(&rows);
+        let mut x = vec![0f32; 7];
+        assert_eq!(
+            codec.decode(codes.get(0), &mut x).is_ok(),
+            caps.decodes,
+            "{ctx}"
+        );
+        for i in 0..rows.len() {
+            let (a, b) = (codes.get(i), codes.get((i + 1) % rows.len()));
+            let p = codec.pair(a, b);
+            assert_eq!(p.is_ok(), caps.pairs, "{ctx}");
+            if caps.pair_is_decoded_dot {
+                let (mut xa, mut xb) = (vec![0f32; 7], vec![0f32; 7]);
+                codec.decode(a, &mut xa).unwrap();
+                codec.decode(b, &mut xb).unwrap();
+                assert_eq!(p.unwrap(), dot(&xa, &xb), "{ctx}: pair is the decoded dot");
+            }
+        }
+    }
 }
 
 #[test]
@@ -479,4 +411,85 @@ fn codec_identity_ignores_defaults_and_parameter_order() {
         let back: CodecSpec = spec.identity().parse().unwrap();
         assert_eq!(back, spec, "{}", spec.identity());
     }
+}
+
+#[test]
+fn distortion_falls_as_bits_rise() {
+    let rows = anisotropic(1500, 16, 31);
+    let test = anisotropic(300, 16, 32);
+    let ladder = |specs: &[&str]| -> Vec<f64> {
+        specs
+            .iter()
+            .map(|s| mse(fit(s, &rows, 3).as_ref(), &test))
+            .collect()
+    };
+    for specs in [
+        &["sq:bits=2", "sq:bits=4", "sq:bits=8"][..],
+        &["pq:m=4,nbits=2", "pq:m=4,nbits=4", "pq:m=4,nbits=8"][..],
+        &["pq:m=2,nbits=6", "pq:m=4,nbits=6", "pq:m=8,nbits=6"][..],
+        &["itq:bits=2", "itq:bits=8", "itq:bits=16"][..],
+        &["fp8:scale=row", "bf16", "exact"][..],
+    ] {
+        let m = ladder(specs);
+        for w in m.windows(2) {
+            assert!(w[1] < w[0], "{specs:?}: {m:?}");
+        }
+    }
+}
+
+#[test]
+fn degenerate_rows_give_finite_outputs_or_clear_errors() {
+    for d in [1usize, 2, 3, 17] {
+        // All-zero and constant training sets (every row identical).
+        for base in [vec![0.0f32; d], vec![0.5; d]] {
+            let rows = Rows::new(d, base.iter().cycle().take(5 * d).copied().collect());
+            for s in [
+                "cascade",
+                "cascade:fit=fps,norm=bf16",
+                "matryoshka",
+                "matryoshka:profile=aggressive",
+                "gain-shape:shape=i2",
+                "gain-shape:shape=bf16,rot=hadamard",
+            ] {
+                let c = fit(s, &rows, 1);
+                let codes = c.encode_all(&rows);
+                let q = vec![0.25f32; d];
+                for i in 0..rows.len() {
+                    let e = c.scorer(&q).estimate(codes.get(i));
+                    assert!(e.is_finite(), "{s} d={d}");
+                    if c.can_pair() {
+                        assert!(c.pair(codes.get(i), codes.get(0)).unwrap().is_finite());
+                    }
+                    if c.can_decode() {
+                        let mut x = vec![0f32; d];
+                        c.decode(codes.get(i), &mut x).unwrap();
+                        assert!(x.iter().all(|v| v.is_finite()), "{s} d={d}");
+                    }
+                }
+            }
+        }
+    }
+    // Huge finite rows: the norm overflows f32/bf16 and is clamped, never infinite.
+    let rows = Rows::new(4, vec![3.0e38; 8]);
+    for s in ["gain-shape", "matryoshka", "cascade:norm=bf16"] {
+        let c = fit(s, &rows, 1);
+        let codes = c.encode_all(&rows);
+        let e = c.scorer(&[1.0, 0.0, 0.0, 0.0]).estimate(codes.get(0));
+        assert!(e.is_finite(), "{s}: {e}");
+    }
+    // Bad parameters are typed errors with the valid values.
+    for (s, want) in [
+        ("cascade:k=0", "1..=256"),
+        ("cascade:k=257", "1..=256"),
+        ("cascade:fit=tree", "kmeans | fps"),
+        ("gain-shape:shape=i1", "bf16 | i2 .. i8"),
+        ("gain-shape:shape=i9", "bf16 | i2 .. i8"),
+        ("gain-shape:rot=dct", "haar"),
+    ] {
+        let e = s.parse::<CodecSpec>().unwrap_err().to_string();
+        assert!(e.contains(want), "{s}: {e}");
+    }
+    let fz = FisherZ::calibrate([0.5]);
+    assert_eq!(fz.z_range, 0.0);
+    assert_eq!(fz.encode(0.9), 0);
 }

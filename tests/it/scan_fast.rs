@@ -6,18 +6,10 @@
 //! computable upper bound of Σ|v_i| (Cauchy–Schwarz ‖q‖·‖x̂‖ in any orthonormal basis, or the
 //! explicit sum). estimate and estimate_all must also agree bit for bit.
 
-use crate::util::gaussian_rows;
+use crate::util::{decoded, dot, gaussian_rows, norm};
 use codecbench::codec::{Codec, CodecSpec};
 
 const U: f64 = 1.0 / (1u64 << 24) as f64;
-
-fn norm(v: &[f32]) -> f64 {
-    v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt()
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
-}
 
 fn f32_at(code: &[u8], at: usize) -> f64 {
     f32::from_le_bytes(code[at..at + 4].try_into().unwrap()) as f64
@@ -51,12 +43,6 @@ fn check(spec: &str, d: usize, reference: impl Fn(&dyn Codec, &[f32], &[u8]) -> 
             );
         }
     }
-}
-
-fn decoded(codec: &dyn Codec, code: &[u8]) -> Vec<f32> {
-    let mut x = vec![0f32; codec.dim()];
-    codec.decode(code, &mut x).unwrap();
-    x
 }
 
 #[test]

@@ -163,3 +163,77 @@ pub fn refused(dir: &Path, args: &[&str]) -> String {
     assert!(!err.contains("panicked"), "{args:?}: {err}");
     err
 }
+
+// ---------------------------------------------------------------------------------------------
+// Codec test helpers, shared by the `codec_*` modules.
+
+/// The codec spec `s` (panics on a bad one).
+pub fn spec(s: &str) -> codecbench::codec::CodecSpec {
+    s.parse().unwrap()
+}
+
+/// The codec `s` fitted on `rows` with `seed`.
+pub fn fit(s: &str, rows: &Rows, seed: u64) -> Box<dyn codecbench::codec::Codec> {
+    spec(s).fit(rows, seed).unwrap()
+}
+
+/// `Σ a_i b_i` of f32 rows accumulated in f64, in order (the plain reference).
+pub fn dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
+}
+
+/// `Σ a_i b_i` in f64, in order.
+pub fn dot64(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// ‖a‖ in f64.
+pub fn norm(a: &[f32]) -> f64 {
+    dot(a, a).sqrt()
+}
+
+/// The decoded row of `code`.
+pub fn decoded(codec: &dyn codecbench::codec::Codec, code: &[u8]) -> Vec<f32> {
+    let mut x = vec![0f32; codec.dim()];
+    codec.decode(code, &mut x).unwrap();
+    x
+}
+
+/// Mean squared reconstruction error per coordinate of `rows` through `codec`.
+pub fn mse(codec: &dyn codecbench::codec::Codec, rows: &Rows) -> f64 {
+    let codes = codec.encode_all(rows);
+    let mut xhat = vec![0f32; rows.dim()];
+    let mut s = 0f64;
+    for (i, r) in rows.iter().enumerate() {
+        codec.decode(codes.get(i), &mut xhat).unwrap();
+        s += r
+            .iter()
+            .zip(&xhat)
+            .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+            .sum::<f64>();
+    }
+    s / (rows.len() * rows.dim()) as f64
+}
+
+/// `n` rows uniform on the unit sphere of R^d (seeded).
+pub fn unit_rows(n: usize, d: usize, seed: u64) -> Rows {
+    let g = gaussian_rows(n, d, seed);
+    let mut data = Vec::with_capacity(n * d);
+    for row in g.iter() {
+        let norm = norm(row);
+        data.extend(row.iter().map(|&v| (v as f64 / norm) as f32));
+    }
+    Rows::new(d, data)
+}
+
+/// Rows with a decaying spectrum: coordinate j has std 3·0.8^j (so PCA/ITQ has structure).
+pub fn anisotropic(n: usize, d: usize, seed: u64) -> Rows {
+    let g = gaussian_rows(n, d, seed);
+    let data = g
+        .as_slice()
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v * 3.0 * 0.8f32.powi((i % d) as i32))
+        .collect();
+    Rows::new(d, data)
+}

@@ -84,25 +84,8 @@ fn l1(a: &[i16; 17], b: &[i16; 17]) -> u32 {
 /// Farthest-point palette under L1 (origin `HhtlCache::from_base17_rows`): start at row 0, then
 /// repeatedly add the row farthest from the chosen set; `min(n, max_k)` entries, as row ids.
 fn farthest_point_palette(b: &[[i16; 17]], max_k: usize) -> Vec<usize> {
-    let k = b.len().min(max_k);
-    if k == 0 {
-        return Vec::new();
-    }
-    let mut chosen = vec![0usize];
-    let mut dist: Vec<u32> = b.iter().map(|x| l1(x, &b[0])).collect();
-    while chosen.len() < k {
-        let mut best = 0;
-        for (i, &d) in dist.iter().enumerate() {
-            if d > dist[best] {
-                best = i;
-            }
-        }
-        chosen.push(best);
-        for (i, d) in dist.iter_mut().enumerate() {
-            *d = (*d).min(l1(&b[i], &b[best]));
-        }
-    }
-    chosen
+    use crate::linalg::farthest::{Stop, farthest_point};
+    farthest_point(b.len(), max_k, 0, |i, c| l1(&b[i], &b[c]), Stop::AtK)
 }
 
 /// Position (in `palette`) of the palette entry nearest to `x` under L1, ties to the first.

@@ -1,15 +1,10 @@
-//! The origin's families done right (`../shared/reference/origin.md` §1): base17 (faithful and
-//! repaired) and the spiral walk with its equal-byte controls.
+//! The origin's Base17 fold (`base17`, `../shared/reference/origin.md` §1.1), faithful and
+//! repaired: the hand-worked example, and what the fixed ×256 scale loses on small rows.
 
-use crate::util::gaussian_rows;
+use crate::util::{fit, gaussian_rows};
 use codecbench::codec::base17::{GOLDEN_POS, fold};
-use codecbench::codec::spiral::walk_positions;
 use codecbench::codec::{Base17Codec, Codec, CodecSpec};
 use codecbench::data::Rows;
-
-fn fit(spec: &str, rows: &Rows) -> Box<dyn Codec> {
-    spec.parse::<CodecSpec>().unwrap().fit(rows, 1).unwrap()
-}
 
 #[test]
 fn base17_faithful_reproduces_the_hand_worked_example() {
@@ -58,8 +53,8 @@ fn base17_fixed_scale_loses_small_magnitude_rows_and_the_repair_keeps_them() {
     // ≈ 0.0018, ×256 ≈ 0.47: the faithful integers are mostly 0 and ±1).
     let g = gaussian_rows(60, 512, 77);
     let rows = Rows::new(512, g.as_slice().iter().map(|&v| 0.01 * v).collect());
-    let faithful = fit("base17:scale=fixed,score=cos", &rows);
-    let repaired = fit("base17:scale=row,score=cos", &rows);
+    let faithful = fit("base17:scale=fixed,score=cos", &rows, 1);
+    let repaired = fit("base17:scale=row,score=cos", &rows, 1);
     let (cf, cr) = (faithful.encode_all(&rows), repaired.encode_all(&rows));
     let (mut exact, mut sf, mut sr) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..rows.len() {
@@ -81,55 +76,4 @@ fn base17_fixed_scale_loses_small_magnitude_rows_and_the_repair_keeps_them() {
     // Honest bytes: the repair costs the 4-byte scale.
     assert_eq!(faithful.code_bytes(), 34);
     assert_eq!(repaired.code_bytes(), 38);
-}
-
-#[test]
-fn spiral_positions_match_the_definition() {
-    // d = 1024 ⇒ 61 octaves. Slot (b, s) sits at index b·K + s.
-    let k = 16;
-    let p = walk_positions(1024, k, 3, 0);
-    assert_eq!(p.len(), 17 * k);
-    let phi = (1.0 + 5f64.sqrt()) / 2.0;
-    for b in 0..17 {
-        for s in 0..k {
-            let octave = b + 3 * s;
-            // A position past d in the last, partial octave (60·17 + pos ≥ 1024) is missing.
-            let want = (octave < 61)
-                .then(|| {
-                    let x = (b + octave) as f64 * phi;
-                    octave * 17 + ((x - x.floor()) * 17.0).floor() as usize
-                })
-                .filter(|&i| i < 1024);
-            assert_eq!(p[b * k + s], want, "b={b} s={s}");
-        }
-    }
-    // Hand-worked: (0,0) → 0; (1,0): 2φ = 3.236, frac·17 = 4.01 → 17 + 4; (0,1): octave 3,
-    // 3φ = 4.854, frac·17 = 14.52 → 51 + 14; (16, 15): octave 61 ≥ 61 → missing.
-    assert_eq!(p[0], Some(0));
-    assert_eq!(p[k], Some(21));
-    assert_eq!(p[1], Some(65));
-    assert_eq!(p[16 * k + 15], None);
-}
-
-#[test]
-fn spiral_controls_cost_the_same_bytes_and_rank_sensibly() {
-    let rows = gaussian_rows(200, 256, 12);
-    let mut bytes = Vec::new();
-    for s in [
-        "spiral:k=4,stride=1",
-        "spiral:k=4,stride=1,mode=subset",
-        "spiral:k=4,stride=1,mode=jl",
-    ] {
-        let c = fit(s, &rows);
-        bytes.push(c.code_bytes());
-        // The row's own score is the maximum (cosine 1 up to BF16 truncation, 2^-7 relative).
-        let codes = c.encode_all(&rows);
-        let sc = c.scorer(rows.row(0));
-        let own = sc.estimate(codes.get(0));
-        assert!(own > 0.98, "{s}: {own}");
-        for i in 1..rows.len() {
-            assert!(sc.estimate(codes.get(i)) < own, "{s}: row {i}");
-        }
-    }
-    assert_eq!(bytes, vec![6 + 34 * 4; 3]);
 }

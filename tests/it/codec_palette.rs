@@ -2,7 +2,7 @@
 //! examples, exact bytes, the I8Hybrid leaf really using its stored positions, degenerate rows,
 //! spec errors; and the P9 resolution probe on a small synthetic population.
 
-use crate::util::gaussian_rows;
+use crate::util::{decoded, gaussian_rows};
 use codecbench::codec::palette::farthest_point;
 use codecbench::codec::{Codec, CodecSpec, PaletteCodec, PaletteParams};
 use codecbench::data::Rows;
@@ -29,12 +29,6 @@ fn sq_err(a: &[f32], b: &[f32]) -> f64 {
         .zip(b)
         .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
         .sum()
-}
-
-fn decode(c: &dyn Codec, code: &[u8]) -> Vec<f32> {
-    let mut x = vec![0f32; c.dim()];
-    c.decode(code, &mut x).unwrap();
-    x
 }
 
 /// 1-D points 0, 1, 5, −3, 4.5. Largest norm: 5 (index 2). Squared distances to 5:
@@ -101,7 +95,7 @@ fn too_few_training_rows_fall_back_to_every_row_and_duplicates_shrink_the_palett
         assert_eq!(c.entries(), 1, "{s}");
         assert_eq!(c.model_bytes(), model, "{s}");
         let codes = c.encode_all(&rows);
-        assert_eq!(decode(&c, codes.get(0)), vec![0.25, -1.0, 2.0], "{s}");
+        assert_eq!(decoded(&c, codes.get(0)), vec![0.25, -1.0, 2.0], "{s}");
     }
 }
 
@@ -192,13 +186,13 @@ fn i8_hybrid_decode_uses_its_stored_positions() {
         assert!(f.positions.iter().all(|&p| p < 64));
 
         e_palette += sq_err(x, c.entry(f.index as usize));
-        e_leaf += sq_err(x, &decode(&c, code));
+        e_leaf += sq_err(x, &decoded(&c, code));
         let mut dropped = f.clone();
         dropped.positions = (0..8).collect();
         moved += usize::from(dropped.positions != f.positions);
         let mut bad = vec![0u8; c.code_bytes()];
         c.write_fields(&dropped, &mut bad);
-        e_dropped += sq_err(x, &decode(&c, &bad));
+        e_dropped += sq_err(x, &decoded(&c, &bad));
     }
     assert!(moved > 390, "{moved}");
     // Expected: top-8 of 64 rotated Gaussian residual coordinates hold ≈ 40% of the residual
@@ -225,7 +219,7 @@ fn leaves_and_kmeans_reduce_reconstruction_error() {
         let codes = c.encode_all(&rows);
         rows.iter()
             .enumerate()
-            .map(|(i, x)| sq_err(x, &decode(&c, codes.get(i))))
+            .map(|(i, x)| sq_err(x, &decoded(&c, codes.get(i))))
             .sum::<f64>()
     };
     let none = err("palette:k=16");
@@ -258,7 +252,7 @@ fn zero_constant_and_one_dimensional_rows() {
             let c = fit(s, rows, 7);
             let codes = c.encode_all(rows);
             for (i, x) in rows.iter().enumerate() {
-                let y = decode(&c, codes.get(i));
+                let y = decoded(&c, codes.get(i));
                 assert!(y.iter().all(|v| v.is_finite()), "{s} row {i}");
                 let est = c.scorer(x).estimate(codes.get(i));
                 assert!(est.is_finite(), "{s} row {i}");

@@ -8,6 +8,7 @@ pub mod context;
 pub mod fmt;
 pub mod meta;
 pub mod plan;
+pub mod plan_toml;
 pub mod probe_kind;
 pub mod row;
 pub mod units;

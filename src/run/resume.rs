@@ -29,6 +29,11 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
     let stored: StoredMeta = serde_json::from_str(&text)
         .map_err(|e| bad(format!("run.json is not a codecbench run: {e}")))?;
     let _lock = lock_run_dir(dir)?;
+    // Temp files a killed writer left (unique names, so nothing overwrites them): with the lock
+    // held no other process is writing here.
+    for d in [dir.to_path_buf(), dir.join("units")] {
+        remove_stale_temp_files(&d);
+    }
     if stored.results_format != RESULTS_FORMAT {
         return Err(bad(format!(
             "it was written by a codecbench whose results format is {} (this one writes {}): its \
@@ -112,4 +117,18 @@ struct StoredPopulation {
 #[derive(serde::Deserialize, Default)]
 struct StoredProvenance {
     sha256: Option<String>,
+}
+
+/// Remove `.NAME.PID.N.tmp` files (see `atomic::unique_name`) from `dir`, if any.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") && e.path().is_file() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }

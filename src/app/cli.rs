@@ -104,7 +104,7 @@ pub enum Command {
         #[arg(long, default_value_t = 0.0)]
         min_effect: f64,
         /// Multiple-comparison correction over all tested metrics.
-        #[arg(long, value_enum, default_value_t = codecbench::report::compare::Correction::Holm)]
+        #[arg(long, value_parser = choice::<codecbench::report::compare::Correction>(), default_value = "holm")]
         correction: codecbench::report::compare::Correction,
         /// List every compared metric, not only the significant changes.
         #[arg(long)]
@@ -392,7 +392,7 @@ pub struct SampleFlags {
     #[arg(long, value_name = "SPEC")]
     pub query_file: Option<String>,
     /// Rows with NaN/Inf: `error` names the row and stops; `skip` drops them and reports how many.
-    #[arg(long, value_enum, default_value_t = NonFinitePolicy::Error)]
+    #[arg(long, value_parser = choice::<NonFinitePolicy>(), default_value = "error")]
     pub nonfinite: NonFinitePolicy,
     /// At most this many rows per population (a seeded sample beyond it) [default: 20000; 1000
     /// with --quick].

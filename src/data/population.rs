@@ -17,17 +17,7 @@ pub enum PopulationKind {
 }
 
 /// What to do with rows holding NaN or ±Inf.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NonFinitePolicy {
     /// Refuse the population, naming the first bad row.
@@ -35,6 +25,24 @@ pub enum NonFinitePolicy {
     Error,
     /// Drop such rows and report how many were dropped.
     Skip,
+}
+
+impl crate::choice::Choice for NonFinitePolicy {
+    const ALL: &'static [Self] = &[NonFinitePolicy::Error, NonFinitePolicy::Skip];
+
+    fn name(self) -> &'static str {
+        match self {
+            NonFinitePolicy::Error => "error",
+            NonFinitePolicy::Skip => "skip",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            NonFinitePolicy::Error => "Refuse the population, naming the first bad row",
+            NonFinitePolicy::Skip => "Drop such rows and report how many were dropped",
+        }
+    }
 }
 
 /// Where a population's rows came from, recorded in every report.

@@ -87,7 +87,7 @@ fn is_correlation(metric: &str) -> bool {
 }
 
 /// Multiple-comparison correction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Correction {
     /// Holm's step-down: family-wise error rate ≤ alpha.
@@ -95,6 +95,24 @@ pub enum Correction {
     Holm,
     /// Benjamini–Hochberg: false discovery rate ≤ alpha.
     Bh,
+}
+
+impl crate::choice::Choice for Correction {
+    const ALL: &'static [Self] = &[Correction::Holm, Correction::Bh];
+
+    fn name(self) -> &'static str {
+        match self {
+            Correction::Holm => "holm",
+            Correction::Bh => "bh",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Correction::Holm => "Holm's step-down: family-wise error rate ≤ alpha",
+            Correction::Bh => "Benjamini–Hochberg: false discovery rate ≤ alpha",
+        }
+    }
 }
 
 /// Settings of [`compare`].

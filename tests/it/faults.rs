@@ -3,18 +3,25 @@
 //! two processes on one run directory, the same population or codec twice, empty and exploding
 //! sweeps, a damaged results line. Each test failed on the build before the fix.
 
-use crate::util::{refused, run_bin, stderr, tiny_int8_run};
+use crate::util::{quick_args, refused, run_bin, stderr, tiny_int8_run};
+use std::path::Path;
 
-const TINY: &[&str] = &[
-    "run",
-    "--quick",
-    "--no-probes",
-    "--no-progress",
-    "-p",
-    "gaussian:n=300,d=16",
-    "-c",
-    "int8",
-];
+/// A tiny quick run without probes, then `extra`.
+fn tiny(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut v = vec!["--no-progress", "-p", "gaussian:n=300,d=16", "-c", "int8"];
+    v.extend_from_slice(extra);
+    quick_args(&v)
+}
+
+/// `run --resume DIR --no-progress`.
+fn resume_args(run_dir: &Path) -> Vec<&str> {
+    vec![
+        "run",
+        "--resume",
+        run_dir.to_str().unwrap(),
+        "--no-progress",
+    ]
+}
 
 /// A real directory or file named `latest` is the user's: a run leaves it (and what is in it)
 /// alone and says so, instead of deleting it.
@@ -24,7 +31,7 @@ fn a_users_own_latest_is_never_deleted() {
     let out = dir.path().join("o");
     std::fs::create_dir_all(out.join("latest")).unwrap();
     std::fs::write(out.join("latest").join("mine.txt"), "keep me").unwrap();
-    let o = run_bin(dir.path(), &[TINY, &["--out", "o"]].concat());
+    let o = run_bin(dir.path(), &tiny(&["--out", "o"]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("left as it is"), "{}", stderr(&o));
     assert_eq!(
@@ -35,7 +42,7 @@ fn a_users_own_latest_is_never_deleted() {
     let out = dir.path().join("f");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("latest"), "a file").unwrap();
-    let o = run_bin(dir.path(), &[TINY, &["--out", "f"]].concat());
+    let o = run_bin(dir.path(), &tiny(&["--out", "f"]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         std::fs::read_to_string(out.join("latest")).unwrap(),
@@ -69,15 +76,7 @@ fn a_run_directory_in_use_is_refused_with_the_holders_pid() {
     let run_dir = tiny_int8_run(dir.path(), "o");
     let before = std::fs::read(run_dir.join("results.jsonl")).unwrap();
     let held = codecbench::run::output::lock_run_dir(&run_dir).unwrap();
-    let err = refused(
-        dir.path(),
-        &[
-            "run",
-            "--resume",
-            run_dir.to_str().unwrap(),
-            "--no-progress",
-        ],
-    );
+    let err = refused(dir.path(), &resume_args(&run_dir));
     assert!(
         err.contains("in use") && err.contains(&std::process::id().to_string()),
         "{err}"
@@ -87,15 +86,7 @@ fn a_run_directory_in_use_is_refused_with_the_holders_pid() {
         before
     );
     drop(held);
-    let o = run_bin(
-        dir.path(),
-        &[
-            "run",
-            "--resume",
-            run_dir.to_str().unwrap(),
-            "--no-progress",
-        ],
-    );
+    let o = run_bin(dir.path(), &resume_args(&run_dir));
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -105,13 +96,13 @@ fn the_same_population_or_codec_twice_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let err = refused(
         dir.path(),
-        &[TINY, &["-p", "gaussian:n=300,d=16", "--out", "o"]].concat(),
+        &tiny(&["-p", "gaussian:n=300,d=16", "--out", "o"]),
     );
     assert!(
         err.contains("gaussian:n=300,d=16") && err.contains("twice"),
         "{err}"
     );
-    let err = refused(dir.path(), &[TINY, &["-c", "int8", "--out", "o"]].concat());
+    let err = refused(dir.path(), &tiny(&["-c", "int8", "--out", "o"]));
     assert!(err.contains("int8") && err.contains("twice"), "{err}");
     assert!(!dir.path().join("o").exists());
 }
@@ -157,15 +148,7 @@ fn a_damaged_results_line_is_named_by_its_line() {
     let cut = &lines[4][..lines[4].len() / 2];
     lines[4] = cut;
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    let err = refused(
-        dir.path(),
-        &[
-            "run",
-            "--resume",
-            run_dir.to_str().unwrap(),
-            "--no-progress",
-        ],
-    );
+    let err = refused(dir.path(), &resume_args(&run_dir));
     assert!(err.contains("line 5,"), "{err}");
     assert!(!err.contains("line 1 "), "{err}");
 }

@@ -23,7 +23,8 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn undefined(n: usize) -> Self {
+    /// No value and no interval, over `n` units.
+    pub fn undefined(n: usize) -> Self {
         Self {
             value: None,
             ci_lo: None,

@@ -378,12 +378,7 @@ pub fn measure_population(
                 }
                 None => MetricValue {
                     name: name.clone(),
-                    estimate: Estimate {
-                        value: None,
-                        ci_lo: None,
-                        ci_hi: None,
-                        n: 0,
-                    },
+                    estimate: Estimate::undefined(0),
                     chance: None,
                     note: Some(format!(
                         "undefined: {}",
@@ -513,12 +508,7 @@ fn measure_codec(
             }
             .row(MetricValue {
                 name: "spearman".to_string(),
-                estimate: Estimate {
-                    value: None,
-                    ci_lo: None,
-                    ci_hi: None,
-                    n: 0,
-                },
+                estimate: Estimate::undefined(0),
                 chance: None,
                 note: Some(format!("not measurable: {why}")),
             });

@@ -61,6 +61,21 @@ fn cell(r: Option<&ResultRow>) -> String {
     r.map_or("—".to_string(), |r| fmt_ci(r.value, r.ci_lo, r.ci_hi))
 }
 
+/// The rows of each population, populations in order of first appearance.
+fn by_population(rows: &[ResultRow]) -> Vec<(&str, Vec<ResultRow>)> {
+    populations(rows)
+        .into_iter()
+        .map(|pop| {
+            let of = rows
+                .iter()
+                .filter(|r| r.population == pop)
+                .cloned()
+                .collect();
+            (pop, of)
+        })
+        .collect()
+}
+
 /// Distinct populations of `rows`, in order.
 fn populations(rows: &[ResultRow]) -> Vec<&str> {
     unique(rows.iter().map(|r| r.population.as_str()))

@@ -1,7 +1,7 @@
 //! The population probes' sections: P7 family recall, P1 spiral sketches, row identity — one
 //! table per population, from the rows alone.
 
-use super::{cell, find, populations};
+use super::{by_population, cell, find};
 use crate::report::{fmt_ci, fmt_num, summary::unique};
 use crate::results::{ProbeNote, ResultRow};
 use std::fmt::Write;
@@ -25,12 +25,7 @@ pub fn family(md: &mut String, rows: &[ResultRow], notes: &[&ProbeNote]) {
         md,
         "\n## P7 — family recall: does a row's exact nearest neighbour share its family? ({families} families)\n\nLabels are attached to row ids; chance = Σ n_f(n_f−1)/(n(n−1)) (Σp² without replacement); κ = (recall − chance)/(1 − chance). CIs over rows.\n"
     );
-    for pop in populations(rows) {
-        let of: Vec<ResultRow> = rows
-            .iter()
-            .filter(|r| r.population == pop)
-            .cloned()
-            .collect();
+    for (pop, of) in by_population(rows) {
         let _ = writeln!(
             md,
             "**{pop}** ({} rows × {})\n\n| method | recall | chance | κ |\n|---|---|---|---|",
@@ -74,12 +69,7 @@ pub fn spiral(md: &mut String, rows: &[ResultRow]) {
         md,
         "\n## P1 — spiral sampling vs equal-byte controls\n\nTop-1 = exact NN is the signature's NN; top-5 = exact NN within the signature's top 5; rank agreement = (1 + τ_b)/2 of signature vs exact cosines over all other rows (the origin's G2/G3). CIs over query rows.\n"
     );
-    for pop in populations(rows) {
-        let of: Vec<ResultRow> = rows
-            .iter()
-            .filter(|r| r.population == pop)
-            .cloned()
-            .collect();
+    for (pop, of) in by_population(rows) {
         let _ = writeln!(
             md,
             "**{pop}** ({} rows × {}, {} queries)\n\n| sketch | bytes/row | top-1 | top-5 | rank agreement |\n|---|---|---|---|---|",

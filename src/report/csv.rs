@@ -18,6 +18,20 @@ pub fn render(rows: &[ResultRow]) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Render rows as CSV lines without the header (to append to a file that has one).
+pub fn render_rows(rows: &[ResultRow]) -> Result<String, csv::Error> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Column names, in order (the field order of [`ResultRow`]).
 pub const HEADER: &[&str] = &[
     "population",

@@ -2,8 +2,8 @@
 //! run the pair probe, pool the metrics into rows, then the population's instrument block. Cells
 //! run concurrently; every seed derives from names, so results do not depend on scheduling.
 
-use super::board::Board;
 use super::instrument;
+use super::journal::Journal;
 use super::prepare::Prepared;
 use super::seeds;
 use crate::codec::{Codec, CodecSpec};
@@ -36,9 +36,8 @@ pub struct PopulationDone {
 pub fn population_cells(
     plan: &Plan,
     p: &Prepared,
-    pi: usize,
     prior: &[ResultRow],
-    board: &Board,
+    journal: &Journal,
     dir: &Path,
     bar: &ProgressBar,
 ) -> Result<PopulationDone> {
@@ -51,12 +50,7 @@ pub fn population_cells(
             .collect()
     };
     let finished: Vec<Vec<ResultRow>> = plan.codecs.iter().map(done).collect();
-    for (ci, f) in finished.iter().enumerate() {
-        if !f.is_empty() {
-            board.set_cell(pi, ci, f);
-            bar.inc(1);
-        }
-    }
+    bar.inc(finished.iter().filter(|f| !f.is_empty()).count() as u64);
     let mut truth: Option<Truth> = None;
     if finished.iter().any(Vec::is_empty) {
         bar.set_message(format!("{}: exact scores", p.pop.name));
@@ -78,8 +72,7 @@ pub fn population_cells(
                 let cell = measure_cell(plan, p, t, &prepared, spec)?;
                 // The per-query values first: a cell in results.jsonl always has its file.
                 cell.units.write(dir)?;
-                board.set_cell(pi, ci, &cell.rows);
-                board.write(dir)?;
+                journal.append(&cell.rows)?;
                 bar.inc(1);
                 Ok(Some(cell))
             })
@@ -111,7 +104,6 @@ pub fn population_cells(
         .cloned()
         .collect();
     if !prior_block.is_empty() {
-        board.set_instrument(pi, &prior_block);
         rows.extend(prior_block);
     } else if plan.codecs.len() >= 2 {
         bar.set_message(format!("{}: reliability of the codecs", p.pop.name));
@@ -128,8 +120,7 @@ pub fn population_cells(
             });
         }
         let block = instrument::rows(plan, p, &t, &full, &rows);
-        board.set_instrument(pi, &block);
-        board.write(dir)?;
+        journal.append(&block)?;
         rows.extend(block);
         timings.push(StepTiming::of(format!("instrument {}", p.pop.name), clock));
     }

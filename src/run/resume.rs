@@ -1,14 +1,14 @@
 //! `--resume`: finish an interrupted run from its directory alone — the plan from run.json, the
-//! finished cells from results.jsonl, the probes' notes from run.json — after checking that the
-//! run was written by a build of the same results format and that its populations still load
-//! the same rows.
+//! finished cells from results.jsonl (those that match their digests, see `journal`), the
+//! probes' notes from run.json — after checking that the run was written by a build of the same
+//! results format under the same plan, and that its populations still load the same rows.
 
+use super::journal::verify;
 use super::output::lock_run_dir;
 use super::prepare::load_all;
 use super::runner::{RunOutcome, Target, run_in_pool};
 use crate::error::{Error, Result};
 use crate::pool::thread_pool;
-use crate::report;
 use crate::results::plan::PlanFile;
 use crate::results::{ProbeNote, RESULTS_FORMAT, RowKind};
 use std::path::Path;
@@ -52,22 +52,17 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
     plan.progress = progress;
     // The run directory's parent is where `latest` lives.
     plan.out = dir.parent().map(Path::to_path_buf).unwrap_or_default();
-    let results = dir.join("results.jsonl");
-    let prior = match std::fs::read_to_string(&results) {
-        Ok(t) => report::jsonl::parse(&t).map_err(|e| bad(format!("results.jsonl: {e}")))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(Error::io(&results, e)),
-    };
+    // The rows of every unit that matches its digest; the rest is measured again.
+    let mut prior = verify(dir, &plan)?;
+    if let Some(w) = prior.warning(dir) {
+        eprintln!("{w}");
+    }
     let pool = thread_pool(plan.threads)?;
     // Probe notes are absent in run.json of builds before they existed: such a run's probes are
     // measured again (the same rows) so their report sections have their notes.
-    let prior = match stored.probe_notes {
-        Some(_) => prior,
-        None => prior
-            .into_iter()
-            .filter(|r| !matches!(r.kind(), RowKind::Probe(_)))
-            .collect(),
-    };
+    if stored.probe_notes.is_none() {
+        prior = prior.without(|r| matches!(r.kind(), RowKind::Probe(_)));
+    }
     let target = Target {
         dir: dir.to_path_buf(),
         started: stored.started,

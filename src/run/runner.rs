@@ -1,12 +1,10 @@
-//! The runner: plan → populations → cells (and probes, concurrently) → result rows, rewritten to
-//! disk after every cell → run.json and the reports. All randomness comes from the plan's seed
+//! The runner: plan → populations → cells (and probes, concurrently) → result rows, appended to
+//! the run's journal as each cell finishes → run.json and the reports. All randomness comes from the plan's seed
 //! through stable per-population and per-cell seeds, so results do not depend on thread count.
 
-use super::board::Board;
 use super::cells::{PopulationDone, population_cells};
-use super::output::{
-    create_run_dir, lock_run_dir, update_latest, write_atomic, write_meta, write_results,
-};
+use super::journal::{Journal, Verified};
+use super::output::{create_run_dir, lock_run_dir, update_latest, write_atomic, write_meta};
 use super::prepare::{Prepared, info, load_all};
 use super::probes::{ProbeOutcome, assemble_probes, probe_calls, run_probe_call};
 use crate::codec::Codec;
@@ -45,8 +43,8 @@ pub struct Target {
     pub dir: PathBuf,
     /// When the run first started.
     pub started: String,
-    /// Rows already in results.jsonl.
-    pub prior: Vec<ResultRow>,
+    /// Rows already in results.jsonl that matched their digests (and their lines).
+    pub prior: Verified,
     /// Probe notes already in run.json.
     pub prior_notes: Vec<ProbeNote>,
 }
@@ -68,7 +66,7 @@ pub fn run_in_pool(
             Target {
                 dir,
                 started: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                prior: Vec::new(),
+                prior: Verified::default(),
                 prior_notes: Vec::new(),
             }
         }
@@ -89,6 +87,8 @@ pub fn run_in_pool(
     let mut timings: Vec<StepTiming> = Vec::new();
     write_meta(&dir, &meta)?;
     write_atomic(&dir.join("plan.toml"), plan.to_toml().as_bytes())?;
+    let journal = Journal::start(&dir, plan, &target.prior)?;
+    let prior = target.prior.rows;
 
     let total = (prepared.len() * plan.codecs.len()) as u64;
     let bar = if plan.progress {
@@ -106,8 +106,7 @@ pub fn run_in_pool(
     // Probes and the hypothesis matrix come after the codec cells. Probe rows are written all
     // at once when every probe call has finished, so a resumed run that has any probe row has
     // all of them (and their notes in run.json): it reuses them, else it runs every probe.
-    let prior_probe: Vec<ResultRow> = target
-        .prior
+    let prior_probe: Vec<ResultRow> = prior
         .iter()
         .filter(|r| matches!(r.kind(), RowKind::Probe(_)))
         .cloned()
@@ -120,13 +119,11 @@ pub fn run_in_pool(
     };
     // The codec cells of every population and the probes that need no fitted codec run
     // concurrently (every seed derives from names, so results do not depend on scheduling).
-    let board = Board::new(prepared.len(), plan.codecs.len());
     let (cells, early) = rayon::join(
         || -> Result<Vec<PopulationDone>> {
             prepared
                 .par_iter()
-                .enumerate()
-                .map(|(pi, p)| population_cells(plan, p, pi, &target.prior, &board, &dir, &bar))
+                .map(|p| population_cells(plan, p, &prior, &journal, &dir, &bar))
                 .collect()
         },
         || -> Vec<Option<ProbeOutcome>> {
@@ -146,7 +143,6 @@ pub fn run_in_pool(
         timings.extend(c.timings);
         fitted.push(c.fitted);
     }
-    write_results(&dir, &rows)?;
 
     if !plan.probes.is_empty() {
         if reuse_probes {
@@ -163,19 +159,20 @@ pub fn run_in_pool(
                 .collect();
             let (probed, probe_timings) = assemble_probes(&calls, outcomes, &bar);
             timings.extend(probe_timings);
-            rows.extend(probed.rows);
             meta.probe_notes = probed.notes;
             // The notes first: results.jsonl with probe rows always has them beside it.
             write_meta(&dir, &meta)?;
-            write_results(&dir, &rows)?;
+            journal.append(&probed.rows)?;
+            rows.extend(probed.rows);
         }
         bar.set_message("hypothesis matrix");
         let reg = hypothesis::Registry::builtin();
         let matrix = hypothesis::evaluate(&reg, &rows);
         let via = hypothesis::viability(&reg, &rows);
         rows.extend(hypothesis::to_rows(&matrix, &via, plan.seed));
-        write_results(&dir, &rows)?;
     }
+    // The whole run in plan order (each unit's lines unchanged, so the digests still hold).
+    journal.rewrite(&rows)?;
     bar.finish_and_clear();
     meta.status = "complete".to_string();
     meta.wall_seconds = run_clock.elapsed().as_secs_f64();

@@ -1,7 +1,7 @@
 //! Faults and misuse of run directories and plans that once lost data or results silently
 //! (issue "Reliability, round two"): a user's own `latest`, resuming through the `latest` link,
 //! two processes on one run directory, the same population or codec twice, empty and exploding
-//! sweeps, a damaged results line. Each test failed on the build before the fix.
+//! sweeps, a damaged results line, a damaged or re-planned run on resume. Each test failed on the build before the fix.
 
 use crate::util::{quick_args, refused, run_bin, stderr, tiny_int8_run};
 use std::path::Path;
@@ -136,7 +136,9 @@ fn empty_and_exploding_sweeps_are_refused_up_front() {
     assert!(err.contains("100000000") && err.contains("10000"), "{err}");
 }
 
-/// A damaged line of results.jsonl is named by its line in the file (it always said "line 1").
+/// A damaged line of results.jsonl is named by its line in the file (it always said "line 1")
+/// by the commands that read results (`compare`, `hypotheses`); `--resume` measures its unit
+/// again instead (see below).
 #[test]
 fn a_damaged_results_line_is_named_by_its_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -148,7 +150,110 @@ fn a_damaged_results_line_is_named_by_its_line() {
     let cut = &lines[4][..lines[4].len() / 2];
     lines[4] = cut;
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let p = path.to_str().unwrap();
+    for args in [vec!["compare", p, p], vec!["hypotheses", p]] {
+        let err = refused(dir.path(), &args);
+        assert!(err.contains("line 5,"), "{args:?}: {err}");
+        assert!(!err.contains("line 1 "), "{args:?}: {err}");
+    }
+}
+
+/// A complete two-codec run without probes (cells and an instrument block), in `dir/o`.
+fn two_codec_run(dir: &Path) -> std::path::PathBuf {
+    let o = run_bin(
+        dir,
+        &quick_args(&[
+            "--no-progress",
+            "-p",
+            "gaussian:n=300,d=16",
+            "-c",
+            "int8",
+            "-c",
+            "int4",
+            "--out",
+            "o",
+        ]),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::canonicalize(dir.join("o/latest")).unwrap()
+}
+
+/// Resume keeps only the units whose lines match their digests: a results.jsonl with its last
+/// lines dropped, a line cut short, a value edited or rows duplicated is finished to exactly
+/// the uninterrupted run's file (the damaged cells measured again, with a warning naming
+/// them). Before digests, each damage was kept and mixed into the "resumed" results.
+#[test]
+fn resume_measures_damaged_cells_again_and_never_mixes_them_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = two_codec_run(dir.path());
+    let path = run_dir.join("results.jsonl");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    assert!(lines.len() > 30, "{}", lines.len());
+    let joined = |v: &[&str]| v.iter().map(|l| format!("{l}\n")).collect::<String>();
+    // The first row's value, edited (a plausible number, still valid JSON).
+    let edited_first = {
+        let mut v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        let x = v["value"].as_f64().unwrap();
+        v["value"] = serde_json::json!(x * 0.5 + 0.25);
+        v.to_string()
+    };
+    let mut edited = lines.clone();
+    edited[0] = &edited_first;
+    let cases: Vec<(&str, String)> = vec![
+        ("last 10 lines dropped", joined(&lines[..lines.len() - 10])),
+        (
+            "last line cut short",
+            good[..good.len() - lines[lines.len() - 1].len() / 2 - 1].to_string(),
+        ),
+        ("a value edited", joined(&edited)),
+        (
+            "rows duplicated",
+            joined(&[&lines[..], &lines[..5]].concat()),
+        ),
+    ];
+    for (what, damaged) in cases {
+        std::fs::write(&path, damaged).unwrap();
+        let o = run_bin(dir.path(), &resume_args(&run_dir));
+        assert!(o.status.success(), "{what}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("did not match their digests"),
+            "{what}: {}",
+            stderr(&o)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            good,
+            "{what}: the resumed file is not the uninterrupted run's"
+        );
+    }
+    // An undamaged run resumes to itself without a warning.
+    let o = run_bin(dir.path(), &resume_args(&run_dir));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("digests"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
+}
+
+/// A run.json whose plan was edited (here its seed) is refused: its rows were measured under
+/// another plan, and resuming once mixed rows of two seeds.
+#[test]
+fn resume_refuses_a_run_whose_plan_was_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = two_codec_run(dir.path());
+    let meta_path = run_dir.join("run.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    let seed = meta["plan"]["seed"].as_u64().unwrap();
+    meta["plan"]["seed"] = serde_json::json!(seed + 1);
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    let before = std::fs::read(run_dir.join("results.jsonl")).unwrap();
     let err = refused(dir.path(), &resume_args(&run_dir));
-    assert!(err.contains("line 5,"), "{err}");
-    assert!(!err.contains("line 1 "), "{err}");
+    assert!(
+        err.contains("run.json") && err.contains("plan") && err.contains("edited"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(run_dir.join("results.jsonl")).unwrap(),
+        before
+    );
 }

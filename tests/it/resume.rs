@@ -3,6 +3,9 @@
 
 use crate::util::{run_bin, run_ok, stderr};
 use codecbench::report::jsonl;
+use codecbench::results::ResultRow;
+use codecbench::run::journal::{self, Unit};
+use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -57,16 +60,6 @@ fn killed_run_resumes_to_identical_results() {
     run_ok(d, &args);
     let full = std::fs::read(d.join("full/latest/results.jsonl")).unwrap();
     let full_rows = jsonl::parse(std::str::from_utf8(&full).unwrap()).unwrap();
-    // A cell's key: its codec, or the population's instrument block.
-    let key = |r: &codecbench::results::ResultRow| {
-        let block = if r.is_instrument() {
-            "(block)".to_string()
-        } else {
-            r.codec.clone()
-        };
-        (r.population.clone(), block)
-    };
-
     // The same run, killed as soon as its first cell is on disk.
     let mut args = ARGS.to_vec();
     args.extend(["--out", "part"]);
@@ -82,7 +75,11 @@ fn killed_run_resumes_to_identical_results() {
             it.find_map(|e| {
                 e.ok()
                     .map(|e| e.path())
-                    .filter(|p| p.join("results.jsonl").exists())
+                    // A unit is on disk once its digest follows the header line.
+                    .filter(|p| {
+                        std::fs::read_to_string(p.join(journal::DIGESTS))
+                            .is_ok_and(|t| t.lines().count() >= 2)
+                    })
             })
         })
     };
@@ -105,23 +102,40 @@ fn killed_run_resumes_to_identical_results() {
     // the checks below hold wherever it lands.
     child.wait().unwrap();
 
-    // What is on disk is valid and holds only whole cells. Cells run concurrently, so the
-    // finished ones are any subset of the plan's cells (not a prefix); the file lists them in
-    // plan order, each with all of its rows, and `--resume` is keyed by cell.
-    let partial =
-        jsonl::parse(&std::fs::read_to_string(run_dir.join("results.jsonl")).unwrap()).unwrap();
-    assert!(!partial.is_empty());
-    let present: std::collections::HashSet<_> = partial.iter().map(key).collect();
-    let expected: Vec<_> = full_rows
-        .iter()
-        .filter(|r| present.contains(&key(r)))
-        .cloned()
+    // What is on disk holds the finished units (cells, instrument blocks) in the order they
+    // finished, each appended whole and then its digest; a kill may cut the last line short.
+    // Every unit with a digest holds exactly the uninterrupted run's rows of that unit.
+    let text = std::fs::read_to_string(run_dir.join("results.jsonl")).unwrap();
+    let complete: Vec<&str> = text
+        .split_inclusive('\n')
+        .filter_map(|l| l.strip_suffix('\n'))
         .collect();
-    assert_eq!(
-        expected, partial,
-        "the killed run's file is not the uninterrupted run's rows of the same whole cells, in plan order"
-    );
-    // results.csv is written before results.jsonl: it holds at least the same rows.
+    let partial: Vec<ResultRow> = complete
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let digests = std::fs::read_to_string(run_dir.join(journal::DIGESTS)).unwrap();
+    let digested: HashSet<Unit> = digests
+        .lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect();
+    assert!(!digested.is_empty(), "no unit was on disk with its digest");
+    let of_unit = |rows: &[ResultRow], u: &Unit| -> Vec<ResultRow> {
+        rows.iter()
+            .filter(|r| Unit::of(r).as_ref() == Some(u))
+            .cloned()
+            .collect()
+    };
+    for u in &digested {
+        assert_eq!(
+            of_unit(&partial, u),
+            of_unit(&full_rows, u),
+            "{u:?}: the killed run's rows differ from the uninterrupted run's"
+        );
+    }
+    // results.csv is appended before results.jsonl: it holds at least the same rows.
     let csv = std::fs::read_to_string(run_dir.join("results.csv")).unwrap();
     assert!(
         csv.lines().count() > partial.len(),

@@ -182,13 +182,10 @@ impl PopulationSpec {
             n: SYNTHETIC_ROWS,
             d: SYNTHETIC_DIM,
         };
-        for item in rest.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        for (k, v) in key_values(s, rest)? {
             let bad = |reason: String| Error::BadPopulationSpec {
                 name: s.to_string(),
                 reason,
-            };
-            let Some((k, v)) = item.split_once('=') else {
-                return Err(bad(format!("'{item}' is not key=value")));
             };
             let value: usize = v
                 .trim()
@@ -282,6 +279,30 @@ impl PopulationSpec {
 }
 
 /// Parse `name[:layer=L]` of a real population.
+/// The `key=value` items of a population spec's parameter list `rest` (of spec `s`), trimmed;
+/// an item without `=` or a key given twice (`n=500,n=600`, which once meant "the last one")
+/// is an error.
+fn key_values<'a>(s: &str, rest: &'a str) -> Result<Vec<(&'a str, &'a str)>> {
+    let bad = |reason: String| Error::BadPopulationSpec {
+        name: s.to_string(),
+        reason,
+    };
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for item in rest.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(bad(format!("'{item}' is not key=value")));
+        };
+        let k = k.trim();
+        if out.iter().any(|(seen, _)| *seen == k) {
+            return Err(bad(format!(
+                "parameter '{k}' is given twice; give each parameter once"
+            )));
+        }
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
 fn parse_real(s: &str, entry: usize, rest: &str) -> Result<PopulationSpec> {
     let r = &REAL[entry];
     let bad = |reason: String| Error::BadPopulationSpec {
@@ -289,11 +310,8 @@ fn parse_real(s: &str, entry: usize, rest: &str) -> Result<PopulationSpec> {
         reason,
     };
     let mut layer = None;
-    for item in rest.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let Some((k, v)) = item.split_once('=') else {
-            return Err(bad(format!("'{item}' is not key=value")));
-        };
-        match (k.trim(), r.layers) {
+    for (k, v) in key_values(s, rest)? {
+        match (k, r.layers) {
             ("layer", Some((n, _))) => {
                 let l: usize = v
                     .trim()

@@ -142,6 +142,9 @@ pub fn render(meta: &RunMeta, all_rows: &[ResultRow]) -> String {
         p.resamples,
         if p.quick { " · quick" } else { "" }
     );
+    if let Some(fewer) = super::fewer_queries_sentence(meta) {
+        let _ = write!(s, "<p class=\"meta\">{}</p>", esc(&fewer));
+    }
     s.push_str(&format!("<p>Scores are inner products ⟨query, row⟩, truth in f64. Values are pooled over queries and codec draws (correlations by Fisher-z averaging); bands and ± are 95% intervals. {} Bits per dimension include per-row side scalars and shared state amortised over the population's rows before sampling. The grey band marks the Pareto frontier (nothing cheaper is better).</p>", super::svg::esc(&super::intervals_sentence(&meta.plan))));
 
     // Populations.

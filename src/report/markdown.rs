@@ -69,6 +69,9 @@ pub fn render(meta: &RunMeta, rows: &[ResultRow]) -> String {
             .unwrap_or_default(),
         if p.quick { " · quick" } else { "" }
     );
+    if let Some(fewer) = super::fewer_queries_sentence(meta) {
+        let _ = writeln!(s, "{}\n", esc(&fewer));
+    }
     let _ = writeln!(
         s,
         "Codec draws per cell: {} (codecs whose fit is random) · codec seed: {}\n",

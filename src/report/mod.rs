@@ -45,6 +45,35 @@ pub fn probes_and_hypotheses(rows: &[ResultRow], notes: &[crate::results::ProbeN
     md
 }
 
+/// A sentence naming the populations that got fewer queries than the plan asked for, and why
+/// (a held-out split takes at most half the rows; a population or query file may hold fewer);
+/// `None` when every population got them all.
+pub fn fewer_queries_sentence(meta: &crate::results::RunMeta) -> Option<String> {
+    let asked = meta.plan.queries;
+    let short: Vec<String> = meta
+        .populations
+        .iter()
+        .filter(|p| p.queries < asked)
+        .map(|p| {
+            let why = match p.split.as_str() {
+                "held-out" => format!(
+                    "a held-out split takes at most half of its {} rows as queries",
+                    p.rows
+                ),
+                "query-file" => "the query file holds no more".to_string(),
+                _ => format!("it has {} rows", p.rows),
+            };
+            format!("{} has {} ({why})", p.name, p.queries)
+        })
+        .collect();
+    (!short.is_empty()).then(|| {
+        format!(
+            "Fewer queries than the {asked} asked for: {}.",
+            short.join("; ")
+        )
+    })
+}
+
 /// One sentence saying what every interval of a run covers (report.md and report.html).
 pub fn intervals_sentence(plan: &crate::results::Plan) -> String {
     let units = "the queries (the base rows for recon_mse)";

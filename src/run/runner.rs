@@ -83,6 +83,9 @@ pub fn run_in_pool(
         timings: Vec::new(),
         probe_notes: Vec::new(),
     };
+    if let Some(fewer) = report::fewer_queries_sentence(&meta) {
+        eprintln!("note: {fewer}");
+    }
     let run_clock = std::time::Instant::now();
     let mut timings: Vec<StepTiming> = Vec::new();
     write_meta(&dir, &meta)?;

@@ -257,3 +257,66 @@ fn resume_refuses_a_run_whose_plan_was_edited() {
         before
     );
 }
+
+/// `--queries` beyond what a split can give is reported where the number is (stderr, report.md,
+/// report.html), with the reason; the header once said 600 while 250 were scored.
+#[test]
+fn fewer_queries_than_asked_are_reported_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_bin(
+        dir.path(),
+        &quick_args(&[
+            "--no-progress",
+            "-p",
+            "gaussian:n=500,d=16",
+            "-c",
+            "int8",
+            "--queries",
+            "600",
+            "--out",
+            "o",
+        ]),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = "Fewer queries than the 600 asked for: gaussian:n=500,d=16 has 250 (a held-out \
+                split takes at most half of its 500 rows as queries)";
+    assert!(stderr(&o).contains(want), "{}", stderr(&o));
+    for f in ["report.md", "report.html"] {
+        let text = std::fs::read_to_string(dir.path().join("o/latest").join(f)).unwrap();
+        assert!(text.contains(want), "{f}");
+    }
+    // Enough rows: no such sentence.
+    let o = run_bin(
+        dir.path(),
+        &quick_args(&[
+            "--no-progress",
+            "-p",
+            "gaussian:n=500,d=16",
+            "-c",
+            "int8",
+            "--queries",
+            "200",
+            "--out",
+            "p",
+        ]),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("Fewer queries"), "{}", stderr(&o));
+}
+
+/// A population parameter given twice is refused (the last one silently won).
+#[test]
+fn a_population_parameter_given_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (spec, key) in [
+        ("gaussian:n=500,n=600,d=16", "'n'"),
+        ("clustered:d=8,n=300,d=9", "'d'"),
+        ("minilm-k:layer=1,layer=2", "'layer'"),
+    ] {
+        let err = refused(dir.path(), &quick_args(&["-p", spec, "-c", "int8"]));
+        assert!(
+            err.contains(spec) && err.contains(key) && err.contains("twice"),
+            "{spec}: {err}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Criterion benches of the scan kernels (fast path and scalar reference side by side), the
-//! FWHT, and the blocked f64 truth kernel, at d = 384 and 768.
+//! FWHT, and the blocked f64 truth kernel, at d = 384 and 768; the reliability statistics that
+//! `codecbench stats` computes on wide and tall tables.
 
 use codecbench::linalg::{bits, gemm, rotation, scan};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -137,5 +138,33 @@ fn bench_fwht_and_truth(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_scan, bench_fwht_and_truth);
+/// `codecbench stats`' costly step: Horn's parallel analysis (200 simulated matrices) for a wide
+/// table (5 subjects × 200 items: the n × n Gram path) and a tall one (500 × 30: Bartlett's
+/// Wishart draws), plus the item statistics of a 200-item covariance matrix.
+fn bench_stats(c: &mut Criterion) {
+    use codecbench::metric::reliability::alpha::{alpha_if_deleted, item_total};
+    use codecbench::metric::reliability::factor::{ParallelOptions, parallel_analysis};
+    use codecbench::metric::reliability::{Moments, SquareMatrix};
+    let mut g = c.benchmark_group("stats");
+    g.sample_size(10);
+    for (n, k) in [(5usize, 200usize), (500, 30)] {
+        let observed = vec![0.0; k];
+        g.bench_function(
+            BenchmarkId::new("parallel_analysis", format!("{n}x{k}")),
+            |b| b.iter(|| black_box(parallel_analysis(&observed, n, ParallelOptions::default()))),
+        );
+    }
+    let k = 200;
+    let cols: Vec<Vec<f64>> = (0..k as u32)
+        .map(|j| pseudo(50, j + 1).iter().map(|&v| v as f64).collect())
+        .collect();
+    let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let cov: SquareMatrix = Moments::from_columns(&refs).covariance().unwrap();
+    g.bench_function(BenchmarkId::new("alpha_if_deleted_item_total", k), |b| {
+        b.iter(|| black_box((alpha_if_deleted(&cov), item_total(&cov))))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_scan, bench_fwht_and_truth, bench_stats);
 criterion_main!(benches);

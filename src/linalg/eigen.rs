@@ -50,6 +50,22 @@ pub fn sym_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     (sorted, vecs)
 }
 
+/// Eigenvalues only of a symmetric `n × n` matrix (row-major), descending (NaN for
+/// non-finite input). Cheaper than [`sym_eigen`]: no eigenvectors are accumulated.
+pub fn sym_eigenvalues(a: &[f64], n: usize) -> Vec<f64> {
+    assert_eq!(a.len(), n * n);
+    if n == 0 {
+        return Vec::new();
+    }
+    let m = Mat::from_fn(n, n, |i, j| 0.5 * (a[i * n + j] + a[j * n + i]));
+    let mut vals = m
+        .as_ref()
+        .self_adjoint_eigenvalues(Side::Lower)
+        .unwrap_or_else(|_| vec![f64::NAN; n]);
+    vals.sort_by(|x, y| y.total_cmp(x));
+    vals
+}
+
 /// Rows of the output per parallel GEMM task (each task is one matrixmultiply call).
 const GEMM_ROWS: usize = 256;
 

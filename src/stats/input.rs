@@ -136,6 +136,21 @@ pub(super) fn numeric_columns(csv: &RawCsv) -> Result<Vec<Vec<f64>>> {
             cols[c].push(v);
         }
     }
+    // Sums of squared deviations must stay finite: a deviation is at most 2·max|x|, and n of
+    // them squared must stay below f64::MAX. Beyond that every statistic overflows (a column
+    // of ±1e308 once read as "constant").
+    let limit = (f64::MAX / (4.0 * csv.rows.len().max(1) as f64)).sqrt();
+    for (c, col) in cols.iter().enumerate() {
+        let big = col.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if big > limit {
+            return Err(csv.bad(format!(
+                "{} has values up to {big:e} in magnitude: their squares overflow f64 over \
+                 {} rows (keep |values| below {limit:.1e}); rescale the column",
+                csv.col(c),
+                csv.rows.len()
+            )));
+        }
+    }
     let cols_ref: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
     let m = crate::metric::reliability::Moments::from_columns(&cols_ref);
     if let Some(&c) = m.constant_items().first() {

@@ -25,7 +25,8 @@ use codecbench::metric::reliability::bench::{
     topk_kappa, validity_icc,
 };
 use codecbench::metric::reliability::factor::{
-    ParallelOptions, first_factor_loadings, parallel_analysis, symmetric_eigen,
+    JACOBI_MAX, ParallelOptions, first_factor_loadings, gram_eigenvalues, parallel_analysis,
+    symmetric_eigen,
 };
 use codecbench::metric::reliability::icc::{IccForm, IccTable, icc};
 use codecbench::metric::reliability::kappa::{
@@ -482,8 +483,16 @@ fn eigenvalues_and_loadings_match_numpy() {
 
 #[test]
 fn jacobi_decomposes_a_random_symmetric_matrix() {
+    // 17 items by Jacobi, 80 (above JACOBI_MAX) by faer: the same contract.
+    for k in [17, JACOBI_MAX + 16] {
+        decomposes_a_random_symmetric_matrix(k);
+    }
+}
+
+/// Tolerances: entries are N(0, 1), so |λ| ≲ 2√k ≈ 18 at k = 80; a backward-stable solver leaves
+/// residuals of a few ε‖A‖ per entry, far below 1e-10.
+fn decomposes_a_random_symmetric_matrix(k: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let k = 17;
     let mut a = SquareMatrix::zeros(k);
     for i in 0..k {
         for j in i..k {
@@ -605,6 +614,73 @@ fn parallel_analysis_finds_planted_factors_and_none_in_noise() {
     );
     assert_ne!(pa.thresholds, other.unwrap().thresholds);
     assert!(parallel_analysis(&[2.0, 1.0], 2, opts).is_none());
+}
+
+/// With fewer rows than items, parallel analysis takes each simulated correlation matrix's
+/// eigenvalues from the n × n Gram matrix: they equal the full k × k matrix's (Jacobi), the
+/// rest zero. Tolerance: entries of ZᵀZ are correlations (|r| ≤ 1), eigenvalues ≤ k = 12, and
+/// both solvers are backward stable: 1e-10 absolute is thousands of ε·k.
+#[test]
+fn gram_eigenvalues_equal_the_full_correlation_matrix_s() {
+    let (n, k) = (5, 12);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let cols: Vec<Vec<f64>> = (0..k)
+        .map(|_| (0..n).map(|_| normal(&mut rng)).collect())
+        .collect();
+    let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let full = symmetric_eigen(&Moments::from_columns(&refs).correlation().unwrap()).values;
+    // Z: each column centred and scaled to unit norm, row-major n × k.
+    let mut z = vec![0.0; n * k];
+    for (j, c) in cols.iter().enumerate() {
+        let mean = c.iter().sum::<f64>() / n as f64;
+        let norm = c
+            .iter()
+            .map(|x| (x - mean) * (x - mean))
+            .sum::<f64>()
+            .sqrt();
+        for (i, x) in c.iter().enumerate() {
+            z[i * k + j] = (x - mean) / norm;
+        }
+    }
+    let mut g = vec![0.0; n * n];
+    let gram = gram_eigenvalues(&z, n, k, &mut g);
+    assert_eq!(gram.len(), k);
+    for (i, (a, b)) in gram.iter().zip(&full).enumerate() {
+        close(*a, *b, 1e-10, &format!("eigenvalue {i}"));
+    }
+    // Rank n − 1: the centring removes one dimension.
+    assert!(full[n - 1].abs() < 1e-10 && gram[n..].iter().all(|&v| v == 0.0));
+    let pa = parallel_analysis(&full, n, ParallelOptions::default()).unwrap();
+    assert_eq!(pa.thresholds.len(), k);
+    assert!(pa.thresholds[0] > 1.0 && pa.thresholds[n..].iter().all(|&t| t == 0.0));
+}
+
+/// Alpha-if-deleted and item–total no longer build a submatrix per item; they must still give
+/// exactly (bit for bit) what the submatrix formulas give.
+#[test]
+fn alpha_if_deleted_and_item_total_equal_the_submatrix_formulas_exactly() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let k = 9;
+    let cols: Vec<Vec<f64>> = (0..k)
+        .map(|j| (0..40).map(|_| normal(&mut rng) + j as f64 * 0.1).collect())
+        .collect();
+    let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let c = Moments::from_columns(&refs).covariance().unwrap();
+    let aid = alpha_if_deleted(&c);
+    let it = item_total(&c);
+    for i in 0..k {
+        let keep: Vec<usize> = (0..k).filter(|&j| j != i).collect();
+        let sub = c.submatrix(&keep);
+        let want = alpha_from_matrix(&sub).unwrap();
+        assert_eq!(
+            aid[i].unwrap().to_bits(),
+            want.to_bits(),
+            "alpha without {i}"
+        );
+        let cov: f64 = (0..k).filter(|&j| j != i).map(|j| c.get(i, j)).sum();
+        let r = cov / (c.get(i, i).sqrt() * sub.sum().sqrt());
+        assert_eq!(it[i].unwrap().to_bits(), r.to_bits(), "item-total {i}");
+    }
 }
 
 // ---------------------------------------------------------------- kappa

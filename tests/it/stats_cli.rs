@@ -387,3 +387,61 @@ fn a_two_subject_table_reports_but_skips_parallel_analysis() {
     // Perfectly correlated columns: standardized alpha 1.
     close(&v["alpha_std"]["value"], 1.0, 1e-12, "alpha_std");
 }
+
+/// Values whose squares overflow f64 are named as such (a column of ±1e308 was once called
+/// "constant (rounding noise)").
+#[test]
+fn values_too_large_to_square_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_csv(&dir, "big.csv", "a,b\n1e308,1\n1e308,2\n-1e308,3\n");
+    for mode in [StatsMode::Table, StatsMode::Correlation] {
+        let why = bad_reason(stats_command(&p, mode, false));
+        assert!(
+            why.contains("'a'") && why.contains("overflow") && !why.contains("constant"),
+            "{why}"
+        );
+    }
+}
+
+/// A wide table (5 subjects × 300 items, fewer subjects than items) is analysed in full:
+/// eigenvalues from rank n − 1 = 4, parallel analysis with 300 thresholds. (It took minutes
+/// when each simulated 300 × 300 matrix went through Jacobi; the time is watched by the
+/// `stats` benchmark, not here.)
+#[test]
+fn a_wide_table_is_analysed_with_every_statistic() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = 300;
+    let mut text: String = (0..k)
+        .map(|j| format!("c{j}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    text.push('\n');
+    let mut x: u64 = 7;
+    for _ in 0..5 {
+        let row: Vec<String> = (0..k)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                format!("{:.4}", (x >> 11) as f64 / (1u64 << 53) as f64)
+            })
+            .collect();
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    let p = write_csv(&dir, "wide.csv", &text);
+    let v = stats_json(&p, StatsMode::Table);
+    let eig = v["eigenvalues"].as_array().unwrap();
+    assert_eq!(eig.len(), k);
+    // The correlation matrix has trace k and rank n − 1 = 4.
+    let sum: f64 = eig.iter().map(|e| e.as_f64().unwrap()).sum();
+    assert!((sum - k as f64).abs() < 1e-6, "{sum}");
+    assert!(eig[4].as_f64().unwrap().abs() < 1e-9);
+    let text = stats_command(&p, StatsMode::Table, false).unwrap();
+    let pa = text
+        .lines()
+        .find(|l| l.starts_with("Parallel analysis"))
+        .unwrap();
+    let thresholds = pa.split("thresholds:").nth(1).unwrap();
+    assert_eq!(thresholds.split_whitespace().count(), k, "{pa}");
+}

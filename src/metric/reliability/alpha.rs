@@ -24,12 +24,16 @@ pub const CONFIDENCE: f64 = 0.95;
 /// Alpha from a covariance (raw) or correlation (standardized) matrix. `None` if `k < 2` or the
 /// total `1ᵀC1` is not positive.
 pub fn alpha_from_matrix(c: &SquareMatrix) -> Option<f64> {
-    let k = c.k() as f64;
-    let total = c.sum();
-    if c.k() < 2 || total.is_nan() || total <= 0.0 {
+    alpha_of(c.k(), c.sum(), c.trace())
+}
+
+/// Alpha of `k` items whose covariance matrix sums to `total` with trace `trace`.
+fn alpha_of(items: usize, total: f64, trace: f64) -> Option<f64> {
+    let k = items as f64;
+    if items < 2 || total.is_nan() || total <= 0.0 {
         return None;
     }
-    let a = k / (k - 1.0) * (1.0 - c.trace() / total);
+    let a = k / (k - 1.0) * (1.0 - trace / total);
     a.is_finite().then_some(a)
 }
 
@@ -71,8 +75,7 @@ pub fn alpha_if_deleted(c: &SquareMatrix) -> Vec<Option<f64>> {
             if k < 3 {
                 return None;
             }
-            let keep: Vec<usize> = (0..k).filter(|&j| j != i).collect();
-            alpha_from_matrix(&c.submatrix(&keep))
+            alpha_of(k - 1, c.sum_without(i), c.trace_without(i))
         })
         .collect()
 }
@@ -88,8 +91,7 @@ pub fn item_total(c: &SquareMatrix) -> Vec<Option<f64>> {
                 return None;
             }
             let cov: f64 = (0..k).filter(|&j| j != i).map(|j| c.get(i, j)).sum();
-            let keep: Vec<usize> = (0..k).filter(|&j| j != i).collect();
-            let var_rest = c.submatrix(&keep).sum();
+            let var_rest = c.sum_without(i);
             let var_i = c.get(i, i);
             if var_i <= 0.0 || var_rest <= 0.0 {
                 return None;

@@ -11,7 +11,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
-use super::table::{Moments, SquareMatrix};
+use super::table::SquareMatrix;
+use crate::linalg::eigen::sym_eigenvalues;
 
 /// Eigen decomposition of a symmetric matrix, eigenvalues in descending order.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +23,50 @@ pub struct Eigen {
     pub vectors: SquareMatrix,
 }
 
-/// Eigenvalues and eigenvectors of the symmetric matrix `a` by the cyclic Jacobi method.
+/// Above this many items the decomposition is faer's (Householder tridiagonalisation and
+/// divide-and-conquer, `linalg::eigen`): Jacobi's sweeps cost O(k³) each with the vectors, which
+/// took 2.9 s at k = 500 and grows as k³; faer takes milliseconds. At or below it (every table
+/// the bench builds: its codecs as items) the Jacobi method keeps its digits.
+pub const JACOBI_MAX: usize = 64;
+
+/// [`symmetric_eigen`] by faer, for large matrices.
+fn faer_eigen(a: &SquareMatrix) -> Eigen {
+    let k = a.k();
+    let mut m = vec![0.0f64; k * k];
+    for i in 0..k {
+        for j in 0..k {
+            m[i * k + j] = if i <= j { a.get(i, j) } else { a.get(j, i) };
+        }
+    }
+    let (values, vecs) = crate::linalg::eigen::sym_eigen(&m, k);
+    let mut vectors = SquareMatrix::zeros(k);
+    for r in 0..k {
+        for c in 0..k {
+            vectors.set(r, c, vecs[r * k + c]);
+        }
+    }
+    Eigen { values, vectors }
+}
+
+/// The `k` eigenvalues (descending) of `ZᵀZ` for a row-major `n × k` matrix `z` with `n ≤ k`:
+/// the eigenvalues of the `n × n` Gram matrix `Z·Zᵀ` (into `g`), then `k − n` zeros — the
+/// non-zero eigenvalues of `ZᵀZ` and `Z·Zᵀ` are the same (both are the squared singular values
+/// of `Z`).
+pub fn gram_eigenvalues(z: &[f64], n: usize, k: usize, g: &mut [f64]) -> Vec<f64> {
+    for i in 0..n {
+        for j in 0..=i {
+            let v: f64 = (0..k).map(|t| z[i * k + t] * z[j * k + t]).sum();
+            g[i * n + j] = v;
+            g[j * n + i] = v;
+        }
+    }
+    let mut values = sym_eigenvalues(&g[..n * n], n);
+    values.resize(k, 0.0);
+    values
+}
+
+/// Eigenvalues and eigenvectors of the symmetric matrix `a` by the cyclic Jacobi method (by
+/// faer above [`JACOBI_MAX`] items).
 ///
 /// Each sweep rotates every off-diagonal pair `(p, q)` to zero with `t = tan φ` the smaller root
 /// of `t² + 2θt − 1 = 0`, `θ = (a_qq − a_pp) / (2 a_pq)` (Golub & Van Loan §8.5). Sweeps stop
@@ -31,6 +75,9 @@ pub struct Eigen {
 /// is read.
 pub fn symmetric_eigen(a: &SquareMatrix) -> Eigen {
     let k = a.k();
+    if k > JACOBI_MAX {
+        return faer_eigen(a);
+    }
     let mut m = vec![vec![0.0; k]; k];
     for (i, row) in m.iter_mut().enumerate() {
         for (j, v) in row.iter_mut().enumerate() {
@@ -172,8 +219,11 @@ fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
 /// triangular, A_ii = √χ²(n − 1 − i) and A_ij ~ N(0, 1) for i > j, all independent; its
 /// correlation matrix has exactly the distribution of the simulated data's. That costs O(k³)
 /// per matrix instead of O(n·k²) (a `ChaCha8Rng` seeded with `options.seed`, matrix by matrix,
-/// row by row). With n − 1 < k the scatter matrix is singular and the data are simulated
-/// directly (column by column).
+/// row by row). With n ≤ k the scatter matrix is singular: the data are simulated directly
+/// (column by column) and the eigenvalues taken from the n × n Gram matrix, O(n²k). The
+/// simulated matrices' eigenvalues come from faer (`linalg::eigen`), which computes no
+/// eigenvectors; the cyclic Jacobi method below, O(k³) per sweep with vectors, took 16 s for
+/// 200 matrices of 200 items.
 ///
 /// `None` if `n < 3`, fewer than 2 items, no matrices, or a quantile outside `[0, 1]`.
 pub fn parallel_analysis(
@@ -187,12 +237,19 @@ pub fn parallel_analysis(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut per_position: Vec<Vec<f64>> = vec![Vec::with_capacity(options.matrices); k];
+    let mut push = |values: Vec<f64>| {
+        for (slot, v) in per_position.iter_mut().zip(values) {
+            slot.push(v);
+        }
+    };
     if n > k {
         let chi: Vec<ChiSquared<f64>> = (0..k)
             .map(|i| ChiSquared::new((n - 1 - i) as f64))
             .collect::<Result<_, _>>()
             .ok()?;
         let mut a = vec![0.0f64; k * k];
+        let mut w = vec![0.0f64; k * k];
+        let mut r = vec![0.0f64; k * k];
         for _ in 0..options.matrices {
             for i in 0..k {
                 for j in 0..i {
@@ -201,38 +258,41 @@ pub fn parallel_analysis(
                 a[i * k + i] = chi[i].sample(&mut rng).sqrt();
             }
             // W = A Aᵀ (lower triangular A: row i has entries 0..=i).
-            let mut w = SquareMatrix::zeros(k);
             for i in 0..k {
                 for j in 0..=i {
                     let v: f64 = (0..=j).map(|t| a[i * k + t] * a[j * k + t]).sum();
-                    w.set(i, j, v);
-                    w.set(j, i, v);
+                    w[i * k + j] = v;
+                    w[j * k + i] = v;
                 }
             }
-            let mut r = SquareMatrix::zeros(k);
             for i in 0..k {
                 for j in 0..k {
-                    r.set(i, j, w.get(i, j) / (w.get(i, i) * w.get(j, j)).sqrt());
+                    r[i * k + j] = w[i * k + j] / (w[i * k + i] * w[j * k + j]).sqrt();
                 }
             }
-            for (slot, v) in per_position.iter_mut().zip(symmetric_eigen(&r).values) {
-                slot.push(v);
-            }
+            push(sym_eigenvalues(&r, k));
         }
     } else {
-        let mut columns = vec![vec![0.0; n]; k];
+        // n ≤ k rows: R = ZᵀZ with Z (n × k) the columns centred and scaled to unit norm has
+        // rank ≤ n − 1, and its non-zero eigenvalues are those of the n × n Gram matrix Z·Zᵀ
+        // (the SVD of Z), the rest zero: O(n²k) per matrix instead of O(k³).
+        let mut z = vec![0.0f64; n * k];
+        let mut g = vec![0.0f64; n * n];
+        let mut col = vec![0.0f64; n];
         for _ in 0..options.matrices {
-            for col in &mut columns {
+            for j in 0..k {
                 for x in col.iter_mut() {
                     *x = StandardNormal.sample(&mut rng);
                 }
+                let mean = col.iter().sum::<f64>() / n as f64;
+                let ss: f64 = col.iter().map(|x| (x - mean) * (x - mean)).sum();
+                // Continuous draws are never constant, so ss > 0.
+                let scale = 1.0 / ss.sqrt();
+                for (i, x) in col.iter().enumerate() {
+                    z[i * k + j] = (x - mean) * scale;
+                }
             }
-            let cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-            // Continuous draws are never constant, so the correlation exists.
-            let r = Moments::from_columns(&cols).correlation()?;
-            for (slot, v) in per_position.iter_mut().zip(symmetric_eigen(&r).values) {
-                slot.push(v);
-            }
+            push(gram_eigenvalues(&z, n, k, &mut g));
         }
     }
     let thresholds: Vec<f64> = per_position

@@ -64,6 +64,29 @@ impl SquareMatrix {
         self.data.iter().sum()
     }
 
+    /// Sum of all entries outside row and column `skip`: the same additions in the same order
+    /// as `submatrix(all but skip).sum()`, so bit-identical, without building the submatrix
+    /// (alpha-if-deleted and item–total call it once per item: O(k²) each, no allocation).
+    pub fn sum_without(&self, skip: usize) -> f64 {
+        let k = self.k;
+        (0..k)
+            .filter(|&i| i != skip)
+            .flat_map(|i| {
+                (0..k)
+                    .filter(move |&j| j != skip)
+                    .map(move |j| self.data[i * k + j])
+            })
+            .sum()
+    }
+
+    /// Sum of the diagonal without entry `skip` (as `submatrix(all but skip).trace()`).
+    pub fn trace_without(&self, skip: usize) -> f64 {
+        (0..self.k)
+            .filter(|&i| i != skip)
+            .map(|i| self.get(i, i))
+            .sum()
+    }
+
     /// The principal submatrix on the indices `keep` (in that order).
     pub fn submatrix(&self, keep: &[usize]) -> Self {
         let k = keep.len();

@@ -199,7 +199,7 @@ pub fn identity(spec: &FileSpec) -> Result<FileIdentity> {
         FileSpec::Safetensors { .. } => src
             .head(8)?
             .try_into()
-            .map(|b: [u8; 8]| u64::from_le_bytes(b).saturating_add(8))
+            .map(|b: [u8; 8]| u64::from_le_bytes(b).min(safetensors::MAX_HEADER_BYTES) + 8)
             .unwrap_or(0),
         FileSpec::Npy(_) | FileSpec::Fvecs(_) | FileSpec::Bvecs(_) => 0,
     };

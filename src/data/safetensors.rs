@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 
 const FORMAT: &str = "safetensors";
 
+/// The reference implementation's cap on the header length, checked before it is read.
+pub use super::safetensors_header::MAX_HEADER_BYTES;
+
 /// The dtypes [`load`] converts.
 pub const SUPPORTED: &str = "F32, F16, BF16";
 

@@ -115,7 +115,9 @@ impl Source {
                 .ok_or_else(|| Error::Truncated {
                     path: self.path.clone(),
                     format: "input",
-                    expected: (i as u64).saturating_mul(stride).saturating_add(base + len),
+                    expected: (i as u64)
+                        .saturating_mul(stride)
+                        .saturating_add(base.saturating_add(len)),
                     actual: self.len,
                 })
         };

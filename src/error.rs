@@ -23,6 +23,34 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The path is not a regular file (a directory, FIFO, device, socket or dangling link):
+    /// refused before it is opened for reading.
+    #[error("{path}: is {kind}; expected a regular file")]
+    NotAFile { path: PathBuf, kind: String },
+    /// The file got shorter (or was replaced) between opening it and reading from it.
+    #[error(
+        "{path}: the file changed while it was read: it had {len_at_open} bytes when opened but now ends before byte {needed} (truncated or rewritten by another program?)"
+    )]
+    ChangedWhileReading {
+        path: PathBuf,
+        len_at_open: u64,
+        needed: u64,
+    },
+    /// A GGUF file (llama.cpp's format), which this build cannot read.
+    #[error(
+        "{path}: GGUF is not supported yet (issue #18); convert the tensor to .safetensors or .npy (e.g. read it with the `gguf` Python package and numpy.save it) and pass that file"
+    )]
+    Gguf { path: PathBuf },
+    /// The same key twice in a header (JSON object or Python dict): readers disagree on which
+    /// one counts, so the file is refused.
+    #[error(
+        "{path}: not a valid {format} file: key '{key}' appears twice in the header (readers disagree on which one counts)"
+    )]
+    DuplicateKey {
+        path: PathBuf,
+        format: &'static str,
+        key: String,
+    },
     /// The file is not a valid file of the format its name or header claims.
     #[error("{path}: not a valid {format} file: {reason}")]
     BadHeader {
@@ -88,6 +116,16 @@ pub enum Error {
         row: usize,
         col: usize,
         value: f32,
+    },
+    /// A finite f64 value beyond f32's range (it would become ±inf).
+    #[error(
+        "{source_name}: value {value:e} at row {row}, column {col} overflows f32 (max 3.4e38); rescale the data or pass --nonfinite skip to drop such rows"
+    )]
+    Overflow {
+        source_name: String,
+        row: usize,
+        col: usize,
+        value: f64,
     },
     /// Query rows and base rows must share a dimension.
     #[error(

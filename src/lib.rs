@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod fetch;
 pub mod hypothesis;
+pub mod input;
 pub mod linalg;
 pub mod metric;
 pub mod model;

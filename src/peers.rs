@@ -99,7 +99,7 @@ fn bad_dir(dir: &Path, reason: String) -> Error {
 /// Load a directory written by `codecbench export`.
 pub fn load_split(dir: &Path) -> Result<LoadedSplit> {
     let meta_path = dir.join("split.json");
-    let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
+    let text = crate::input::read_to_string(&meta_path)?;
     let meta: SplitJson = serde_json::from_str(&text).map_err(|e| {
         bad_dir(
             &meta_path,
@@ -344,7 +344,7 @@ fn recall_k(rows: &[PeerRow]) -> usize {
 
 /// Run the whole comparison and write compare-peers.md, .csv and .json.
 pub fn compare_peers(opts: &ComparePeersOptions) -> Result<ComparePeersOutcome> {
-    let text = std::fs::read_to_string(&opts.peers).map_err(|e| Error::io(&opts.peers, e))?;
+    let text = crate::input::read_to_string(&opts.peers)?;
     let peer_rows = rp::parse(&opts.peers, &text)?;
     let prior: Vec<ResultRow> = match &opts.run {
         None => Vec::new(),
@@ -354,7 +354,7 @@ pub fn compare_peers(opts: &ComparePeersOptions) -> Result<ComparePeersOutcome> 
             } else {
                 p.clone()
             };
-            let t = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+            let t = crate::input::read_to_string(&file)?;
             crate::report::jsonl::parse(&t).map_err(|e| Error::BadRunDir {
                 path: file.clone(),
                 reason: format!("not a codecbench results.jsonl: {e}"),

@@ -126,7 +126,7 @@ fn read_rows(path: &Path) -> Result<Vec<codecbench::results::ResultRow>> {
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file).map_err(|e| codecbench::Error::io(&file, e))?;
+    let text = codecbench::input::read_to_string(&file)?;
     report::jsonl::parse(&text).map_err(|e| {
         codecbench::Error::BadRunDir {
             path: file.clone(),
@@ -147,7 +147,7 @@ fn run_dir_of(path: &Path) -> PathBuf {
 
 /// The codec seed base a run used (from its run.json), if it can be read.
 fn codec_seed_of(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join("run.json")).ok()?;
+    let text = codecbench::input::read_to_string(&dir.join("run.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     // Runs written before codec draws were seeded from `--codec-seed` and the codec's identity
     // (results format 1) drew differently whatever their seed: never "the same draws".
@@ -241,8 +241,7 @@ pub fn embed(texts: &Path, out: &Path, model: Option<&Path>) -> Result<()> {
         .into());
     }
     let (tok, bert) = codecbench::model::load_dir(&dir)?;
-    let lines: Vec<String> = std::fs::read_to_string(texts)
-        .map_err(|e| codecbench::Error::io(texts, e))?
+    let lines: Vec<String> = codecbench::input::read_to_string(texts)?
         .lines()
         .map(str::to_string)
         .collect();

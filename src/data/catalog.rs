@@ -15,7 +15,8 @@ use std::fmt;
 pub const SYNTHETIC_ROWS: usize = 4000;
 /// Default dimension of a synthetic population.
 pub const SYNTHETIC_DIM: usize = 128;
-/// Files smaller than this get a sha256 in their provenance.
+/// Files up to this size get a sha256 in their provenance; bigger ones a
+/// [`file::FileIdentity`].
 const SHA256_MAX_BYTES: u64 = 512 << 20;
 
 /// A seeded synthetic population.
@@ -162,6 +163,7 @@ impl PopulationSpec {
         if let Some(f) = FileSpec::parse(s) {
             return Ok(PopulationSpec::File(f));
         }
+        file::refuse_gguf(s)?;
         let (name, rest) = match s.split_once(':') {
             Some((n, r)) => (n, r),
             None => (s, ""),
@@ -238,10 +240,12 @@ impl PopulationSpec {
                         bytes: (rows.len() * s.d * 4) as u64,
                     },
                     rows,
+                    overflows: Vec::new(),
                 };
                 let prov = Provenance {
                     source: format!("synthetic:{name}"),
                     sha256: None,
+                    identity: None,
                     tensor: None,
                     dtype: "F32".to_string(),
                     shape: vec![n, s.d],
@@ -354,14 +358,17 @@ fn load_file(
     };
     let loaded = file::load(f, &selection)?;
     let path = f.path();
-    let sha256 = match std::fs::metadata(path) {
-        Ok(m) if m.len() <= SHA256_MAX_BYTES => Some(file::sha256_file(path)?),
-        _ => None,
+    let size = crate::input::check_file(path)?.len();
+    let (sha256, identity) = if size <= SHA256_MAX_BYTES {
+        (Some(file::sha256_file(path)?), None)
+    } else {
+        (None, Some(file::identity(f)?))
     };
     let n_source = loaded.info.shape.first().copied().unwrap_or(0);
     let prov = Provenance {
         source: path.display().to_string(),
         sha256,
+        identity,
         tensor: match f {
             FileSpec::Safetensors { tensor, .. } => tensor.clone(),
             FileSpec::Npy(_) | FileSpec::Fvecs(_) | FileSpec::Bvecs(_) => None,

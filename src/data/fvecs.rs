@@ -8,10 +8,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::raw::{Elem, file_tensor_name, gather_rows, map_readonly, write_file};
+use super::raw::{Elem, Gathered, RowLayout, file_tensor_name, gather_rows, write_file};
 use super::row_stats::{RowStats, row_stats};
 use super::rows::Rows;
 use super::selection::RowSelection;
+use super::source::{Source, Window};
 use super::{Loaded, TensorInfo};
 use crate::error::{Error, Result};
 
@@ -19,23 +20,23 @@ use crate::error::{Error, Result};
 /// bytes = file length (dimension prefixes included).
 pub fn info(path: &Path) -> Result<TensorInfo> {
     let kind = Kind::of(path)?;
-    let mapped = map_readonly(path)?;
-    let layout = Layout::read(path, kind, mapped.bytes())?;
+    let src = Source::open(path)?;
+    let layout = Layout::read(&src, kind)?;
     Ok(layout.info(path, kind))
 }
 
 /// The selected rows, converted to f32. The format (`fvecs` or `bvecs`) follows the extension.
 pub fn load(path: &Path, selection: &RowSelection) -> Result<Loaded> {
     let kind = Kind::of(path)?;
-    let mapped = map_readonly(path)?;
-    let bytes = mapped.bytes();
-    let layout = Layout::read(path, kind, bytes)?;
+    let src = Source::open(path)?;
+    let layout = Layout::read(&src, kind)?;
     let indices = selection.resolve(layout.rows);
-    let rows = layout.gather(path, kind, bytes, &indices)?;
+    let Gathered { rows, overflows } = layout.gather(&src, kind, &indices)?;
     Ok(Loaded {
         rows,
         info: layout.info(path, kind),
         indices,
+        overflows,
     })
 }
 
@@ -65,11 +66,10 @@ pub(crate) fn inspect(
     sample_rows: usize,
 ) -> Result<Vec<(TensorInfo, Option<RowStats>)>> {
     let kind = Kind::of(path)?;
-    let mapped = map_readonly(path)?;
-    let bytes = mapped.bytes();
-    let layout = Layout::read(path, kind, bytes)?;
+    let src = Source::open(path)?;
+    let layout = Layout::read(&src, kind)?;
     let indices = RowSelection::First(sample_rows).resolve(layout.rows);
-    let stats = row_stats(&layout.gather(path, kind, bytes, &indices)?);
+    let stats = row_stats(&layout.gather(&src, kind, &indices)?.rows);
     Ok(vec![(layout.info(path, kind), Some(stats))])
 }
 
@@ -126,15 +126,18 @@ struct Layout {
 }
 
 impl Layout {
-    fn read(path: &Path, kind: Kind, bytes: &[u8]) -> Result<Layout> {
+    fn read(src: &Source, kind: Kind) -> Result<Layout> {
+        let path = src.path();
         let bad = |reason: String| bad(path, kind, reason);
-        let Some(first) = read_dim(bytes, 0) else {
-            return Err(bad(if bytes.is_empty() {
-                "file is empty (no rows)".to_string()
+        let head = src.head(4)?;
+        src.refuse_foreign(&head)?;
+        let Some(first) = read_dim(&head) else {
+            return Err(bad(if head.is_empty() {
+                crate::input::empty_reason(path)
             } else {
                 format!(
                     "file has only {} bytes; row 0's dimension prefix is cut short",
-                    bytes.len()
+                    head.len()
                 )
             }));
         };
@@ -150,14 +153,20 @@ impl Layout {
             .checked_mul(kind.elem().size())
             .and_then(|b| b.checked_add(4))
             .ok_or_else(|| bad(format!("row 0 dimension {dim} overflows the record size")))?;
-        if bytes.len() % record != 0 {
-            return Err(diagnose(path, kind, bytes, dim, record));
+        if src.len() % record as u64 != 0 {
+            return Err(diagnose(src, kind, dim, record)?);
         }
+        let rows = usize::try_from(src.len() / record as u64).map_err(|_| {
+            bad(format!(
+                "{} rows do not fit in memory",
+                src.len() / record as u64
+            ))
+        })?;
         Ok(Layout {
             dim,
             record,
-            rows: bytes.len() / record,
-            file_len: bytes.len() as u64,
+            rows,
+            file_len: src.len(),
         })
     }
 
@@ -171,61 +180,67 @@ impl Layout {
     }
 
     /// Convert rows `indices`, checking each one repeats row 0's dimension.
-    fn gather(&self, path: &Path, kind: Kind, bytes: &[u8], indices: &[usize]) -> Result<Rows> {
-        for &i in indices {
-            let declared = i
-                .checked_mul(self.record)
-                .and_then(|off| read_dim(bytes, off));
+    fn gather(&self, src: &Source, kind: Kind, indices: &[usize]) -> Result<Gathered> {
+        let layout = RowLayout {
+            base: 0,
+            stride: self.record,
+            skip: 4,
+            dims: self.dim,
+            elem: kind.elem(),
+        };
+        gather_rows(src, layout, indices, |k, record| {
+            let declared = read_dim(record);
             if declared.and_then(|d| usize::try_from(d).ok()) != Some(self.dim) {
-                return Err(changed_dim(path, kind, i, declared, self.dim));
+                return Err(changed_dim(
+                    src.path(),
+                    kind,
+                    indices[k],
+                    declared,
+                    self.dim,
+                ));
             }
-        }
-        gather_rows(bytes, self.record, 4, self.dim, kind.elem(), indices).ok_or_else(|| {
-            bad(
-                path,
-                kind,
-                "row data runs past the end of the file".to_string(),
-            )
+            Ok(())
         })
     }
 }
 
-/// The i32 dimension prefix at `offset`, if the file holds all 4 bytes.
-fn read_dim(bytes: &[u8], offset: usize) -> Option<i32> {
-    let end = offset.checked_add(4)?;
-    let prefix = <[u8; 4]>::try_from(bytes.get(offset..end)?).ok()?;
+/// The i32 dimension prefix at the start of `bytes`, if it holds all 4 bytes.
+fn read_dim(bytes: &[u8]) -> Option<i32> {
+    let prefix = <[u8; 4]>::try_from(bytes.get(..4)?).ok()?;
     Some(i32::from_le_bytes(prefix))
 }
 
 /// Why the file length is not a whole number of records: walk the records to find the first row
 /// whose dimension differs from row 0's, or the row the file ends inside.
-fn diagnose(path: &Path, kind: Kind, bytes: &[u8], dim: usize, record: usize) -> Error {
-    let mut offset = 0usize;
+fn diagnose(src: &Source, kind: Kind, dim: usize, record: usize) -> Result<Error> {
+    let path = src.path();
+    let len = src.len();
+    let mut window = Window::new(src);
+    let mut offset = 0u64;
     let mut row = 0usize;
-    while offset < bytes.len() {
-        let declared = read_dim(bytes, offset);
+    while offset < len {
+        let declared = window.get(offset, 4)?.and_then(read_dim);
         if declared.and_then(|d| usize::try_from(d).ok()) != Some(dim) {
             if declared.is_none() {
                 break;
             }
-            return changed_dim(path, kind, row, declared, dim);
+            return Ok(changed_dim(path, kind, row, declared, dim));
         }
-        let Some(end) = offset.checked_add(record).filter(|&e| e <= bytes.len()) else {
+        let Some(end) = offset.checked_add(record as u64).filter(|&e| e <= len) else {
             break;
         };
         offset = end;
         row += 1;
     }
-    let have = bytes.len() - offset.min(bytes.len());
-    bad(
+    let have = len - offset.min(len);
+    Ok(bad(
         path,
         kind,
         format!(
             "truncated: the file ends inside row {row} ({have} of its {record} bytes; \
-             {} bytes is not a whole number of {record}-byte records of dimension {dim})",
-            bytes.len()
+             {len} bytes is not a whole number of {record}-byte records of dimension {dim})"
         ),
-    )
+    ))
 }
 
 fn changed_dim(path: &Path, kind: Kind, row: usize, declared: Option<i32>, dim: usize) -> Error {

@@ -20,8 +20,11 @@ pub fn inspect_file(
         Some(FileSpec::Npy(p)) => npy::inspect(&p, sample_rows),
         Some(FileSpec::Fvecs(p) | FileSpec::Bvecs(p)) => fvecs::inspect(&p, sample_rows),
         Some(FileSpec::Safetensors { path: p, .. }) => safetensors::inspect(&p, sample_rows),
-        None => Err(Error::UnknownFormat {
-            path: path.to_path_buf(),
-        }),
+        None => {
+            super::file::refuse_gguf(&path.to_string_lossy())?;
+            Err(Error::UnknownFormat {
+                path: path.to_path_buf(),
+            })
+        }
     }
 }

@@ -2,8 +2,9 @@
 //! controls, and the catalog of named populations. Nothing here knows about codecs or metrics.
 //!
 //! Inside, imports point one way: `catalog` → `file` / `inspect` (dispatch by format) → the
-//! format loaders `npy`, `fvecs`, `safetensors` → `raw` (file map, element conversion) and
-//! `row_stats`; `cache` (where fetched sources live) stands alone. `data` never imports
+//! format loaders `npy`, `fvecs`, `safetensors` → `raw` (element conversion) and
+//! `row_stats`, reading through `source` (positioned reads of regular files, never a map);
+//! `cache` (where fetched sources live) stands alone. `data` never imports
 //! `fetch`: the fetch pipeline sits above and fills the cache.
 
 pub mod cache;
@@ -18,7 +19,9 @@ pub mod real;
 pub mod row_stats;
 pub mod rows;
 pub mod safetensors;
+pub(crate) mod safetensors_header;
 pub mod selection;
+pub(crate) mod source;
 pub mod static_table;
 pub mod synthetic;
 
@@ -48,4 +51,18 @@ pub struct Loaded {
     pub info: TensorInfo,
     /// Indices (into the tensor's first axis) of the rows in `rows`, in order.
     pub indices: Vec<usize>,
+    /// Finite f64 values that overflowed f32 (they are ±inf in `rows`), the first of each row.
+    pub overflows: Vec<Overflow>,
+}
+
+/// A finite value of an f64 file beyond f32's range, found while converting: it is ±inf in
+/// the loaded rows, and validation names the value instead of calling it non-finite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overflow {
+    /// Position of the row in [`Loaded::rows`].
+    pub row: usize,
+    /// Column.
+    pub col: usize,
+    /// The value in the file.
+    pub value: f64,
 }

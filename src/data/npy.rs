@@ -6,10 +6,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::raw::{Elem, file_tensor_name, gather_rows, map_readonly, write_file};
+use super::raw::{Elem, Gathered, RowLayout, file_tensor_name, gather_rows, write_file};
 use super::row_stats::{RowStats, row_stats};
 use super::rows::Rows;
 use super::selection::RowSelection;
+use super::source::Source;
 use super::{Loaded, TensorInfo};
 use crate::error::{Error, Result};
 
@@ -23,23 +24,23 @@ pub const SUPPORTED: &str = "<f4, <f8, <f2, |u1 (and big-endian >f4, >f8, >f2)";
 /// data size. Succeeds for any simple dtype and any shape, so it can describe what [`load`]
 /// refuses.
 pub fn info(path: &Path) -> Result<TensorInfo> {
-    let mapped = map_readonly(path)?;
-    let header = Header::parse(path, mapped.bytes())?;
+    let src = Source::open(path)?;
+    let header = Header::parse(&src)?;
     Ok(header.info(path))
 }
 
 /// The selected rows of a 2-D array (C or Fortran order) of a [`SUPPORTED`] dtype, converted to f32.
 pub fn load(path: &Path, selection: &RowSelection) -> Result<Loaded> {
-    let mapped = map_readonly(path)?;
-    let bytes = mapped.bytes();
-    let header = Header::parse(path, bytes)?;
+    let src = Source::open(path)?;
+    let header = Header::parse(&src)?;
     let (elem, [n_rows, dims]) = header.loadable(path)?;
     let indices = selection.resolve(n_rows);
-    let rows = header.gather(path, bytes, elem, dims, &indices)?;
+    let Gathered { rows, overflows } = header.gather(&src, elem, dims, &indices)?;
     Ok(Loaded {
         rows,
         info: header.info(path),
         indices,
+        overflows,
     })
 }
 
@@ -87,15 +88,12 @@ pub(crate) fn inspect(
     path: &Path,
     sample_rows: usize,
 ) -> Result<Vec<(TensorInfo, Option<RowStats>)>> {
-    let mapped = map_readonly(path)?;
-    let bytes = mapped.bytes();
-    let header = Header::parse(path, bytes)?;
+    let src = Source::open(path)?;
+    let header = Header::parse(&src)?;
     let stats = match header.loadable(path) {
         Ok((elem, [n_rows, dims])) => {
             let indices = RowSelection::First(sample_rows).resolve(n_rows);
-            Some(row_stats(
-                &header.gather(path, bytes, elem, dims, &indices)?,
-            ))
+            Some(row_stats(&header.gather(&src, elem, dims, &indices)?.rows))
         }
         Err(_) => None,
     };
@@ -109,17 +107,20 @@ struct Header {
     fortran_order: bool,
     shape: Vec<usize>,
     /// Offset of the first data byte.
-    data_start: usize,
+    data_start: u64,
     /// Declared data size; `data_start + data_bytes <= file length`.
     data_bytes: u64,
 }
 
 impl Header {
-    fn parse(path: &Path, bytes: &[u8]) -> Result<Header> {
+    fn parse(src: &Source) -> Result<Header> {
+        let path = src.path();
         let bad = |reason: String| bad(path, reason);
+        let bytes = src.head(12)?;
+        src.refuse_foreign(&bytes)?;
         if bytes.len() < 10 {
             return Err(bad(if bytes.is_empty() {
-                "file is empty".to_string()
+                crate::input::empty_reason(path)
             } else {
                 format!("file has only {} bytes", bytes.len())
             }));
@@ -129,28 +130,42 @@ impl Header {
         }
         let (major, minor) = (bytes[6], bytes[7]);
         let (header_len, header_start) = match major {
-            1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+            1 => (u64::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
             2 | 3 => {
                 let Some(len) = bytes.get(8..12).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
                     return Err(bad("file ends inside the header length".to_string()));
                 };
-                let len = usize::try_from(u32::from_le_bytes(len))
-                    .map_err(|_| bad("header length does not fit in memory".to_string()))?;
-                (len, 12)
+                (u64::from(u32::from_le_bytes(len)), 12)
             }
             _ => return Err(bad(format!("unsupported format version {major}.{minor}"))),
         };
+        if header_len > MAX_HEADER_BYTES {
+            return Err(bad(format!(
+                "header length {header_len} exceeds the {MAX_HEADER_BYTES}-byte cap (numpy \
+                 itself refuses headers over 10000 bytes by default)"
+            )));
+        }
         let data_start = header_start + header_len;
-        let Some(text) = bytes.get(header_start..data_start) else {
+        if data_start > src.len() {
             return Err(bad(format!(
                 "header length {header_len} runs past the end of the file ({} bytes)",
-                bytes.len()
+                src.len()
             )));
-        };
-        let dict = match DictParser::new(text).parse_header() {
+        }
+        // Both fit: header_len <= MAX_HEADER_BYTES and data_start <= the file length.
+        let text = src.read_at(header_start, header_len as usize)?;
+        let dict = match DictParser::new(&text).parse_header() {
             Ok(v) => v,
             Err(reason) => return Err(bad(format!("cannot parse header dict: {reason}"))),
         };
+        let mut seen = std::collections::HashSet::new();
+        if let Some((key, _)) = dict.iter().find(|(key, _)| !seen.insert(key.as_str())) {
+            return Err(Error::DuplicateKey {
+                path: path.to_path_buf(),
+                format: FORMAT,
+                key: key.clone(),
+            });
+        }
         let mut descr = None;
         let mut fortran_order = None;
         let mut shape = None;
@@ -202,7 +217,7 @@ impl Header {
                     "declared shape {shape:?} of '{descr}' overflows a 64-bit byte count"
                 ))
             })?;
-        let available = (bytes.len() - data_start) as u64;
+        let available = src.len() - data_start;
         if data_bytes > available {
             return Err(Error::Truncated {
                 path: path.to_path_buf(),
@@ -250,59 +265,49 @@ impl Header {
         Ok((elem, shape))
     }
 
-    fn gather(
-        &self,
-        path: &Path,
-        bytes: &[u8],
-        elem: Elem,
-        dims: usize,
-        indices: &[usize],
-    ) -> Result<Rows> {
-        let data = bytes.get(self.data_start..).unwrap_or(&[]);
+    fn gather(&self, src: &Source, elem: Elem, dims: usize, indices: &[usize]) -> Result<Gathered> {
         if self.fortran_order {
-            return self.gather_fortran(path, data, elem, dims, indices);
+            return self.gather_fortran(src, elem, dims, indices);
         }
-        gather_rows(
-            data,
-            dims.saturating_mul(elem.size()),
-            0,
+        let layout = RowLayout {
+            base: self.data_start,
+            stride: dims.saturating_mul(elem.size()),
+            skip: 0,
             dims,
             elem,
-            indices,
-        )
-        .ok_or_else(|| bad(path, "data is smaller than the declared shape".to_string()))
+        };
+        gather_rows(src, layout, indices, |_, _| Ok(()))
     }
 }
 
 impl Header {
     /// Fortran (column-major) order: element (i, j) of an `[n, d]` array sits at `j·n + i`.
-    /// Copy the selected rows' elements into C order, then convert as usual. Only the
+    /// Read the selected rows' elements column by column (each column's selected elements in
+    /// as few reads as their spacing allows) into C order, then convert as usual. Only the
     /// selected rows are touched; the header check already bounds every offset.
     fn gather_fortran(
         &self,
-        path: &Path,
-        data: &[u8],
+        src: &Source,
         elem: Elem,
         dims: usize,
         indices: &[usize],
-    ) -> Result<Rows> {
-        let n_rows = self.shape.first().copied().unwrap_or(0);
+    ) -> Result<Gathered> {
+        let n_rows = self.shape.first().copied().unwrap_or(0) as u64;
         let size = elem.size();
-        let short = || bad(path, "data is smaller than the declared shape".to_string());
-        let mut buf = Vec::with_capacity(indices.len().saturating_mul(dims).saturating_mul(size));
-        for &i in indices {
-            for j in 0..dims {
-                let at = j
-                    .checked_mul(n_rows)
-                    .and_then(|v| v.checked_add(i))
-                    .and_then(|v| v.checked_mul(size))
-                    .ok_or_else(short)?;
-                buf.extend_from_slice(data.get(at..at + size).ok_or_else(short)?);
-            }
+        let mut buf = vec![0u8; indices.len().saturating_mul(dims).saturating_mul(size)];
+        for j in 0..dims {
+            let column = (j as u64)
+                .checked_mul(n_rows)
+                .and_then(|v| v.checked_mul(size as u64))
+                .and_then(|v| v.checked_add(self.data_start))
+                .ok_or_else(|| bad(src.path(), "data is smaller than the declared shape".into()))?;
+            src.for_each_row(column, size as u64, size, indices, |k, b| {
+                let at = (k * dims + j) * size;
+                buf[at..at + size].copy_from_slice(b);
+                Ok(())
+            })?;
         }
-        let row_bytes = dims.saturating_mul(size);
-        let all: Vec<usize> = (0..indices.len()).collect();
-        gather_rows(&buf, row_bytes, 0, dims, elem, &all).ok_or_else(short)
+        Ok(Gathered::decode_rows(&buf, dims, elem))
     }
 }
 
@@ -366,6 +371,10 @@ enum Value {
     List(Vec<Value>),
     Dict(Vec<(String, Value)>),
 }
+
+/// Headers longer than this are refused before they are read (numpy's own reader refuses
+/// headers over 10000 bytes unless told otherwise).
+const MAX_HEADER_BYTES: u64 = 1 << 20;
 
 /// Nesting deeper than this is refused (headers nest at most a few levels).
 const MAX_DEPTH: usize = 16;

@@ -52,6 +52,10 @@ pub struct Provenance {
     pub source: String,
     /// sha256 of the source file, where it was cheap to compute.
     pub sha256: Option<String>,
+    /// Size, modification time and sampled-block hash of a file too big for `sha256`
+    /// (absent otherwise, and in run.json of builds before it existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<super::file::FileIdentity>,
     /// Tensor name inside the file, if the format has names.
     pub tensor: Option<String>,
     /// Element type in the source.
@@ -97,7 +101,12 @@ impl Population {
         mut provenance: Provenance,
         policy: NonFinitePolicy,
     ) -> Result<Self> {
-        let Loaded { rows, indices, .. } = loaded;
+        let Loaded {
+            rows,
+            indices,
+            overflows,
+            ..
+        } = loaded;
         let mut kept = Rows::empty(rows.dim());
         let mut dropped = 0;
         let mut zero_rows = 0;
@@ -105,9 +114,19 @@ impl Population {
             if let Some((col, &value)) = row.iter().enumerate().find(|(_, v)| !v.is_finite()) {
                 match policy {
                     NonFinitePolicy::Error => {
+                        let row = indices.get(i).copied().unwrap_or(i);
+                        // A finite f64 that became inf: name the value, not "inf".
+                        if let Some(o) = overflows.iter().find(|o| o.row == i && o.col == col) {
+                            return Err(Error::Overflow {
+                                source_name: name,
+                                row,
+                                col,
+                                value: o.value,
+                            });
+                        }
                         return Err(Error::NonFinite {
                             source_name: name,
-                            row: indices.get(i).copied().unwrap_or(i),
+                            row,
                             col,
                             value,
                         });

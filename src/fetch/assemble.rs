@@ -59,7 +59,7 @@ pub fn append(
     };
     match archive {
         Archive::Zip(path) => {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let file = crate::input::open(path)?;
             let mut zip = zip::ZipArchive::new(BufReader::new(file))
                 .map_err(|e| fail(format!("{} is not a readable zip: {e}", path.display())))?;
             if zip.index_for_name(member).is_none() {
@@ -95,7 +95,7 @@ pub fn append(
                     root.display()
                 )));
             }
-            let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+            let file = crate::input::open(&path)?;
             let total = file.metadata().map(|m| m.len()).unwrap_or(0);
             copy(&mut BufReader::new(file), out, total, member).map_err(|e| match e {
                 CopyError::Read(e) => Error::io(&path, e),

@@ -26,7 +26,7 @@ const MAX_DIMS: u8 = 8;
 /// `output`. Axes after the first are flattened: `[n, 28, 28]` images become `[n, 784]`,
 /// `[n]` labels stay 1-D. Returns the written shape.
 pub fn gz_to_npy(input: &Path, output: &Path) -> Result<Vec<usize>> {
-    let file = File::open(input).map_err(|e| Error::io(input, e))?;
+    let file = crate::input::open(input)?;
     let mut gz = GzDecoder::new(BufReader::with_capacity(1 << 16, file));
     let bad = |reason: String| Error::BadHeader {
         path: input.to_path_buf(),

@@ -42,7 +42,7 @@ pub struct FileRecord {
 /// Read `FETCHED.json` of a source directory.
 pub fn read_record(dir: &Path) -> Result<FetchRecord> {
     let path = dir.join(FETCHED_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let text = crate::input::read_to_string(&path)?;
     serde_json::from_str(&text).map_err(|e| Error::BadHeader {
         path,
         format: "FETCHED.json",

@@ -60,7 +60,7 @@ impl WordPiece {
     /// Read a `vocab.txt`. It must be UTF-8 and contain `[UNK]`, `[CLS]` and `[SEP]`. As in
     /// `BertTokenizer`, a token listed twice keeps its last line's id.
     pub fn from_vocab_file(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::input::read(path)?;
         let text = String::from_utf8(bytes).map_err(|e| bad(path, format!("not UTF-8: {e}")))?;
         let mut lines: Vec<&str> = text.split('\n').collect();
         if lines.last() == Some(&"") {

@@ -49,7 +49,7 @@ pub const CORPUS_FILE: &str = "minilm_l6_debian_sentences_4096.npy";
 /// The committed sentences, one per line, in corpus order.
 pub fn load_texts(data_dir: &Path) -> Result<Vec<String>> {
     let path = data_dir.join(TEXTS_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let text = crate::input::read_to_string(&path)?;
     Ok(text.lines().map(str::to_string).collect())
 }
 

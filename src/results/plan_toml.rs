@@ -141,7 +141,7 @@ impl Sweep {
 impl PlanToml {
     /// Read and parse a plan file.
     pub fn read(path: &std::path::Path) -> Result<PlanToml> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input::read_to_string(path)?;
         toml::from_str(&text).map_err(|e| Error::BadHeader {
             path: path.to_path_buf(),
             format: "plan (TOML)",

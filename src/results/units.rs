@@ -118,7 +118,7 @@ impl CellUnits {
         paths
             .iter()
             .map(|path| {
-                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                let text = crate::input::read_to_string(path)?;
                 let s: Stored = serde_json::from_str(&text).map_err(|e| Error::BadRunDir {
                     path: path.clone(),
                     reason: format!("not a codecbench per-query file: {e}"),

@@ -275,6 +275,15 @@ impl Verified {
     }
 }
 
+/// A regular file's text (through `input`, which refuses FIFOs and devices), `None` when absent.
+fn read_if_present(path: &Path) -> Result<Option<String>> {
+    match crate::input::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Read a run directory's results back for `--resume`: the units whose lines match their
 /// digests in `digests.jsonl`, in file order. Verdict rows are left out (computed again). A run
 /// written before digests existed is read as it is (every line must parse). An error when the
@@ -285,15 +294,14 @@ pub fn verify(dir: &Path, plan: &Plan) -> Result<Verified> {
         reason,
     };
     let results_path = dir.join("results.jsonl");
-    let text = match std::fs::read_to_string(&results_path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io(&results_path, e)),
+    let text = match read_if_present(&results_path)? {
+        Some(t) => t,
+        None => String::new(),
     };
     let digests_path = dir.join(DIGESTS);
-    let digests = match std::fs::read_to_string(&digests_path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let digests = match read_if_present(&digests_path)? {
+        Some(t) => t,
+        None => {
             // Written before digests (or killed before its first write): every line must parse.
             let rows: Vec<ResultRow> = report::jsonl::parse(&text)
                 .map_err(|e| bad(format!("results.jsonl: {e}")))?
@@ -307,7 +315,6 @@ pub fn verify(dir: &Path, plan: &Plan) -> Result<Verified> {
                 ..Verified::default()
             });
         }
-        Err(e) => return Err(Error::io(&digests_path, e)),
     };
     let mut lines = digests.split_inclusive('\n');
     let header: Option<Header> = lines

@@ -92,7 +92,7 @@ pub fn lock_run_dir(dir: &Path) -> Result<RunLock> {
         let _ = write!(f, "{}", std::process::id());
         Ok(RunLock { _file: file })
     } else {
-        let pid = std::fs::read_to_string(&path).unwrap_or_default();
+        let pid = crate::input::read_to_string(&path).unwrap_or_default();
         Err(Error::BadRunDir {
             path: dir.to_path_buf(),
             reason: format!(

@@ -7,6 +7,8 @@ use super::journal::verify;
 use super::output::lock_run_dir;
 use super::prepare::load_all;
 use super::runner::{RunOutcome, Target, run_in_pool};
+use crate::data::Provenance;
+use crate::data::file::FileIdentity;
 use crate::error::{Error, Result};
 use crate::pool::thread_pool;
 use crate::results::plan::PlanFile;
@@ -25,7 +27,7 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
         reason,
     };
     let meta_path = dir.join("run.json");
-    let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
+    let text = crate::input::read_to_string(&meta_path)?;
     let stored: StoredMeta = serde_json::from_str(&text)
         .map_err(|e| bad(format!("run.json is not a codecbench run: {e}")))?;
     let _lock = lock_run_dir(dir)?;
@@ -73,10 +75,17 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
         // The same populations must load as before: compare their provenance.
         let prepared = load_all(&plan)?;
         for (p, old) in prepared.iter().zip(&stored.populations) {
-            if p.pop.provenance.sha256 != old.provenance.sha256 || p.pop.name != old.name {
+            if let Some(change) = changed(&p.pop.provenance, &old.provenance) {
                 return Err(bad(format!(
-                    "population '{}' changed since the run started (sha256 {:?} vs {:?})",
-                    p.pop.name, p.pop.provenance.sha256, old.provenance.sha256
+                    "population '{}' changed since the run started: {} {change}; resuming would \
+                     mix cells of two different files, so rerun its plan (plan.toml) instead",
+                    p.pop.name, p.pop.provenance.source
+                )));
+            }
+            if p.pop.name != old.name {
+                return Err(bad(format!(
+                    "population '{}' is now '{}'",
+                    old.name, p.pop.name
                 )));
             }
         }
@@ -112,6 +121,35 @@ struct StoredPopulation {
 #[derive(serde::Deserialize, Default)]
 struct StoredProvenance {
     sha256: Option<String>,
+    /// Absent for small files and in run.json of builds before it existed (big files then
+    /// resume unchecked, as they did).
+    #[serde(default)]
+    identity: Option<FileIdentity>,
+}
+
+/// How the population's file differs from the one the run started with, if it does: its
+/// sha256 (files up to 512 MiB), else its size, modification time or sampled blocks.
+fn changed(now: &Provenance, then: &StoredProvenance) -> Option<String> {
+    if now.sha256 != then.sha256 {
+        let show = |h: &Option<String>| h.clone().unwrap_or_else(|| "none".to_string());
+        return Some(format!(
+            "has sha256 {}, not {}",
+            show(&now.sha256),
+            show(&then.sha256)
+        ));
+    }
+    let (Some(a), Some(b)) = (&now.identity, &then.identity) else {
+        return None;
+    };
+    if a.size != b.size {
+        Some(format!("has {} bytes, not {}", a.size, b.size))
+    } else if a.modified_ns != b.modified_ns {
+        Some("has another modification time".to_string())
+    } else if a.sampled_sha256 != b.sampled_sha256 {
+        Some("has other bytes in its sampled blocks (same size and modification time)".to_string())
+    } else {
+        None
+    }
 }
 
 /// Remove `.NAME.PID.N.tmp` files (see `atomic::unique_name`) from `dir`, if any.

@@ -40,7 +40,7 @@ fn bad(path: &Path, reason: String) -> Error {
 }
 
 pub(super) fn read_csv(path: &Path) -> Result<RawCsv> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::input::read(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)

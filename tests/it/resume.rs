@@ -271,3 +271,56 @@ fn resume_recomputes_missing_probes_and_reuses_finished_ones() {
         assert_eq!(body(&md), body(&report), "keep_probes = {keep_probes}");
     }
 }
+
+/// A file too big to hash whole (> 512 MiB; sparse here) is identified by its size,
+/// modification time and sampled blocks: `--resume` refuses it once a sampled byte changed,
+/// even with the modification time put back.
+#[test]
+fn resume_refuses_a_big_file_rewritten_since_the_run() {
+    use std::io::{Seek, SeekFrom, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = d.join("big.npy");
+    let rows = 8_500_000usize; // × 16 f32 = 544 MB
+    let mut f = std::fs::File::create(&path).unwrap();
+    codecbench::data::npy::write_header(&mut f, "<f4", &[rows, 16]).unwrap();
+    let data_start = f.stream_position().unwrap();
+    f.set_len(data_start + (rows * 16 * 4) as u64).unwrap();
+    drop(f);
+    run_ok(
+        d,
+        &[
+            "run",
+            "--quick",
+            "--no-probes",
+            "--no-progress",
+            "-c",
+            "int8",
+            "--max-rows",
+            "300",
+            "-p",
+            "big.npy",
+            "--out",
+            "o",
+        ],
+    );
+    let run_dir = std::fs::canonicalize(d.join("o/latest")).unwrap();
+    let meta = std::fs::read_to_string(run_dir.join("run.json")).unwrap();
+    assert!(meta.contains("\"sampled_sha256\""), "{meta}");
+    // Unchanged: resumes.
+    resume_ok(d, &run_dir, &[]);
+    // One byte of the first MiB (always sampled) rewritten, the modification time restored.
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.seek(SeekFrom::Start(data_start + 4096)).unwrap();
+    f.write_all(&[0x3f]).unwrap();
+    f.set_modified(modified).unwrap();
+    drop(f);
+    let o = run_bin(d, &["run", "--resume", run_dir.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("big.npy") && err.contains("changed since the run started"),
+        "{err}"
+    );
+}

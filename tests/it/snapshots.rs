@@ -194,6 +194,7 @@ pub fn fixture_meta() -> RunMeta {
             provenance: Provenance {
                 source: format!("synthetic:{POP}"),
                 sha256: None,
+                identity: None,
                 tensor: None,
                 dtype: "f32".to_string(),
                 shape: vec![400, 32],

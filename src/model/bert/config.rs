@@ -42,7 +42,7 @@ fn default_position_embedding_type() -> String {
 impl BertConfig {
     /// Read and check a `config.json`.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::input::read(path)?;
         let config: BertConfig = serde_json::from_slice(&bytes)
             .map_err(|e| bad_config(path, format!("cannot parse: {e}")))?;
         config.check().map_err(|reason| bad_config(path, reason))?;

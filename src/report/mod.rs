@@ -56,12 +56,13 @@ pub fn fewer_queries_sentence(meta: &crate::results::RunMeta) -> Option<String> 
         .filter(|p| p.queries < asked)
         .map(|p| {
             let why = match p.split.as_str() {
-                "held-out" => format!(
+                "held-out" if p.queries == (p.rows / 2).max(1) => format!(
                     "a held-out split takes at most half of its {} rows as queries",
                     p.rows
                 ),
                 "query-file" => "the query file holds no more".to_string(),
-                _ => format!("it has {} rows", p.rows),
+                "self-pairs" if p.queries == p.rows => format!("it has {} rows", p.rows),
+                _ => "its split gave no more".to_string(),
             };
             format!("{} has {} ({why})", p.name, p.queries)
         })

@@ -3,7 +3,7 @@
 //! through stable per-population and per-cell seeds, so results do not depend on thread count.
 
 use super::board::Board;
-use super::cells::{PopulationDone, population_cells};
+use super::cells::{PopulationDone, check_fits, population_cells};
 use super::output::{
     create_run_dir, lock_run_dir, update_latest, write_atomic, write_meta, write_results,
 };
@@ -57,6 +57,7 @@ pub fn run_in_pool(
     prepared: Vec<Prepared>,
     resume: Option<Target>,
 ) -> Result<RunOutcome> {
+    check_fits(plan, &prepared)?;
     let mut _lock = None;
     let target = match resume {
         // `resume` holds the directory's lock already.

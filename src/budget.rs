@@ -208,6 +208,7 @@ impl MemoryBudget {
             .contains("rot=haar")
             .then(|| text.replace("rot=haar", "rot=hadamard"))
             .and_then(|t| t.parse::<CodecSpec>().ok());
+        let mut hint = String::new();
         if let Some(alt) = hadamard {
             let needed = alt.fit_bytes(train_rows, dim);
             if self.allows(needed) {
@@ -217,17 +218,16 @@ impl MemoryBudget {
                     size_text(needed)
                 );
             }
+            hint = format!(
+                "with rot=hadamard it would still need {}; ",
+                size_text(needed)
+            );
         }
-        let rotation = spec.info().params.iter().any(|p| p.key == "rot");
-        format!(
-            "try {}a smaller setting (`codecbench list codecs`), fewer dims or training rows \
+        hint.push_str(
+            "try a smaller setting (`codecbench list codecs`), fewer dims or training rows \
              (--max-rows), or raise --memory-budget",
-            if rotation && !text.contains("rot=hadamard") && !text.contains("rot=none") {
-                "rot=hadamard (O(d) state), "
-            } else {
-                ""
-            }
-        )
+        );
+        hint
     }
 
     /// Refuse a population sample of `rows` rows × `dim` values that needs `needed` bytes

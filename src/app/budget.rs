@@ -44,7 +44,7 @@ pub fn parse(text: &str) -> Result<MemoryBudget, String> {
         .parse()
         .map_err(|_| format!("'{text}': expected a number before the unit (e.g. 8G)"))?;
     let bytes = value * scale as f64;
-    if !(bytes >= 1.0) {
+    if bytes < 1.0 {
         return Err(format!(
             "'{text}': the budget must be at least 1 byte (`none` for no budget)"
         ));

@@ -73,10 +73,9 @@ use super::{Codec, CodecSpec, Family, Grade, Scorer, dot_f64};
 use crate::data::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::bits::{BitReader, BitWriter};
-use crate::linalg::eigen::sym_eigen_bytes;
 use crate::linalg::farthest::{self, Stop};
 use crate::linalg::kmeans::{self, KMeans, nearest};
-use crate::linalg::{Rotation, RotationKind, sample_indices, seeded_rng};
+use crate::linalg::{RotationKind, sample_indices, seeded_rng};
 use half::bf16;
 use leaf::{Leaf, dequantize, quantize};
 
@@ -469,22 +468,7 @@ impl CodecDecl for PaletteDecl {
                 ])
             }
         };
-        let lanes = p.lanes.len();
-        let leaf = match p.leaf {
-            LeafKind::None => 0,
-            LeafKind::Jl => Rotation::fit_bytes(p.rot, d, 1),
-            LeafKind::Svd => {
-                let rows = train_rows.min(LEAF_MAX_ROWS);
-                total(&[
-                    bytes(rows, 48),
-                    bytes(rows, 12).saturating_mul(d as u64),
-                    bytes(d, 8).saturating_mul(d as u64),
-                    bytes(lanes, 40).saturating_mul(d as u64),
-                    bytes(k, 8).saturating_mul(lanes as u64),
-                    sym_eigen_bytes(lanes),
-                ])
-            }
-        };
+        let leaf = Leaf::fit_bytes(p, train_rows, d, k);
         total(&[
             FIT_BYTES_FIXED,
             fit,

@@ -27,6 +27,9 @@ pub const DEFAULT_PERCENT: u8 = 50;
 /// Memory assumed when neither `/proc/meminfo` nor a cgroup limit can be read: 8 GiB.
 pub const FALLBACK_MEMORY: u64 = 8 << 30;
 
+/// What to do about a population sample over the budget.
+const ROWS_HINT: &str = "take fewer rows (--max-rows, n=) or dims, or raise --memory-budget";
+
 /// The most one allocation can take (`isize::MAX` bytes): the limit of `--memory-budget none`.
 pub const MAX_ALLOCATION: u64 = isize::MAX as u64;
 
@@ -233,6 +236,18 @@ impl MemoryBudget {
     /// Refuse a population sample of `rows` rows × `dim` values that needs `needed` bytes
     /// (saturating: see [`MemoryBudget::rows_bytes`]) when that exceeds the budget.
     pub fn check_rows(&self, population: &str, rows: usize, dim: usize, needed: u64) -> Result<()> {
+        self.check_rows_with(population, rows, dim, needed, ROWS_HINT)
+    }
+
+    /// [`MemoryBudget::check_rows`] with the error's hint (which flags take fewer rows).
+    pub fn check_rows_with(
+        &self,
+        population: &str,
+        rows: usize,
+        dim: usize,
+        needed: u64,
+        hint: &'static str,
+    ) -> Result<()> {
         if self.allows(needed) {
             return Ok(());
         }
@@ -242,6 +257,7 @@ impl MemoryBudget {
             dim,
             needed,
             budget: *self,
+            hint,
         })
     }
 

@@ -210,7 +210,7 @@ pub enum Error {
     /// A population's rows (loaded, generated or sampled) exceed the memory budget (checked
     /// before they are allocated).
     #[error(
-        "population '{population}': {rows} rows × {dim} dims would need {} in memory, more than the memory budget of {budget}; take fewer rows (--max-rows, n=) or dims, or raise --memory-budget",
+        "population '{population}': {rows} rows × {dim} dims would need {} in memory, more than the memory budget of {budget}; {hint}",
         size_exact(*needed)
     )]
     RowsOverBudget {
@@ -219,6 +219,8 @@ pub enum Error {
         dim: usize,
         needed: u64,
         budget: MemoryBudget,
+        /// Which flags take fewer rows or dims.
+        hint: &'static str,
     },
     /// A codec's codes of a population exceed the memory budget (checked after fitting, before
     /// encoding).

@@ -365,7 +365,13 @@ fn check_budget(opts: &SpeedOptions) -> Result<()> {
         let needed = rows
             .saturating_mul(2)
             .saturating_add(MemoryBudget::rows_bytes(SCAN_QUERIES, d));
-        budget.check_rows(&format!("speed gaussian d={d}"), opts.rows, d, needed)?;
+        budget.check_rows_with(
+            &format!("speed gaussian d={d}"),
+            opts.rows,
+            d,
+            needed,
+            "pass fewer --rows or a smaller --dim, or raise --memory-budget",
+        )?;
         for spec in &opts.codecs {
             budget.check_fit(spec, opts.rows, d)?;
         }

@@ -73,10 +73,13 @@ pub fn generate_bytes(kind: SyntheticKind, n: usize, d: usize) -> u64 {
 pub fn generate(kind: SyntheticKind, n: usize, d: usize, seed: u64) -> Rows {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let normal = |rng: &mut ChaCha8Rng| -> f32 { rng.sample::<f64, _>(StandardNormal) as f32 };
-    let mut data = Vec::with_capacity(n * d);
+    let len = n
+        .checked_mul(d)
+        .expect("n × d overflows usize: check generate_bytes against the memory budget first");
+    let mut data = Vec::with_capacity(len);
     match kind {
         SyntheticKind::Gaussian => {
-            for _ in 0..n * d {
+            for _ in 0..len {
                 data.push(normal(&mut rng));
             }
         }

@@ -1,6 +1,7 @@
 //! One error type for the library. Every variant carries the fields a user needs to find the
 //! problem (file, tensor, row, what was expected); `main` maps all of them to exit code 2.
 
+use crate::budget::{MemoryBudget, size_exact};
 use std::path::PathBuf;
 
 /// Result alias used throughout the library.
@@ -220,6 +221,58 @@ pub enum Error {
     /// A run directory given to a command does not hold what it should.
     #[error("{path}: {reason}")]
     BadRunDir { path: PathBuf, reason: String },
+    /// A population has fewer training rows than a codec of the plan needs (checked before
+    /// any work starts; the codec's own fit refuses them too).
+    #[error(
+        "population '{population}' has {rows} training rows but codec '{codec}' needs at least {needed}; take more rows (--max-rows, n=) or a smaller setting (palette k, pq nbits)"
+    )]
+    TooFewTrainingRows {
+        population: String,
+        codec: String,
+        rows: usize,
+        needed: usize,
+    },
+    /// A codec's declared fit bytes exceed the memory budget (checked before fitting).
+    #[error(
+        "codec '{codec}' on {rows} training rows × {dim} dims would need {} to fit, more than the memory budget of {budget}; {hint}",
+        size_exact(*needed)
+    )]
+    FitOverBudget {
+        codec: String,
+        rows: usize,
+        dim: usize,
+        needed: u64,
+        budget: MemoryBudget,
+        hint: String,
+    },
+    /// A population's rows (loaded, generated or sampled) exceed the memory budget (checked
+    /// before they are allocated).
+    #[error(
+        "population '{population}': {rows} rows × {dim} dims would need {} in memory, more than the memory budget of {budget}; {hint}",
+        size_exact(*needed)
+    )]
+    RowsOverBudget {
+        population: String,
+        rows: usize,
+        dim: usize,
+        needed: u64,
+        budget: MemoryBudget,
+        /// Which flags take fewer rows or dims.
+        hint: &'static str,
+    },
+    /// A codec's codes of a population exceed the memory budget (checked after fitting, before
+    /// encoding).
+    #[error(
+        "codec '{codec}': the codes of {rows} rows at {code_bytes} bytes each would need {}, more than the memory budget of {budget}; choose a smaller setting (`codecbench list codecs`), fewer rows (--max-rows), or raise --memory-budget",
+        size_exact(*needed)
+    )]
+    CodesOverBudget {
+        codec: String,
+        rows: usize,
+        code_bytes: usize,
+        needed: u64,
+        budget: MemoryBudget,
+    },
     /// A line of a peers results file (`peers/peers.py` output) is not a valid row.
     #[error("{path}: line {line}: {reason}")]
     BadPeersFile {

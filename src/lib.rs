@@ -6,6 +6,7 @@
 //! `metric` → `run` (result rows) → `report`. Codecs (`codec`) know nothing of files or metrics.
 
 pub mod atomic;
+pub mod budget;
 pub mod choice;
 pub mod codec;
 pub mod data;

@@ -54,6 +54,8 @@ pub struct ComparePeersOptions {
     pub resamples: usize,
     /// Threads of the "all threads" measurement (None = all cores).
     pub threads: Option<usize>,
+    /// The most one codec fit (or its codes of a split) may take.
+    pub memory_budget: crate::budget::MemoryBudget,
     /// Output directory (None = `compare-peers/` beside the peers file).
     pub out: Option<PathBuf>,
     /// Progress lines on stderr.
@@ -241,9 +243,10 @@ pub fn measure_ours(
     repeats: usize,
     threads_all: usize,
     prior: &[ResultRow],
+    budget: &crate::budget::MemoryBudget,
 ) -> Result<Ours> {
     let (fit_seed, seed) = cell_seeds(ls, spec);
-    let codec = spec.fit(&ls.split.train, fit_seed)?;
+    let codec = budget.fit(spec, &ls.split.train, fit_seed, ls.split.base.len())?;
     let mut metrics: BTreeMap<String, Num> = BTreeMap::new();
     let canonical = codec.spec().to_string();
     let from_run: Vec<&ResultRow> = prior
@@ -412,6 +415,7 @@ pub fn compare_peers(opts: &ComparePeersOptions) -> Result<ComparePeersOutcome> 
             opts.repeats,
             threads_all,
             &prior,
+            &opts.memory_budget,
         )?);
     }
     let comparisons = rp::compare(&peer_rows, &ours);

@@ -10,6 +10,7 @@
 //! Parallelism: encode and decode split rows over the rayon pool; a scan splits the codes into
 //! one contiguous chunk per thread and scores every chunk with the same per-query scorer.
 
+use crate::budget::MemoryBudget;
 use crate::codec::{Codec, CodecSpec, Codes};
 use crate::data::Rows;
 use crate::data::synthetic::{SyntheticKind, generate};
@@ -62,6 +63,9 @@ pub struct SpeedOptions {
     pub bandwidth_bytes: usize,
     /// Progress lines on stderr.
     pub progress: bool,
+    /// The most the rows (with their decoded copy), one codec fit or its codes, and the
+    /// bandwidth buffers may take; checked before anything is allocated.
+    pub memory_budget: MemoryBudget,
 }
 
 impl Default for SpeedOptions {
@@ -78,6 +82,7 @@ impl Default for SpeedOptions {
             seed: 42,
             bandwidth_bytes: DEFAULT_BANDWIDTH_BYTES,
             progress: true,
+            memory_budget: MemoryBudget::default(),
         }
     }
 }
@@ -340,6 +345,40 @@ pub fn measure_codec(
     }
 }
 
+/// Everything the measurement will allocate, against the budget, before any of it is: the
+/// bandwidth kernel's two buffers, each dimension's rows with their decoded copy and the scan
+/// queries, and every codec's declared fit.
+fn check_budget(opts: &SpeedOptions) -> Result<()> {
+    let budget = &opts.memory_budget;
+    let buffers = (opts.bandwidth_bytes as u64).saturating_mul(2);
+    if !budget.allows(buffers) {
+        return Err(Error::InvalidPlan {
+            field: "--bandwidth-mib",
+            reason: format!(
+                "its two buffers would need {}, more than the memory budget of {budget}",
+                crate::budget::size_text(buffers)
+            ),
+        });
+    }
+    for &d in &opts.dims {
+        let rows = MemoryBudget::rows_bytes(opts.rows, d);
+        let needed = rows
+            .saturating_mul(2)
+            .saturating_add(MemoryBudget::rows_bytes(SCAN_QUERIES, d));
+        budget.check_rows_with(
+            &format!("speed gaussian d={d}"),
+            opts.rows,
+            d,
+            needed,
+            "pass fewer --rows or a smaller --dim, or raise --memory-budget",
+        )?;
+        for spec in &opts.codecs {
+            budget.check_fit(spec, opts.rows, d)?;
+        }
+    }
+    Ok(())
+}
+
 /// Run the whole speed measurement.
 pub fn run(opts: &SpeedOptions) -> Result<SpeedReport> {
     if opts.rows < 2 {
@@ -354,6 +393,7 @@ pub fn run(opts: &SpeedOptions) -> Result<SpeedReport> {
             reason: "must be at least 1".to_string(),
         });
     }
+    check_budget(opts)?;
     let pool = crate::pool::thread_pool(opts.threads)?;
     pool.install(|| {
         let threads = rayon::current_num_threads();
@@ -378,7 +418,7 @@ pub fn run(opts: &SpeedOptions) -> Result<SpeedReport> {
                     );
                 }
                 let t = Instant::now();
-                let codec = spec.fit(&rows, opts.seed)?;
+                let codec = opts.memory_budget.fit(spec, &rows, opts.seed, rows.len())?;
                 let fit_s = t.elapsed().as_secs_f64();
                 results.push(measure_codec(
                     codec.as_ref(),

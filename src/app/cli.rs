@@ -3,6 +3,7 @@
 
 use super::choice::choice;
 use clap::{Parser, Subcommand, ValueEnum};
+use codecbench::budget::MemoryBudget;
 use codecbench::codec::CodecSpec;
 use codecbench::data::catalog::PopulationSpec;
 use codecbench::data::population::NonFinitePolicy;
@@ -193,20 +194,27 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "probes")]
     pub no_probes: bool,
     /// Read the plan (populations, codecs and sweeps, seed, sample sizes, probes) from a TOML
-    /// file; only --out, --threads and --no-progress may be combined with it.
+    /// file; only --out, --threads, --no-progress and --memory-budget may be combined with it.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["populations", "codecs", "queries", "k", "seed", "codec_seed", "replicates", "quick", "query_file", "max_rows", "resamples", "resume", "split", "nonfinite", "probes", "no_probes"])]
     pub plan: Option<PathBuf>,
     /// Continue the interrupted run in DIR (its run.json holds the plan; only cells missing from
-    /// its results.jsonl are computed). Other flags except --threads are ignored.
+    /// its results.jsonl are computed). Other flags except --threads and
+    /// --memory-budget are ignored.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    #[arg(long, value_name = "SIZE", value_parser = super::budget::parse, help = super::budget::HELP)]
+    pub memory_budget: Option<MemoryBudget>,
 }
 
 impl RunArgs {
     /// Validate the flags into a plan (parses every spec; reads no data).
     pub fn into_plan(self) -> Result<Plan> {
+        let memory_budget = self.memory_budget.unwrap_or_default();
         if let Some(path) = &self.plan {
-            return PlanToml::read(path)?.into_plan(self.out, self.threads, !self.no_progress);
+            let mut plan =
+                PlanToml::read(path)?.into_plan(self.out, self.threads, !self.no_progress)?;
+            plan.memory_budget = memory_budget;
+            return Ok(plan);
         }
         let populations = if self.populations.is_empty() {
             PopulationSpec::defaults()
@@ -278,6 +286,7 @@ impl RunArgs {
                 ProbeKind::expand(&self.probes)
             },
             progress: !self.no_progress,
+            memory_budget,
         };
         plan.validate()?;
         Ok(plan)
@@ -311,6 +320,8 @@ pub struct SpeedArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+    #[arg(long, value_name = "SIZE", value_parser = super::budget::parse, help = super::budget::HELP)]
+    pub memory_budget: Option<MemoryBudget>,
 }
 
 impl SpeedArgs {
@@ -331,7 +342,15 @@ impl SpeedArgs {
         opts.threads = self.threads;
         opts.repeats = self.repeats.max(1);
         opts.seed = self.seed;
-        opts.bandwidth_bytes = self.bandwidth_mib.max(1) << 20;
+        opts.bandwidth_bytes = self
+            .bandwidth_mib
+            .max(1)
+            .checked_mul(1 << 20)
+            .ok_or_else(|| codecbench::error::Error::InvalidPlan {
+                field: "--bandwidth-mib",
+                reason: format!("{} MiB overflows a byte count", self.bandwidth_mib),
+            })?;
+        opts.memory_budget = self.memory_budget.unwrap_or_default();
         Ok(opts)
     }
 }
@@ -347,6 +366,8 @@ pub struct ExportArgs {
     /// Which rows are loaded and how they are split, as for `run`.
     #[command(flatten)]
     pub sample: SampleFlags,
+    #[arg(long, value_name = "SIZE", value_parser = super::budget::parse, help = super::budget::HELP)]
+    pub memory_budget: Option<MemoryBudget>,
 }
 
 impl ExportArgs {
@@ -367,6 +388,7 @@ impl ExportArgs {
             no_probes: true,
             plan: None,
             resume: None,
+            memory_budget: self.memory_budget,
         }
         .into_plan()
     }
@@ -432,6 +454,8 @@ pub struct ComparePeersArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     pub no_progress: bool,
+    #[arg(long, value_name = "SIZE", value_parser = super::budget::parse, help = super::budget::HELP)]
+    pub memory_budget: Option<MemoryBudget>,
 }
 
 impl ComparePeersArgs {
@@ -452,6 +476,7 @@ impl ComparePeersArgs {
             threads: self.threads,
             out: self.out,
             progress: !self.no_progress,
+            memory_budget: self.memory_budget.unwrap_or_default(),
         })
     }
 }

@@ -13,7 +13,12 @@ use std::path::{Path, PathBuf};
 
 pub fn run(args: RunArgs) -> Result<()> {
     let outcome = match args.resume.clone() {
-        Some(dir) => codecbench::run::resume(&dir, args.threads, !args.no_progress)?,
+        Some(dir) => codecbench::run::resume(
+            &dir,
+            args.threads,
+            args.memory_budget.unwrap_or_default(),
+            !args.no_progress,
+        )?,
         None => codecbench::run::run(&args.into_plan()?)?,
     };
     print!("{}", report::summary::render(&outcome.rows));

@@ -2,6 +2,7 @@
 //! the library's typed plans and options, and each subcommand's files and printing. The library
 //! below measures and renders; it parses no flags.
 
+pub mod budget;
 pub mod choice;
 pub mod cli;
 pub mod commands;

@@ -74,6 +74,8 @@ pub struct ProbeArgs {
     /// Worker threads [default: all cores]. Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    #[arg(long, value_name = "SIZE", value_parser = super::budget::parse, help = super::budget::HELP)]
+    pub memory_budget: Option<codecbench::budget::MemoryBudget>,
 }
 
 /// Where the probe writes and with how many threads.
@@ -156,6 +158,7 @@ impl ProbeArgs {
             resamples: self.resamples,
             model: self.model,
             chain_diagnostics: true,
+            memory_budget: self.memory_budget.unwrap_or_default(),
         };
         let run = Run {
             out: self.out,

@@ -40,13 +40,15 @@
 //! Bytes: code = 1 (+2 with `norm=bf16`); model = 4·k·d (f32 unit palette) + k² (i8 table)
 //! + 8 (f32 z_min, z_range).
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, RandomFit, bytes, total,
+};
 use super::gain_shape::gain_bf16;
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
-use crate::linalg::farthest::{Stop, farthest_point, first_max};
+use crate::linalg::farthest::{self, Stop, farthest_point, first_max};
 use crate::linalg::kmeans::KMeans;
 use crate::linalg::{norm_f32, sample_indices, seeded_rng};
 use half::bf16;
@@ -374,10 +376,37 @@ impl CodecDecl for CascadeDecl {
     fn fit(p: &CascadeParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
         Ok(Box::new(CascadeCodec::fit(p, train, seed)?))
     }
+    /// The palette fit (k-means on at most 16·k unit rows, or farthest-point over every unit
+    /// training row), the k×k cosine table in f64, i8 and decoded f64, the palette.
+    fn fit_bytes(p: &CascadeParams, train_rows: usize, dim: usize) -> u64 {
+        let k = p.k.min(train_rows).max(1);
+        let fit = match p.fit {
+            PaletteFit::Kmeans => {
+                let rows = train_rows.min(CASCADE_MAX_PER_CENTROID.saturating_mul(k));
+                total(&[
+                    bytes(rows, 8),
+                    bytes(rows, 4).saturating_mul(dim as u64),
+                    KMeans::fit_bytes(rows, dim, k, CASCADE_ITERS),
+                ])
+            }
+            PaletteFit::Fps => total(&[
+                bytes(train_rows, 4).saturating_mul(dim as u64),
+                bytes(train_rows, 40),
+                farthest::fit_bytes(train_rows, k),
+            ]),
+        };
+        total(&[
+            FIT_BYTES_FIXED,
+            fit,
+            bytes(k, 4).saturating_mul(dim as u64),
+            bytes(k, 24).saturating_mul(k as u64),
+        ])
+    }
     fn capabilities(p: &CascadeParams) -> Capabilities {
         Capabilities {
             random_fit: RandomFit::when(p.fit == PaletteFit::Kmeans),
             palette_of_rows: true,
+            min_train_rows: 1,
             ..Capabilities::SIGNATURE
         }
     }

@@ -125,6 +125,10 @@ pub struct Capabilities {
     /// when k ≥ rows): fitted on no more rows than entries it holds every training row, and its
     /// codes of those rows carry no trace of the seed. The random-fit check fits it on more.
     pub palette_of_rows: bool,
+    /// The fit refuses fewer training rows than this with a typed `BadParam` (a k-entry
+    /// palette needs k rows, PQ's k-means 2^nbits); the runner checks it for every cell before
+    /// any work starts. 0 = no requirement.
+    pub min_train_rows: usize,
 }
 
 impl Capabilities {
@@ -138,6 +142,7 @@ impl Capabilities {
         zero_row: ZeroRow::Zero,
         random_fit: RandomFit::Never,
         palette_of_rows: false,
+        min_train_rows: 0,
     };
 
     /// A signature codec: scores queries and pairs of codes, rebuilds no row, fits
@@ -150,6 +155,7 @@ impl Capabilities {
         zero_row: ZeroRow::Zero,
         random_fit: RandomFit::Never,
         palette_of_rows: false,
+        min_train_rows: 0,
     };
 
     /// These capabilities with another [`RandomFit`].
@@ -188,6 +194,35 @@ pub trait CodecDecl {
         let _ = params;
         Self::INFO.grade
     }
+    /// Peak bytes of fitting on `train_rows` rows of `dim` values, the fitted state included
+    /// (workspace, copies, matrices): an honest upper estimate in saturating arithmetic, which
+    /// the memory budget checks before anything is allocated ([`crate::budget`]). The contract
+    /// test holds every declaration to the bytes its fits really allocate. Default:
+    /// [`small_fit_bytes`], for codecs that keep a few values per dimension.
+    fn fit_bytes(params: &Self::Params, train_rows: usize, dim: usize) -> u64 {
+        let _ = (params, train_rows);
+        small_fit_bytes(dim)
+    }
+}
+
+/// Fixed allowance of every fit for what does not grow with the shapes (random generators,
+/// cached codebooks, small tables, allocator rounding): 1 MiB.
+pub const FIT_BYTES_FIXED: u64 = 1 << 20;
+
+/// `n` values of `size` bytes each, saturating: the unit of [`CodecDecl::fit_bytes`].
+pub const fn bytes(n: usize, size: usize) -> u64 {
+    (n as u64).saturating_mul(size as u64)
+}
+
+/// The sum of `parts`, saturating.
+pub fn total(parts: &[u64]) -> u64 {
+    parts.iter().fold(0u64, |a, &b| a.saturating_add(b))
+}
+
+/// [`CodecDecl::fit_bytes`]'s default: [`FIT_BYTES_FIXED`] plus 64 bytes per dimension (a
+/// codec whose state is a few f64 values per dimension).
+pub fn small_fit_bytes(dim: usize) -> u64 {
+    total(&[FIT_BYTES_FIXED, bytes(dim, 64)])
 }
 
 /// The declaration of a codec without parameters (`exact`, `f16`, `bf16`, `int8`): what it is,
@@ -223,6 +258,7 @@ pub(crate) trait Declared {
     fn grade(&self) -> Grade;
     fn capabilities(&self) -> Capabilities;
     fn fit(&self, train: &Rows, seed: u64) -> Result<Box<dyn Codec>>;
+    fn fit_bytes(&self, train_rows: usize, dim: usize) -> u64;
     /// `name` or `name:params` (a codec that declares no parameters prints its bare name).
     fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
@@ -242,6 +278,9 @@ impl<D: CodecDecl> Declared for Bound<'_, D> {
     }
     fn fit(&self, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
         D::fit(self.0, train, seed)
+    }
+    fn fit_bytes(&self, train_rows: usize, dim: usize) -> u64 {
+        D::fit_bytes(self.0, train_rows, dim)
     }
     fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(D::INFO.name)?;

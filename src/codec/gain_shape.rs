@@ -34,7 +34,9 @@
 //! Bytes: code = 2 (bf16 gain) + ⌈B·p/8⌉ (or 2·p for bf16); model = the rotation's 8-byte seed
 //! (0 with `rot=none`).
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ROT_PARAM, RandomFit};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, ROT_PARAM, RandomFit, total,
+};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -213,6 +215,10 @@ impl CodecDecl for GainShapeDecl {
     }
     fn capabilities(p: &GainShapeParams) -> Capabilities {
         Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
+    }
+    /// The rotation (Haar: O(d²); Hadamard: O(d)).
+    fn fit_bytes(p: &GainShapeParams, _train_rows: usize, dim: usize) -> u64 {
+        total(&[Rotation::fit_bytes(p.rot, dim, 1), FIT_BYTES_FIXED])
     }
 }
 

@@ -19,15 +19,18 @@
 //! Bytes: code = 4 + ⌈c/8⌉; model = 4·d (μ) + 4·d·c (W R as f32). `bits=dim` uses c = d.
 //! c > d is a `BadParam` error.
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, RandomFit, ZeroRow, bytes,
+    total,
+};
 use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::{Error, Result};
-use crate::linalg::eigen::{matmul, matmul_tn, pca, procrustes};
+use crate::linalg::eigen::{matmul, matmul_tn, pca, procrustes, procrustes_bytes, sym_eigen_bytes};
 use crate::linalg::rotation::haar_orthogonal;
-use crate::linalg::{bits, sample_indices, seeded_rng};
+use crate::linalg::{Rotation, RotationKind, bits, sample_indices, seeded_rng};
 
 use std::fmt;
 
@@ -274,6 +277,35 @@ impl CodecDecl for ItqDecl {
     }
     fn fit(p: &ItqParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
         Ok(Box::new(ItqCodec::fit(p, train, seed)?))
+    }
+    /// Every stage summed (an upper bound: some are freed before the next): the training
+    /// sample (≤ 2048 rows) in f32 and centred f64, PCA's d×d covariance and eigen-decomposition,
+    /// the c×c Haar start, each iteration's n×c products and c×c Procrustes SVD, the d×c
+    /// projection.
+    fn fit_bytes(p: &ItqParams, train_rows: usize, dim: usize) -> u64 {
+        let d = dim.max(1);
+        let c = match p.bits {
+            ItqBits::Dim => d,
+            ItqBits::Fixed(c) => c.min(d),
+        };
+        let n = train_rows.min(ITQ_MAX_TRAIN);
+        let (nd, nc, dc) = (
+            bytes(n, 12).saturating_mul(d as u64),
+            bytes(n, 32).saturating_mul(c as u64),
+            bytes(d, 20).saturating_mul(c as u64),
+        );
+        total(&[
+            FIT_BYTES_FIXED,
+            bytes(n, 8),
+            nd,
+            bytes(d, 8).saturating_mul(d as u64),
+            sym_eigen_bytes(d),
+            Rotation::fit_bytes(RotationKind::Haar, c, 1),
+            nc,
+            bytes(c, 16).saturating_mul(c as u64),
+            procrustes_bytes(c),
+            dc,
+        ])
     }
     fn capabilities(_: &ItqParams) -> Capabilities {
         Capabilities {

@@ -44,14 +44,16 @@
 //! Bytes: code = 4 (f32 norm) + 2 per non-empty coded band (bf16 header) + ⌈Σ B·n_band/8⌉;
 //! model = 4·d·d (the f32 basis; the bands are fixed by the spec).
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, RandomFit, bytes, total,
+};
 use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::bits::{BitReader, BitWriter};
-use crate::linalg::eigen::sym_eigen;
+use crate::linalg::eigen::{sym_eigen, sym_eigen_bytes};
 use crate::linalg::{norm_f32, sample_indices, seeded_rng};
 use half::bf16;
 
@@ -389,6 +391,16 @@ impl CodecDecl for MatryoshkaDecl {
     }
     fn capabilities(_: &MatryoshkaParams) -> Capabilities {
         Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::AboveRows(MATRYOSHKA_MAX_TRAIN))
+    }
+    /// The d×d second-moment matrix and its eigen-decomposition, the basis in f32 and f64.
+    fn fit_bytes(_: &MatryoshkaParams, train_rows: usize, dim: usize) -> u64 {
+        let d = dim.max(1);
+        total(&[
+            FIT_BYTES_FIXED,
+            bytes(train_rows.min(MATRYOSHKA_MAX_TRAIN), 8),
+            bytes(d, 20).saturating_mul(d as u64),
+            sym_eigen_bytes(d),
+        ])
     }
 }
 

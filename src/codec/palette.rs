@@ -17,9 +17,10 @@
 //!   the unused index values are never emitted (see [`PaletteCodec::entries`]).
 //! - `init=kmeans`: k-means++ seeding and ≤ 25 Lloyd iterations (seeded) on at most 64·k
 //!   training rows.
-//! - Fewer training rows than k: the palette holds every training row (`entries()` says how
-//!   many) and the address keeps its declared ⌈log₂ k⌉ bits; `probe resolution` refuses such
-//!   populations itself, so its layouts are always what they declare.
+//! - Fewer training rows than k is an error: such a palette would hold every training row, code
+//!   them exactly and report its ⌈log₂ k⌉-bit address as the row's cost (Pearson 1.0 at 2
+//!   bytes per row) — a number no codec earns. With duplicates among k or more rows, `init=fp`
+//!   may still keep fewer entries (above).
 //! - A row's address is its nearest entry in squared L2 (ties: lowest index), stored in
 //!   ⌈log₂ k⌉ bits (k = 256 → one byte; the origin's "2+4" HEEL+HIP address is a flat
 //!   64-entry palette, as its I8Hybrid bench implemented it, §1.12).
@@ -62,7 +63,10 @@ pub use params::{
     LAYOUTS, LaneType, Lanes, LeafKind, MAX_K, MAX_LANES, PaletteInit, PaletteParams, index_bits,
 };
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, RandomFit, ZeroRow, bytes,
+    total,
+};
 use super::fields::bf16_round_up;
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer, dot_f64};
@@ -134,12 +138,21 @@ impl PaletteCodec {
                 expected: "at least one training row".to_string(),
             });
         }
-        // Fewer training rows than k: the palette holds every training row (documented
-        // fallback, as cascade does); the address keeps its declared ⌈log₂ k⌉ bits.
-        let k_fit = k.min(train.len());
+        // Fewer training rows than k: the palette would be the training rows themselves.
+        if train.len() < k {
+            return Err(Error::BadParam {
+                codec: "palette".to_string(),
+                key: "k".to_string(),
+                value: k.to_string(),
+                expected: format!(
+                    "k ≤ the {} training rows (a palette of k entries needs at least k rows)",
+                    train.len()
+                ),
+            });
+        }
         let palette: Vec<f32> = match params.init {
             PaletteInit::Fp => {
-                let idx = farthest_point(train, k_fit);
+                let idx = farthest_point(train, k);
                 let mut p = Vec::with_capacity(idx.len() * d);
                 for &i in &idx {
                     p.extend_from_slice(train.row(i));
@@ -147,12 +160,12 @@ impl PaletteCodec {
                 p
             }
             PaletteInit::Kmeans => {
-                let cap = KMEANS_MAX_PER_ENTRY.saturating_mul(k_fit);
+                let cap = KMEANS_MAX_PER_ENTRY.saturating_mul(k);
                 let sub = subsample(train, cap, seed, STREAM_PAL_SAMPLE);
                 KMeans::fit(
                     sub.as_slice(),
                     d,
-                    k_fit,
+                    k,
                     KMEANS_ITERS,
                     &mut seeded_rng(seed, STREAM_PAL_KMEANS),
                 )
@@ -438,6 +451,31 @@ impl CodecDecl for PaletteDecl {
     fn fit(p: &PaletteParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
         Ok(Box::new(PaletteCodec::fit(p, train, seed)?))
     }
+    /// The palette fit (farthest-point over every training row, or k-means on at most 64·k
+    /// rows) and the palette; the leaf: svd — at most 16384 rows' residuals in f64, the d×d
+    /// second moment and the subspace iteration's lanes × d blocks; jl — the rotation.
+    fn fit_bytes(p: &PaletteParams, train_rows: usize, dim: usize) -> u64 {
+        let d = dim.max(1);
+        let k = p.k.min(train_rows).max(1);
+        let fit = match p.init {
+            PaletteInit::Fp => total(&[bytes(train_rows, 8), farthest::fit_bytes(train_rows, k)]),
+            PaletteInit::Kmeans => {
+                let rows = train_rows.min(KMEANS_MAX_PER_ENTRY.saturating_mul(k));
+                total(&[
+                    bytes(rows, 8),
+                    bytes(rows, 4).saturating_mul(d as u64),
+                    KMeans::fit_bytes(rows, d, k, KMEANS_ITERS),
+                ])
+            }
+        };
+        let leaf = Leaf::fit_bytes(p, train_rows, d, k);
+        total(&[
+            FIT_BYTES_FIXED,
+            fit,
+            bytes(k, 4).saturating_mul(d as u64),
+            leaf,
+        ])
+    }
     fn capabilities(p: &PaletteParams) -> Capabilities {
         Capabilities {
             // With padding, the truncated inverse rotation does not preserve inner products
@@ -450,6 +488,7 @@ impl CodecDecl for PaletteDecl {
                     || (p.leaf == LeafKind::Jl && p.rot != RotationKind::None),
             ),
             palette_of_rows: true,
+            min_train_rows: p.k,
             ..Capabilities::RECONSTRUCTION
         }
     }

@@ -30,7 +30,9 @@
 //! model = 8 (rotation seed; 0 for none) + 4·(2^bits1 + (L−1)·2^bits2) (f32 codebooks).
 //! Radii above the fp16 range (65504) saturate rather than becoming infinite.
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ROT_PARAM, RandomFit};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, ROT_PARAM, RandomFit, total,
+};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -297,6 +299,11 @@ impl CodecDecl for PolarDecl {
     }
     fn capabilities(p: &PolarParams) -> Capabilities {
         Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
+    }
+    /// The rotation onto a multiple of the block (Haar: O(d²); Hadamard: O(d)) and the cached
+    /// codebooks.
+    fn fit_bytes(p: &PolarParams, _train_rows: usize, dim: usize) -> u64 {
+        total(&[Rotation::fit_bytes(p.rot, dim, p.block()), FIT_BYTES_FIXED])
     }
 }
 

@@ -32,7 +32,10 @@
 //!
 //! Bytes: code = ⌈m·nbits/8⌉; model = 4·K·d (all centroids as f32).
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit, ZeroRow};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, RandomFit, ZeroRow, bytes,
+    total,
+};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, TopK};
 use crate::data::Rows;
@@ -431,10 +434,29 @@ impl CodecDecl for PqDecl {
     fn fit(p: &PqParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
         Ok(Box::new(PqCodec::fit(p, train, seed)?))
     }
-    fn capabilities(_: &PqParams) -> Capabilities {
+    /// Every sub-vector's k-means at once (they run in parallel): its training points (at most
+    /// 64·2^nbits rows of ⌈d/m⌉ values) and workspace, the codebooks included.
+    fn fit_bytes(p: &PqParams, train_rows: usize, dim: usize) -> u64 {
+        let m = p.m.resolve(dim).max(1);
+        let k = 1usize << p.nbits;
+        let rows = train_rows.min(PQ_MAX_PER_CENTROID.saturating_mul(k));
+        let width = dim.div_ceil(m).max(1);
+        let sub = total(&[
+            bytes(rows, 4).saturating_mul(width as u64),
+            KMeans::fit_bytes(rows, width, k, PQ_ITERS),
+        ]);
+        total(&[
+            FIT_BYTES_FIXED,
+            bytes(rows, 8),
+            sub.saturating_mul(m as u64),
+            bytes(m, 64),
+        ])
+    }
+    fn capabilities(p: &PqParams) -> Capabilities {
         Capabilities {
             zero_row: ZeroRow::Trained,
             random_fit: RandomFit::Always,
+            min_train_rows: 1 << p.nbits,
             ..Capabilities::RECONSTRUCTION
         }
     }

@@ -22,14 +22,18 @@
 //! Bytes: code = 4 (‖k‖ as f32) + ⌈m/8⌉; model = 8 (S is regenerated from the fit seed, ChaCha8
 //! stream [`STREAM_SKETCH`]; stored dense it would be m·d·4 bytes).
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, RandomFit, bytes, total,
+};
 use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::rotation::haar_orthogonal;
-use crate::linalg::{STREAM_SKETCH, bits, dot, norm_f32, seeded_rng, sphere_abs_mean};
+use crate::linalg::{
+    Rotation, RotationKind, STREAM_SKETCH, bits, dot, norm_f32, seeded_rng, sphere_abs_mean,
+};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use std::fmt;
@@ -277,6 +281,16 @@ impl CodecDecl for QjlDecl {
     }
     fn capabilities(_: &QjlParams) -> Capabilities {
         Capabilities::SIGNATURE.with_random_fit(RandomFit::Always)
+    }
+    /// S (m×d f64), and for `proj=orth` one d×d Haar block drawn at a time.
+    fn fit_bytes(p: &QjlParams, _train_rows: usize, dim: usize) -> u64 {
+        let d = dim.max(1);
+        let m = p.m.resolve(d).max(1);
+        let block = match p.proj {
+            Projection::Gauss => 0,
+            Projection::Orth => Rotation::fit_bytes(RotationKind::Haar, d, 1),
+        };
+        total(&[bytes(m, 8).saturating_mul(d as u64), block, FIT_BYTES_FIXED])
     }
 }
 

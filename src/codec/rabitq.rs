@@ -101,7 +101,10 @@ mod query;
 pub use grid::{fast_rescale, grid_cosine, levels_at, optimal_levels};
 pub use query::{QuantizedQuery, quantize_query};
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ROT_PARAM, RandomFit, ZeroRow};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, ROT_PARAM, RandomFit, ZeroRow,
+    bytes, total,
+};
 use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
@@ -476,6 +479,24 @@ impl CodecDecl for RabitqDecl {
     }
     fn fit(p: &RabitqParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
         Ok(Box::new(RabitqCodec::fit(p, train, seed)))
+    }
+    /// The rotation (Haar: O(d²); Hadamard: O(d)), the centroid, and for the fast encoder at
+    /// B ≥ 2 bits the cached rescaling factor's critical-point scan over p·(2^(B−1) − 1) events.
+    fn fit_bytes(p: &RabitqParams, _train_rows: usize, dim: usize) -> u64 {
+        let scan = match Rotation::out_dim_of(p.rot, dim, 1) {
+            Some(out) if p.bits >= 2 && p.enc == Encoder::Fast => {
+                let kmax = (1usize << (p.bits - 1)) - 1;
+                total(&[bytes(out, 64), bytes(out, 32).saturating_mul(kmax as u64)])
+            }
+            Some(_) => 0,
+            None => u64::MAX,
+        };
+        total(&[
+            Rotation::fit_bytes(p.rot, dim, 1),
+            bytes(dim, 8),
+            scan,
+            FIT_BYTES_FIXED,
+        ])
     }
     fn capabilities(p: &RabitqParams) -> Capabilities {
         let zero_row = match (p.centroid, p.dec) {

@@ -15,7 +15,9 @@
 //! Bytes: code = 4 (ν f32) + ⌈p/8⌉ with p = d (haar/none) or the next power of two (hadamard,
 //! zero padding); model = 8 (rotation seed; 0 for none). No decode: a sign code is a signature.
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ROT_PARAM, RandomFit};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ROT_PARAM, RandomFit, total,
+};
 use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
@@ -114,6 +116,10 @@ impl CodecDecl for SignDecl {
     }
     fn capabilities(p: &SignParams) -> Capabilities {
         Capabilities::SIGNATURE.with_random_fit(RandomFit::rotation(p.rot))
+    }
+    /// The rotation (Haar: O(d²); Hadamard: O(d)).
+    fn fit_bytes(p: &SignParams, _train_rows: usize, dim: usize) -> u64 {
+        total(&[Rotation::fit_bytes(p.rot, dim, 1), FIT_BYTES_FIXED])
     }
 }
 

@@ -92,6 +92,13 @@ impl CodecSpec {
         self.capabilities().random_fit.on(train_rows)
     }
 
+    /// Peak bytes of fitting this codec on `train_rows` rows of `dim` values, its fitted state
+    /// included: the declaration's honest upper estimate (saturating), known without fitting,
+    /// which the memory budget checks before a fit ([`crate::budget::MemoryBudget`]).
+    pub fn fit_bytes(&self, train_rows: usize, dim: usize) -> u64 {
+        self.declared(|d| d.fit_bytes(train_rows, dim))
+    }
+
     /// Fit the codec on `train` (all randomness from `seed`), through its declaration.
     pub fn fit(&self, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
         self.declared(|d| d.fit(train, seed))

@@ -23,7 +23,9 @@
 //!
 //! Bytes: code = 6 + 34·K; model = 0 (walk) or 8 (seed of the positions / sketch).
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, RandomFit};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, RandomFit, bytes, total,
+};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
 use crate::data::Rows;
@@ -312,6 +314,17 @@ impl CodecDecl for SpiralDecl {
     }
     fn capabilities(p: &SpiralParams) -> Capabilities {
         Capabilities::SIGNATURE.with_random_fit(RandomFit::when(p.mode != SpiralMode::Walk))
+    }
+    /// The 17·k (+3) slots' positions, the subset draw over d coordinates, or the jl sketch
+    /// (slots × d f32).
+    fn fit_bytes(p: &SpiralParams, _train_rows: usize, dim: usize) -> u64 {
+        let slots = p.k.saturating_mul(17).saturating_add(3);
+        let state = match p.mode {
+            SpiralMode::Walk => bytes(slots, 16),
+            SpiralMode::Subset => total(&[bytes(slots, 16), bytes(dim, 8)]),
+            SpiralMode::Jl => bytes(slots, 4).saturating_mul(dim as u64),
+        };
+        total(&[FIT_BYTES_FIXED, state])
     }
 }
 

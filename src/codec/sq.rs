@@ -15,7 +15,9 @@
 //! Bytes: code = ⌈b·d/8⌉ (no per-row side scalar); model = 8·d (lo and step as f32).
 //! The zero row decodes to the nearest grid point of each dimension, not to exactly zero.
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ZeroRow};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, ZeroRow, bytes, total,
+};
 use super::elementwise::{Elementwise, decode_into, decoded_pair};
 use super::spec::RawParams;
 use super::{Codec, CodecSpec, Family, Grade, Scorer};
@@ -237,6 +239,10 @@ impl CodecDecl for SqDecl {
             zero_row: ZeroRow::Trained,
             ..Capabilities::RECONSTRUCTION
         }
+    }
+    /// Two f32 values per dimension and one sorted column of the training rows at a time.
+    fn fit_bytes(_: &SqParams, train_rows: usize, dim: usize) -> u64 {
+        total(&[FIT_BYTES_FIXED, bytes(dim, 16), bytes(train_rows, 4)])
     }
 }
 

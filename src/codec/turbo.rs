@@ -26,7 +26,10 @@
 //! - tq-prod code = 4 (ν) + 4 (γ, b ≥ 2) + ⌈(b−1)·p/8⌉ + ⌈d/8⌉; model = rotation seed + 4·2^(b−1)
 //!   codebook + 8 (S regenerated from the seed; dense it would be d²·4).
 
-use super::decl::{Capabilities, CodecDecl, CodecInfo, ParamInfo, ROT_PARAM, RandomFit};
+use super::decl::{
+    Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, ROT_PARAM, RandomFit, bytes,
+    total,
+};
 use super::fields::{f32_at, put_f32};
 use super::qjl::{Projection, Sketch};
 use super::spec::RawParams;
@@ -232,6 +235,10 @@ impl CodecDecl for TqMseDecl {
     fn capabilities(p: &TqParams) -> Capabilities {
         Capabilities::RECONSTRUCTION.with_random_fit(RandomFit::rotation(p.rot))
     }
+    /// The rotation (Haar: O(d²); Hadamard: O(d)) and the cached codebook.
+    fn fit_bytes(p: &TqParams, _train_rows: usize, dim: usize) -> u64 {
+        total(&[Rotation::fit_bytes(p.rot, dim, 1), FIT_BYTES_FIXED])
+    }
 }
 
 impl Codec for TqMseCodec {
@@ -399,6 +406,16 @@ impl CodecDecl for TqProdDecl {
     }
     fn fit(p: &TqParams, train: &Rows, seed: u64) -> Result<Box<dyn Codec>> {
         Ok(Box::new(TqProdCodec::fit(p, train.dim(), seed)))
+    }
+    /// The b−1-bit tq-mse stage and the dense Gaussian sketch S (d×d f64).
+    fn fit_bytes(p: &TqParams, train_rows: usize, dim: usize) -> u64 {
+        let mse = if p.bits >= 2 {
+            TqMseDecl::fit_bytes(p, train_rows, dim)
+        } else {
+            FIT_BYTES_FIXED
+        };
+        let d = dim.max(1);
+        total(&[mse, bytes(d, 8).saturating_mul(d as u64)])
     }
     fn capabilities(_: &TqParams) -> Capabilities {
         Capabilities {

@@ -8,6 +8,7 @@ use super::population::{NonFinitePolicy, PopulationKind, Provenance};
 use super::real::{Location, REAL, RealPopulation, data_dir};
 use super::synthetic::{self, SyntheticKind};
 use super::{Loaded, Population, RowSelection, TensorInfo};
+use crate::budget::MemoryBudget;
 use crate::error::{Error, Result, close_names};
 use std::fmt;
 
@@ -55,6 +56,9 @@ pub struct LoadOptions {
     pub seed: u64,
     /// Non-finite rows: refuse or drop.
     pub nonfinite: NonFinitePolicy,
+    /// The most the loaded rows may take, checked from the declared shape before they are
+    /// read or generated.
+    pub budget: MemoryBudget,
 }
 
 /// One catalog entry, for `list populations`.
@@ -230,6 +234,8 @@ impl PopulationSpec {
             PopulationSpec::Synthetic(s) => {
                 let seed = opts.seed ^ stable_hash(&name);
                 let n = opts.max_rows.map_or(s.n, |m| m.min(s.n));
+                let needed = synthetic::generate_bytes(s.kind, n, s.d);
+                opts.budget.check_rows(&name, n, s.d, needed)?;
                 let rows = synthetic::generate(s.kind, n, s.d, seed);
                 let loaded = Loaded {
                     indices: (0..rows.len()).collect(),
@@ -356,6 +362,15 @@ fn load_file(
         },
         None => RowSelection::All,
     };
+    // The declared shape bounds the sample before any row is read.
+    if let Some([n_source, dims]) = file::declared_rows_dims(f)? {
+        let rows = match selection {
+            RowSelection::Sample { count, .. } | RowSelection::First(count) => count.min(n_source),
+            RowSelection::All => n_source,
+        };
+        opts.budget
+            .check_rows(&name, rows, dims, MemoryBudget::rows_bytes(rows, dims))?;
+    }
     let loaded = file::load(f, &selection)?;
     let path = f.path();
     let size = crate::input::check_file(path)?.len();

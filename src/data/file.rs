@@ -152,6 +152,31 @@ pub fn load(spec: &FileSpec, selection: &RowSelection) -> Result<Loaded> {
     }
 }
 
+/// The `[rows, dims]` a spec's header declares, read without loading any row; `None` when the
+/// spec names no tensor or the tensor is not 2-D (loading then says why). Header errors are the
+/// ones loading reports.
+pub fn declared_rows_dims(spec: &FileSpec) -> Result<Option<[usize; 2]>> {
+    let shape = match spec {
+        FileSpec::Npy(path) => npy::info(path)?.shape,
+        FileSpec::Fvecs(path) | FileSpec::Bvecs(path) => fvecs::info(path)?.shape,
+        FileSpec::Safetensors {
+            path,
+            tensor: Some(tensor),
+        } => match safetensors::list(path)?
+            .into_iter()
+            .find(|t| &t.name == tensor)
+        {
+            Some(info) => info.shape,
+            None => return Ok(None),
+        },
+        FileSpec::Safetensors { tensor: None, .. } => return Ok(None),
+    };
+    Ok(match shape[..] {
+        [rows, dims] => Some([rows, dims]),
+        _ => None,
+    })
+}
+
 /// SHA-256 of a file's contents as lowercase hex, read in a stream (constant memory).
 pub fn sha256_file(path: &Path) -> Result<String> {
     let file = crate::input::open(path)?;

@@ -54,14 +54,32 @@ impl SyntheticKind {
 /// Number of clusters of [`SyntheticKind::Clustered`].
 pub const CLUSTERS: usize = 32;
 
-/// Generate `n` rows of `d` values; the same arguments always give the same rows.
+/// Bytes [`generate`] allocates for `n` rows of `d` values (the rows, plus the centres of
+/// [`SyntheticKind::Clustered`] or one f64 row of [`SyntheticKind::Unit`]), saturating; the memory
+/// budget checks it before generating.
+pub fn generate_bytes(kind: SyntheticKind, n: usize, d: usize) -> u64 {
+    let rows = crate::budget::MemoryBudget::rows_bytes(n, d);
+    let extra = match kind {
+        SyntheticKind::Gaussian | SyntheticKind::Anisotropic => 0,
+        SyntheticKind::Clustered => crate::budget::MemoryBudget::rows_bytes(CLUSTERS, d),
+        SyntheticKind::Unit => (d as u64).saturating_mul(8),
+    };
+    rows.saturating_add(extra)
+}
+
+/// Generate `n` rows of `d` values; the same arguments always give the same rows. The caller
+/// checks [`generate_bytes`] against its memory budget first (an `n × d` that overflows
+/// `usize` panics here).
 pub fn generate(kind: SyntheticKind, n: usize, d: usize, seed: u64) -> Rows {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let normal = |rng: &mut ChaCha8Rng| -> f32 { rng.sample::<f64, _>(StandardNormal) as f32 };
-    let mut data = Vec::with_capacity(n * d);
+    let len = n
+        .checked_mul(d)
+        .expect("n × d overflows usize: check generate_bytes against the memory budget first");
+    let mut data = Vec::with_capacity(len);
     match kind {
         SyntheticKind::Gaussian => {
-            for _ in 0..n * d {
+            for _ in 0..len {
                 data.push(normal(&mut rng));
             }
         }

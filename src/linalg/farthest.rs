@@ -44,6 +44,15 @@ fn first_max_untaken<D: PartialOrd>(v: &[D], taken: &[bool]) -> usize {
     best.unwrap_or(0)
 }
 
+/// Declared peak bytes of [`farthest_point`] over `n` items choosing up to `k`, with 8-byte
+/// distances: the distance to the nearest chosen item and the taken flag per item, the chosen
+/// indices; saturating.
+pub fn fit_bytes(n: usize, k: usize) -> u64 {
+    (n as u64)
+        .saturating_mul(9)
+        .saturating_add((k.min(n) as u64).saturating_mul(16))
+}
+
 /// Farthest-point traversal of items `0..n`: start at `first`; each next item is the one whose
 /// distance to its nearest chosen item is largest (ties: lowest index). At most `min(k, n)`
 /// items, fewer under [`Stop::WhenCovered`]. `dist(i, c)` is the distance of item `i` to the

@@ -68,6 +68,18 @@ impl KMeans {
         &self.centroids[j * self.dim..(j + 1) * self.dim]
     }
 
+    /// Declared peak bytes of [`KMeans::fit`] on `n` points of `dim` values with `k` centroids
+    /// and up to `iters` iterations, the points not included: the centroids (f32) and the
+    /// per-iteration sums (f64), the seeding weights, assignments and distances of every point,
+    /// counts and the objective trace; saturating.
+    pub fn fit_bytes(n: usize, dim: usize, k: usize, iters: usize) -> u64 {
+        let kd = (k as u64).saturating_mul(dim as u64);
+        kd.saturating_mul(12)
+            .saturating_add((n as u64).saturating_mul(24))
+            .saturating_add((k as u64).saturating_mul(16))
+            .saturating_add((iters as u64 + 1).saturating_mul(8))
+    }
+
     /// Fit `k` centroids to `points` (`n × dim`, row-major, `n ≥ k ≥ 1`) with k-means++
     /// seeding and up to `iters` Lloyd iterations (stops early when no assignment changes).
     pub fn fit(points: &[f32], dim: usize, k: usize, iters: usize, rng: &mut impl Rng) -> KMeans {

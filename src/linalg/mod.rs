@@ -40,6 +40,22 @@ use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
+/// The part of a faer factorisation's peak (QR, symmetric eigen, SVD) that does not grow with
+/// the matrix: its workspace measured about 4 MiB, rounded up. For declared fit bytes.
+pub const FAER_WORKSPACE_BYTES: u64 = 8 << 20;
+
+/// `n × n` f64 values `times` over plus faer's workspace (about 4 KiB per row and
+/// [`FAER_WORKSPACE_BYTES`]), saturating: the declared peak of a dense factorisation that holds
+/// `times` n×n matrices at once.
+pub fn square_f64_bytes(n: usize, times: u64) -> u64 {
+    let n = n as u64;
+    n.saturating_mul(n)
+        .saturating_mul(8)
+        .saturating_mul(times)
+        .saturating_add(n.saturating_mul(4096))
+        .saturating_add(FAER_WORKSPACE_BYTES)
+}
+
 /// ChaCha8 stream of the random rotation Π (or RaBitQ's P).
 pub const STREAM_ROTATION: u64 = 1;
 /// ChaCha8 stream of the QJL sketch matrix S.

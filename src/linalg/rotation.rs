@@ -87,11 +87,8 @@ impl Rotation {
     /// `multiple` (1 for codecs without blocks; a power of two otherwise), drawn from `rng`.
     pub fn new(kind: RotationKind, dim: usize, multiple: usize, rng: &mut impl Rng) -> Self {
         let dim = dim.max(1);
-        let multiple = multiple.max(1);
-        let out_dim = match kind {
-            RotationKind::Haar | RotationKind::None => dim.div_ceil(multiple) * multiple,
-            RotationKind::Hadamard => dim.max(multiple).next_power_of_two(),
-        };
+        let out_dim = Self::out_dim_of(kind, dim, multiple)
+            .expect("rotation output dimension overflows usize (the memory budget refuses it)");
         let imp = match kind {
             RotationKind::Haar => Imp::Dense(haar_rows(out_dim, dim, rng)),
             RotationKind::Hadamard => Imp::Hadamard(std::array::from_fn(|_| {
@@ -106,6 +103,33 @@ impl Rotation {
             dim,
             out_dim,
             imp,
+        }
+    }
+
+    /// The output dimension p of a rotation of `kind` for rows of `dim` values whose output is a
+    /// multiple of `multiple` (what [`Rotation::new`] builds); `None` when p overflows.
+    pub fn out_dim_of(kind: RotationKind, dim: usize, multiple: usize) -> Option<usize> {
+        let (dim, multiple) = (dim.max(1), multiple.max(1));
+        match kind {
+            RotationKind::Haar | RotationKind::None => dim.div_ceil(multiple).checked_mul(multiple),
+            RotationKind::Hadamard => dim.max(multiple).checked_next_power_of_two(),
+        }
+    }
+
+    /// Peak bytes of drawing a rotation of `kind` for rows of `dim` values (output a multiple of
+    /// `multiple`), the rotation itself included; saturating. Haar draws a p×p Gaussian matrix
+    /// and orthogonalises it by faer's QR: the matrix, its transpose, the QR factors, Q and the
+    /// sign-fixed copy are alive at once (6 · 8·p² bytes) next to faer's workspace (about 4 KiB
+    /// per row plus a few MiB); Hadamard keeps three ±1 diagonals of p values; none keeps
+    /// nothing. The memory budget checks it ([`crate::budget`]).
+    pub fn fit_bytes(kind: RotationKind, dim: usize, multiple: usize) -> u64 {
+        let Some(p) = Self::out_dim_of(kind, dim, multiple) else {
+            return u64::MAX;
+        };
+        match kind {
+            RotationKind::Haar => super::square_f64_bytes(p, 6),
+            RotationKind::Hadamard => (p as u64).saturating_mul(8 * (HADAMARD_ROUNDS as u64 + 1)),
+            RotationKind::None => 0,
         }
     }
 

@@ -107,6 +107,8 @@ pub struct ChainOptions {
     pub resamples: usize,
     /// Root seed.
     pub seed: u64,
+    /// The most one codec fit (or its codes of one weight matrix) may take.
+    pub memory_budget: crate::budget::MemoryBudget,
 }
 
 /// Hidden states of one sentence: `[layer][token × hidden]` (as `BertModel::forward` returns).
@@ -220,7 +222,10 @@ impl ChainSetup {
             .par_iter()
             .map(|name| {
                 let w = self.model.weight(name)?;
-                let codec: Box<dyn Codec> = spec.fit(w, seed ^ stable_hash(name))?;
+                let codec: Box<dyn Codec> =
+                    self.opts
+                        .memory_budget
+                        .fit(spec, w, seed ^ stable_hash(name), w.len())?;
                 Ok((
                     reconstruct(codec.as_ref(), w)?,
                     codec.code_bytes(),

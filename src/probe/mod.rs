@@ -69,14 +69,15 @@ pub fn probe_rows(kind: ProbeKind, opts: &ProbeOptions) -> Result<ProbeOutput> {
 pub fn load_population(
     spec: &PopulationSpec,
     max_rows: Option<usize>,
-    seed: u64,
+    opts: &ProbeOptions,
 ) -> Result<Population> {
     spec.load(
         spec.default_kind(),
         &LoadOptions {
             max_rows,
-            seed,
+            seed: opts.seed,
             nonfinite: NonFinitePolicy::Error,
+            budget: opts.memory_budget,
         },
     )
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::chain::WeightKind;
 use super::spiral;
+use crate::budget::MemoryBudget;
 use crate::codec::CodecSpec;
 use crate::data::catalog::PopulationSpec;
 
@@ -53,6 +54,9 @@ pub struct ProbeOptions {
     pub model: Option<PathBuf>,
     /// Chain: also attention fidelity and the score-chain diagnostic (false = weight chain only).
     pub chain_diagnostics: bool,
+    /// The most one population sample, codec fit or set of codes may take (checked before
+    /// allocating).
+    pub memory_budget: MemoryBudget,
 }
 
 impl Default for ProbeOptions {
@@ -77,6 +81,7 @@ impl Default for ProbeOptions {
             resamples: crate::results::plan::DEFAULT_RESAMPLES,
             model: None,
             chain_diagnostics: true,
+            memory_budget: MemoryBudget::default(),
         }
     }
 }

@@ -238,6 +238,7 @@ pub fn resolution_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
                 max_rows: Some(opts.rows.max(MIN_ROWS)),
                 seed: opts.seed,
                 nonfinite: NonFinitePolicy::Error,
+                budget: opts.memory_budget,
             },
         )?;
         let seed = opts.seed ^ stable_hash(&format!("resolution:{}", pop.name));
@@ -474,23 +475,11 @@ fn measure_codec(
     note: Option<String>,
 ) -> Result<Measured> {
     let cell_seed = seed ^ stable_hash(&spec.identity()).rotate_left(17);
-    // A palette needs k training rows to be the layout it declares (the codec itself falls
-    // back to fewer entries): refuse here with the reason instead.
-    let fitted = if let CodecSpec::Palette(p) = spec
-        && split.train.len() < p.k
-    {
-        Err(crate::error::Error::BadParam {
-            codec: "palette".to_string(),
-            key: "k".to_string(),
-            value: p.k.to_string(),
-            expected: format!(
-                "k ≤ the {} training rows (a palette of k entries needs at least k rows)",
-                split.train.len()
-            ),
-        })
-    } else {
-        spec.fit(&split.train, cell_seed)
-    };
+    // A palette refuses fewer training rows than k (a typed `BadParam`): that layout's rows
+    // are then undefined, with the reason.
+    let fitted = opts
+        .memory_budget
+        .fit(spec, &split.train, cell_seed, split.base.len());
     let codec: Box<dyn Codec> = match fitted {
         Ok(c) => c,
         Err(e @ crate::error::Error::BadParam { .. }) => {

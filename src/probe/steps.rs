@@ -45,7 +45,7 @@ pub fn family_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
         families: opts.families,
     });
     for spec in &specs {
-        let pop = load_population(spec, Some(opts.rows), opts.seed)?;
+        let pop = load_population(spec, Some(opts.rows), opts)?;
         let seed = opts.seed ^ stable_hash(&format!("family:{}", pop.name));
         let measured = family::family_metrics(
             &pop.rows,
@@ -80,7 +80,7 @@ pub fn spiral_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
     )?;
     let mut out = ProbeOutput::default();
     for spec in &specs {
-        let pop = load_population(spec, Some(opts.rows), opts.seed)?;
+        let pop = load_population(spec, Some(opts.rows), opts)?;
         let seed = opts.seed ^ stable_hash(&format!("spiral:{}", pop.name));
         let measured = spiral::spiral_metrics(
             &pop.rows,
@@ -122,10 +122,12 @@ pub fn identity_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
     };
     let mut out = ProbeOutput::default();
     for spec in &specs {
-        let pop = load_population(spec, Some(opts.rows), opts.seed)?;
+        let pop = load_population(spec, Some(opts.rows), opts)?;
         for cspec in &opts.codecs {
             let seed = identity_seed(opts, &pop.name, cspec);
-            let codec = cspec.fit(&pop.rows, seed)?;
+            let codec = opts
+                .memory_budget
+                .fit(cspec, &pop.rows, seed, pop.rows.len())?;
             out.rows.push(identity_row(
                 opts,
                 &pop.name,

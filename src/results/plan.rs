@@ -3,6 +3,7 @@
 //! with the rows because run metadata (and so every report header) carries it.
 
 use super::probe_kind::ProbeKind;
+use crate::budget::MemoryBudget;
 use crate::choice::Choice;
 use crate::codec::CodecSpec;
 use crate::data::catalog::PopulationSpec;
@@ -97,6 +98,11 @@ pub struct Plan {
     /// Show a progress bar (only drawn when stderr is a terminal).
     #[serde(skip)]
     pub progress: bool,
+    /// The most one population sample, codec fit or set of codes may take (checked before
+    /// allocating). A property of the machine, like `threads`: not stored in run.json, so a
+    /// resumed run takes the budget it is given.
+    #[serde(skip)]
+    pub memory_budget: MemoryBudget,
 }
 
 /// Defaults of a full run.
@@ -142,6 +148,7 @@ impl Default for Plan {
             resamples: DEFAULT_RESAMPLES,
             probes: ProbeKind::run_defaults(false),
             progress: true,
+            memory_budget: MemoryBudget::default(),
         }
     }
 }
@@ -305,6 +312,7 @@ impl PlanFile {
             resamples: self.resamples,
             probes: ProbeKind::expand(&self.probes),
             progress: true,
+            memory_budget: MemoryBudget::default(),
         };
         plan.validate()?;
         Ok(plan)

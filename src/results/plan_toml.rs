@@ -224,6 +224,7 @@ impl PlanToml {
                 .probes
                 .map_or_else(|| ProbeKind::run_defaults(quick), |p| ProbeKind::expand(&p)),
             progress,
+            memory_budget: crate::budget::MemoryBudget::default(),
         };
         plan.validate()?;
         Ok(plan)

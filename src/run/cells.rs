@@ -131,6 +131,28 @@ pub fn population_cells(
     })
 }
 
+/// Every cell's fit, from the codecs' declarations and the populations' shapes: enough
+/// training rows ([`crate::codec::Capabilities::min_train_rows`]) and declared fit bytes
+/// within the memory budget. A run that cannot fit a cell stops before any work starts.
+pub fn check_fits(plan: &Plan, prepared: &[Prepared]) -> Result<()> {
+    for p in prepared {
+        let (rows, dim) = (p.split.train.len(), p.split.train.dim());
+        for spec in &plan.codecs {
+            let needed = spec.capabilities().min_train_rows;
+            if rows < needed {
+                return Err(Error::TooFewTrainingRows {
+                    population: p.pop.name.clone(),
+                    codec: spec.to_string(),
+                    rows,
+                    needed,
+                });
+            }
+            plan.memory_budget.check_fit(spec, rows, dim)?;
+        }
+    }
+    Ok(())
+}
+
 /// The codec of one cell's first draw: fitted on the split's training rows with that draw's
 /// seed (the same codec whenever it is fitted again, e.g. for a resumed run's probes).
 pub fn fit_cell_codec(plan: &Plan, p: &Prepared, spec: &CodecSpec) -> Result<Arc<dyn Codec>> {
@@ -140,7 +162,10 @@ pub fn fit_cell_codec(plan: &Plan, p: &Prepared, spec: &CodecSpec) -> Result<Arc
 /// Draw `draw` of a cell's codec.
 fn fit_draw(plan: &Plan, p: &Prepared, spec: &CodecSpec, draw: usize) -> Result<Arc<dyn Codec>> {
     let seed = seeds::codec_draw_seed(plan.codec_seed_base(), &p.pop.name, spec, draw);
-    Ok(Arc::from(spec.fit(&p.split.train, seed)?))
+    let codec = plan
+        .memory_budget
+        .fit(spec, &p.split.train, seed, p.split.base.len())?;
+    Ok(Arc::from(codec))
 }
 
 /// A cell's instrument items (its first draw's estimates at the instrument units), for a

@@ -26,6 +26,7 @@ pub fn load_options(plan: &Plan) -> LoadOptions {
         max_rows: plan.max_rows,
         seed: plan.seed,
         nonfinite: plan.nonfinite,
+        budget: plan.memory_budget,
     }
 }
 

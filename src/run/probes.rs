@@ -38,6 +38,7 @@ pub fn probe_options(plan: &Plan) -> ProbeOptions {
         populations: plan.populations.clone(),
         seed: plan.seed,
         resamples: plan.resamples,
+        memory_budget: plan.memory_budget,
         ..base
     }
 }

@@ -7,6 +7,7 @@ use super::journal::verify;
 use super::output::lock_run_dir;
 use super::prepare::load_all;
 use super::runner::{RunOutcome, Target, run_in_pool};
+use crate::budget::MemoryBudget;
 use crate::data::Provenance;
 use crate::data::file::FileIdentity;
 use crate::error::{Error, Result};
@@ -18,7 +19,12 @@ use std::path::Path;
 /// Continue an interrupted run in `dir`: the plan comes from its `run.json`, finished cells
 /// from its `results.jsonl`; only missing cells are computed. Because every cell's seeds derive
 /// from the plan seed and the cell's names, the final results equal an uninterrupted run's.
-pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunOutcome> {
+pub fn resume(
+    dir: &Path,
+    threads: Option<usize>,
+    memory_budget: MemoryBudget,
+    progress: bool,
+) -> Result<RunOutcome> {
     // `OUT/latest` names the run it points at: its parent (where `latest` is rewritten) is the
     // run's real parent, never the link's own directory.
     let dir = &std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
@@ -52,6 +58,7 @@ pub fn resume(dir: &Path, threads: Option<usize>, progress: bool) -> Result<RunO
         plan.threads = threads;
     }
     plan.progress = progress;
+    plan.memory_budget = memory_budget;
     // The run directory's parent is where `latest` lives.
     plan.out = dir.parent().map(Path::to_path_buf).unwrap_or_default();
     // The rows of every unit that matches its digest; the rest is measured again.

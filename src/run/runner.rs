@@ -2,7 +2,7 @@
 //! the run's journal as each cell finishes → run.json and the reports. All randomness comes from the plan's seed
 //! through stable per-population and per-cell seeds, so results do not depend on thread count.
 
-use super::cells::{PopulationDone, population_cells};
+use super::cells::{PopulationDone, check_fits, population_cells};
 use super::journal::{Journal, Verified};
 use super::output::{create_run_dir, lock_run_dir, update_latest, write_atomic, write_meta};
 use super::prepare::{Prepared, info, load_all};
@@ -55,6 +55,7 @@ pub fn run_in_pool(
     prepared: Vec<Prepared>,
     resume: Option<Target>,
 ) -> Result<RunOutcome> {
+    check_fits(plan, &prepared)?;
     let mut _lock = None;
     let target = match resume {
         // `resume` holds the directory's lock already.

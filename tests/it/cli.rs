@@ -155,9 +155,10 @@ fn results_are_identical_across_thread_counts() {
     let args = |t: &'static str, out: &'static str| {
         quick_args(&[
             "-p",
-            "clustered:n=300,d=17",
+            // Enough rows for every default codec (palette:k=256 needs 256 training rows).
+            "clustered:n=320,d=17",
             "-p",
-            "anisotropic:n=200,d=9",
+            "anisotropic:n=320,d=9",
             "--threads",
             t,
             "--out",
@@ -181,9 +182,9 @@ fn results_are_identical_across_thread_counts() {
         dir.path(),
         &quick_args(&[
             "-p",
-            "clustered:n=300,d=17",
+            "clustered:n=320,d=17",
             "-p",
-            "anisotropic:n=200,d=9",
+            "anisotropic:n=320,d=9",
             "--seed",
             "7",
             "--out",

@@ -15,7 +15,7 @@ use codecbench::data::Rows;
 const DIMS: [usize; 4] = [1, 7, 65, 130];
 const SEEDS: [u64; 2] = [1, 2];
 
-fn specs() -> Vec<CodecSpec> {
+pub(crate) fn specs() -> Vec<CodecSpec> {
     let mut v = CodecSpec::defaults();
     for spec in CodecSpec::rotation_defaults() {
         if !v.contains(&spec) {
@@ -106,7 +106,18 @@ fn specs() -> Vec<CodecSpec> {
 
 /// Gaussian rows plus an all-zero row, a constant row and a row with one huge coordinate.
 pub(crate) fn contract_rows(d: usize, seed: u64) -> Rows {
-    let mut rows = gaussian_rows(40, d, seed);
+    contract_rows_n(40, d, seed)
+}
+
+/// [`contract_rows`] with enough Gaussian rows in front for `spec`'s declared minimum of
+/// training rows (a k-entry palette needs k), the three special rows still last.
+fn training_rows(spec: &CodecSpec, d: usize, seed: u64) -> Rows {
+    let min = spec.capabilities().min_train_rows;
+    contract_rows_n(min.saturating_sub(3).max(40), d, seed)
+}
+
+fn contract_rows_n(gaussian: usize, d: usize, seed: u64) -> Rows {
+    let mut rows = gaussian_rows(gaussian, d, seed);
     rows.push(&vec![0.0; d]);
     rows.push(&vec![0.25; d]);
     let mut spike = vec![1e-3; d];
@@ -127,7 +138,7 @@ fn every_codec_keeps_the_contract() {
     for spec in specs() {
         for d in DIMS {
             for seed in SEEDS {
-                let rows = contract_rows(d, seed);
+                let rows = training_rows(&spec, d, seed);
                 let codec = spec.fit(&rows, seed).unwrap();
                 let ctx = format!("{spec} d={d} seed={seed}");
                 let caps = spec.capabilities();
@@ -352,11 +363,25 @@ fn fitted_codecs_do_what_their_declaration_says() {
             "{spec}: the default grade is the listed one"
         );
     }
-    let rows = contract_rows(7, 3);
     for spec in specs() {
+        let rows = training_rows(&spec, 7, 3);
         let codec = spec.fit(&rows, 1).unwrap();
         let caps = spec.capabilities();
         let ctx = spec.to_string();
+        // The declared minimum of training rows is the fit's own: one row fewer is refused
+        // with a typed error, the minimum itself fits.
+        let min = caps.min_train_rows;
+        if min > 0 {
+            let fewer = Rows::new(7, rows.as_slice()[..(min - 1) * 7].to_vec());
+            let e = spec.fit(&fewer, 1).err();
+            assert!(
+                matches!(e, Some(codecbench::Error::BadParam { .. })),
+                "{ctx}: {} rows of a declared minimum {min}: {e:?}",
+                min - 1
+            );
+            let exact = Rows::new(7, rows.as_slice()[..min * 7].to_vec());
+            assert!(spec.fit(&exact, 1).is_ok(), "{ctx}: {min} rows");
+        }
         assert_eq!(codec.grade(), spec.grade(), "{ctx}");
         assert_eq!(codec.family(), spec.family(), "{ctx}");
         assert_eq!(codec.can_decode(), caps.decodes, "{ctx}");

@@ -368,6 +368,7 @@ fn pq_fast_quality_on_minilm_sentences_is_within_the_derived_band_of_adc() {
         max_rows: None,
         seed: 0,
         nonfinite: NonFinitePolicy::Error,
+        budget: codecbench::budget::MemoryBudget::bytes(1 << 30),
     };
     let rows = spec.load(spec.default_kind(), &opts).unwrap().rows;
     let (train, base, queries) = (

@@ -469,6 +469,7 @@ fn qb4_quality_on_minilm_sentences_is_within_the_band_of_the_float_query() {
         max_rows: None,
         seed: 0,
         nonfinite: NonFinitePolicy::Error,
+        budget: codecbench::budget::MemoryBudget::bytes(1 << 30),
     };
     let pop = pspec.load(pspec.default_kind(), &opts).unwrap();
     let (n, d) = (pop.rows.len(), pop.rows.dim());

@@ -54,6 +54,7 @@ fn every_embedded_population_loads_with_its_documented_shape() {
         max_rows: None,
         seed: 0,
         nonfinite: NonFinitePolicy::Error,
+        budget: codecbench::budget::MemoryBudget::bytes(1 << 30),
     };
     for r in REAL.iter().filter(|r| r.is_embedded()) {
         let spec = PopulationSpec::parse(r.name).unwrap();

@@ -100,10 +100,11 @@ fn awkward_numerics_stay_finite_or_undefined_for_every_codec() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    // 120 rows × 9 dims: duplicated rows, a constant column, denormals, a zero row, huge and
-    // tiny magnitudes.
+    // 320 rows × 9 dims (enough training rows for every default codec: palette:k=256 needs
+    // 256): duplicated rows, a constant column, denormals, a zero row, huge and tiny
+    // magnitudes.
     let mut data = Vec::new();
-    for r in 0..120 {
+    for r in 0..320 {
         for c in 0..9 {
             let v: f32 = match c {
                 0 => 0.5,                                              // constant column
@@ -124,7 +125,7 @@ fn awkward_numerics_stay_finite_or_undefined_for_every_codec() {
     write_f32(&d.join("awkward.npy"), &Rows::new(9, data)).unwrap();
     write_f32(
         &d.join("one.npy"),
-        &Rows::new(1, (0..50).map(|i| i as f32 - 20.0).collect()),
+        &Rows::new(1, (0..320).map(|i| i as f32 - 20.0).collect()),
     )
     .unwrap();
     for pop in ["awkward.npy", "one.npy"] {

@@ -1,5 +1,7 @@
 //! The one integration-test binary: modules per area, shared helpers in `util`.
 
+mod alloc_meter;
+mod budget;
 mod bytes;
 mod cli;
 mod codec_base17;

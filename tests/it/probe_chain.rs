@@ -43,6 +43,7 @@ fn setup() -> &'static ChainSetup {
                 k: 10,
                 resamples: 100,
                 seed: 7,
+                memory_budget: codecbench::budget::MemoryBudget::bytes(1 << 30),
             },
         )
         .expect("exact run")
@@ -359,6 +360,7 @@ fn the_origin_score_chain_collapses_its_truth_and_the_probe_says_undefined() {
                 max_rows: None,
                 seed: 0,
                 nonfinite: codecbench::data::population::NonFinitePolicy::Error,
+                budget: codecbench::budget::MemoryBudget::bytes(1 << 30),
             },
         )
         .unwrap();

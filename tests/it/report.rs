@@ -530,7 +530,7 @@ fn report_flags_shared_state_larger_than_the_codes() {
         d,
         &quick_args(&[
             "-p",
-            "gaussian:n=300,d=9",
+            "gaussian:n=320,d=9",
             "-c",
             "int8",
             "-c",

@@ -27,6 +27,7 @@ fn runner_recipe(plan: &Plan) -> Split {
         max_rows: plan.max_rows,
         seed: plan.seed,
         nonfinite: plan.nonfinite,
+        budget: codecbench::budget::MemoryBudget::bytes(1 << 30),
     };
     let kind = spec.default_kind();
     let pop = spec.load(kind, &opts).unwrap();

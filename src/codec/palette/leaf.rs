@@ -3,10 +3,12 @@
 //! the lane quantizer that both leaves store their values with live here, apart from the
 //! palette itself.
 
-use super::params::{LaneType, LeafKind, index_bits};
+use super::params::{LaneType, LeafKind, PaletteParams, index_bits};
 use super::{PaletteCodec, STREAM_PAL_SAMPLE, subsample};
+use crate::codec::decl::{bytes, total};
 use crate::codec::dot_f64;
 use crate::data::Rows;
+use crate::linalg::eigen::sym_eigen_bytes;
 use crate::linalg::subspace::top_eigenvectors;
 use crate::linalg::{Rotation, seeded_rng};
 use half::bf16;
@@ -43,6 +45,28 @@ pub(super) enum Leaf {
 }
 
 impl Leaf {
+    /// Declared peak bytes of fitting the leaf on `train_rows` rows of `d` values around a
+    /// `k`-entry palette: svd — at most [`LEAF_MAX_ROWS`] rows' residuals in f64, the d×d
+    /// second moment and the subspace iteration's lanes × d blocks; jl — the rotation.
+    pub(super) fn fit_bytes(p: &PaletteParams, train_rows: usize, d: usize, k: usize) -> u64 {
+        let lanes = p.lanes.len();
+        match p.leaf {
+            LeafKind::None => 0,
+            LeafKind::Jl => Rotation::fit_bytes(p.rot, d, 1),
+            LeafKind::Svd => {
+                let rows = train_rows.min(LEAF_MAX_ROWS);
+                total(&[
+                    bytes(rows, 48),
+                    bytes(rows, 12).saturating_mul(d as u64),
+                    bytes(d, 8).saturating_mul(d as u64),
+                    bytes(lanes, 40).saturating_mul(d as u64),
+                    bytes(k, 8).saturating_mul(lanes as u64),
+                    sym_eigen_bytes(lanes),
+                ])
+            }
+        }
+    }
+
     /// The leaf `leaf=` asks for, fitted on `train` around `codec`'s palette.
     pub(super) fn fit(codec: &PaletteCodec, train: &Rows, seed: u64) -> Leaf {
         let params = &codec.params;

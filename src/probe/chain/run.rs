@@ -62,6 +62,7 @@ pub fn chain_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
             k: opts.k,
             resamples: opts.resamples,
             seed: opts.seed,
+            memory_budget: opts.memory_budget,
         },
     )?;
     out.notes.push(ProbeNote::ChainSetup {
@@ -128,7 +129,7 @@ pub fn chain_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
     let biases = Biases::load(&dir, c.num_hidden_layers, c.hidden_size)?;
     let attn = AttentionSetup::new(&setup.model, &biases, setup.exact_states(), &train_states)?;
     for spec in &opts.codecs {
-        let fit = |rows: &Rows, seed: u64| spec.fit(rows, seed);
+        let fit = |rows: &Rows, seed: u64| opts.memory_budget.fit(spec, rows, seed, rows.len());
         let run = match attn.run(&fit, opts.seed ^ stable_hash(&format!("attn:{spec}"))) {
             Ok(run) => run,
             Err(e) => {
@@ -168,7 +169,7 @@ pub fn chain_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
     }
 
     // The origin's score chain, as a diagnostic.
-    let pop = load_population(&opts.score_population, None, opts.seed)?;
+    let pop = load_population(&opts.score_population, None, opts)?;
     let nonzero: Vec<usize> = (0..pop.rows.len())
         .filter(|&i| pop.rows.row(i).iter().any(|&v| v != 0.0))
         .collect();
@@ -183,7 +184,11 @@ pub fn chain_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
     let truth = ScoreMatrix::exact(&sample);
     let mut methods: Vec<(String, ScoreMatrix, RowContext)> = Vec::new();
     for spec in &opts.codecs {
-        let codec = match spec.fit(&pop.rows, opts.seed ^ stable_hash(&format!("score:{spec}"))) {
+        let seed = opts.seed ^ stable_hash(&format!("score:{spec}"));
+        let codec = match opts
+            .memory_budget
+            .fit(spec, &pop.rows, seed, pop.rows.len())
+        {
             Ok(c) => c,
             Err(e) => {
                 out.notes

@@ -57,6 +57,9 @@ pub struct PlanToml {
     /// Probes after the codec cells: any of chain, family, spiral, identity, resolution, all
     /// (default chain, family, spiral, identity; without chain when quick; `[]` for none).
     pub probes: Option<Vec<ProbeKind>>,
+    /// The most codec specs the plan may name, sweeps expanded (default [`MAX_PLAN_CODECS`]):
+    /// checked before any spec is built; raise it for a study that really is that large.
+    pub max_codecs: Option<usize>,
 }
 
 /// One codec with lists of parameter values; expands to their Cartesian product.
@@ -78,7 +81,7 @@ impl Sweep {
     /// How many specs [`Sweep::expand`] gives, refused before building any: a parameter with
     /// no values (an empty sweep would silently run nothing of it), or more than
     /// [`MAX_PLAN_CODECS`] combinations.
-    pub fn count(&self) -> Result<usize> {
+    pub fn count(&self, cap: usize) -> Result<usize> {
         let mut n: usize = 1;
         for (key, values) in &self.params {
             if values.is_empty() {
@@ -93,12 +96,13 @@ impl Sweep {
             }
             n = n.saturating_mul(values.len());
         }
-        if n > MAX_PLAN_CODECS {
+        if n > cap {
             return Err(Error::InvalidPlan {
                 field: "sweep",
                 reason: format!(
-                    "sweep of '{}' expands to {n} codec specs (the most a plan may hold is \
-                     {MAX_PLAN_CODECS}); split the study into several plans",
+                    "sweep of '{}' expands to {n} codec specs (the most this plan may hold is \
+                     {cap}); split the study into several plans, or raise the cap with \
+                     `max_codecs = N` in the plan if it really is that large",
                     self.codec
                 ),
             });
@@ -158,16 +162,18 @@ impl PlanToml {
             (DEFAULT_QUERIES, DEFAULT_MAX_ROWS, DEFAULT_RESAMPLES)
         };
         let mut codec_texts: Vec<String> = self.codecs.unwrap_or_default();
+        let cap = self.max_codecs.unwrap_or(MAX_PLAN_CODECS);
         let mut total = codec_texts.len();
         for s in &self.sweep {
-            total = total.saturating_add(s.count()?);
+            total = total.saturating_add(s.count(cap)?);
         }
-        if total > MAX_PLAN_CODECS {
+        if total > cap {
             return Err(Error::InvalidPlan {
                 field: "codecs",
                 reason: format!(
-                    "the plan names {total} codec specs (the most a plan may hold is \
-                     {MAX_PLAN_CODECS}); split the study into several plans"
+                    "the plan names {total} codec specs (the most this plan may hold is {cap}); \
+                     split the study into several plans, or raise the cap with \
+                     `max_codecs = N` in the plan if it really is that large"
                 ),
             });
         }
@@ -274,6 +280,9 @@ impl Plan {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+        if self.codecs.len() > MAX_PLAN_CODECS {
+            s.push_str(&format!("max_codecs = {}\n", self.codecs.len()));
+        }
         s.push_str(&format!(
             "codecs = {}\n",
             list(self.codecs.iter().map(|c| c.to_string()).collect())

@@ -153,3 +153,86 @@ fn plan_parser_survives_random_mutations() {
         }
     }
 }
+
+/// Plan bombs: seeded random sweeps (1–4 sweeps of 1–6 parameters with 0–300 values each,
+/// known and unknown keys) are refused before a single spec is built whenever they expand past
+/// the cap (or list no values), with the count in the message; those under it parse. A plan
+/// that really is that large passes with `max_codecs`. Counting is saturating, so even
+/// 300⁶ × 4 specs is refused in microseconds (building them once took gigabytes).
+#[test]
+fn plan_bombs_are_refused_before_any_spec_is_built() {
+    use codecbench::results::plan::{MAX_PLAN_CODECS, PlanToml};
+    let dir = tempfile::tempdir().unwrap();
+    let keys = ["group", "bits", "a", "b", "rot", "zz"];
+    // int4's group takes any positive integer or "row"; the values below are 1.. + sweep index,
+    // all valid.
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let (mut refused_big, mut refused_empty, mut parsed) = (0, 0, 0);
+    for i in 0..400 * crate::util::fuzz_scale() {
+        let mut text = String::from("populations = [\"gaussian:n=300,d=9\"]\n");
+        let mut total: u128 = 0;
+        let mut empty = false;
+        let max_codecs = (i % 7 == 0).then(|| rng.random_range(1..200_000usize));
+        if let Some(m) = max_codecs {
+            text.push_str(&format!("max_codecs = {m}\n"));
+        }
+        for s in 0..rng.random_range(1..=4) {
+            text.push_str(&format!("[[sweep]]\ncodec = \"int4\"\nparams = {{ "));
+            let mut n: u128 = 1;
+            // Half the sweeps use int4's one parameter (so some plans parse), the rest
+            // unknown ones as well.
+            let used = if rng.random_range(0..2) == 0 {
+                1
+            } else {
+                rng.random_range(1..=keys.len())
+            };
+            let params: Vec<String> = keys[..used]
+                .iter()
+                .map(|k| {
+                    // Mostly small lists (so some plans stay under the cap), sometimes huge,
+                    // sometimes empty.
+                    let len = match rng.random_range(0..20) {
+                        0 => 0,
+                        1..=5 => rng.random_range(1..=300usize),
+                        _ => rng.random_range(1..=4usize),
+                    };
+                    empty |= len == 0;
+                    n *= len as u128;
+                    let values: Vec<String> = (0..len).map(|v| (v + s + 1).to_string()).collect();
+                    format!("{k} = [{}]", values.join(", "))
+                })
+                .collect();
+            total += n;
+            text.push_str(&params.join(", "));
+            text.push_str(" }\n");
+        }
+        let path = dir.path().join("bomb.toml");
+        std::fs::write(&path, &text).unwrap();
+        let cap = max_codecs.unwrap_or(MAX_PLAN_CODECS) as u128;
+        let result =
+            PlanToml::read(&path).and_then(|p| p.into_plan(dir.path().join("out"), None, false));
+        match result {
+            // An empty list, unless an earlier sweep already exceeded the cap.
+            Err(e) if empty && e.to_string().contains("no values") => refused_empty += 1,
+            Err(e) if total > cap => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains(&cap.to_string()) && msg.contains("max_codecs"),
+                    "{msg}"
+                );
+                refused_big += 1;
+            }
+            // Under the cap: unknown parameters are refused by the codec parser, after
+            // counting; known ones parse.
+            Err(e) => assert!(e.to_string().contains("int4"), "{e}"),
+            Ok(_) => {
+                assert!(total <= cap && !empty);
+                parsed += 1;
+            }
+        }
+    }
+    assert!(
+        refused_big > 20 && refused_empty > 5 && parsed > 0,
+        "{refused_big} {refused_empty} {parsed}"
+    );
+}

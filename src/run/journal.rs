@@ -294,27 +294,21 @@ pub fn verify(dir: &Path, plan: &Plan) -> Result<Verified> {
         reason,
     };
     let results_path = dir.join("results.jsonl");
-    let text = match read_if_present(&results_path)? {
-        Some(t) => t,
-        None => String::new(),
-    };
+    let text = read_if_present(&results_path)?.unwrap_or_default();
     let digests_path = dir.join(DIGESTS);
-    let digests = match read_if_present(&digests_path)? {
-        Some(t) => t,
-        None => {
-            // Written before digests (or killed before its first write): every line must parse.
-            let rows: Vec<ResultRow> = report::jsonl::parse(&text)
-                .map_err(|e| bad(format!("results.jsonl: {e}")))?
-                .into_iter()
-                .filter(|r| r.kind() != RowKind::Verdict)
-                .collect();
-            let text = report::jsonl::render(&rows);
-            return Ok(Verified {
-                text,
-                rows,
-                ..Verified::default()
-            });
-        }
+    let Some(digests) = read_if_present(&digests_path)? else {
+        // Written before digests (or killed before its first write): every line must parse.
+        let rows: Vec<ResultRow> = report::jsonl::parse(&text)
+            .map_err(|e| bad(format!("results.jsonl: {e}")))?
+            .into_iter()
+            .filter(|r| r.kind() != RowKind::Verdict)
+            .collect();
+        let text = report::jsonl::render(&rows);
+        return Ok(Verified {
+            text,
+            rows,
+            ..Verified::default()
+        });
     };
     let mut lines = digests.split_inclusive('\n');
     let header: Option<Header> = lines

@@ -177,7 +177,7 @@ fn plan_bombs_are_refused_before_any_spec_is_built() {
             text.push_str(&format!("max_codecs = {m}\n"));
         }
         for s in 0..rng.random_range(1..=4) {
-            text.push_str(&format!("[[sweep]]\ncodec = \"int4\"\nparams = {{ "));
+            text.push_str("[[sweep]]\ncodec = \"int4\"\nparams = { ");
             let mut n: u128 = 1;
             // Half the sweeps use int4's one parameter (so some plans parse), the rest
             // unknown ones as well.

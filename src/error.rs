@@ -318,6 +318,18 @@ fn did_you_mean(close: &[String]) -> String {
 }
 
 impl Error {
+    /// A step refused by the memory budget: it stops the command wherever it happens (a probe
+    /// or a codec inside a probe does not become a "not run" note), so whether a result exists
+    /// never depends silently on the machine's memory.
+    pub fn is_over_budget(&self) -> bool {
+        matches!(
+            self,
+            Error::FitOverBudget { .. }
+                | Error::RowsOverBudget { .. }
+                | Error::CodesOverBudget { .. }
+        )
+    }
+
     /// Wrap an I/O error with the path it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -3,7 +3,7 @@
 //! [`read_to_string`] built on it), which refuses anything that is not a regular file *before*
 //! reading it. Without that check a FIFO blocks forever in `open`, `/dev/zero` is read until
 //! memory runs out, and a directory or a dangling symbolic link gives an OS message that does
-//! not say what is wrong. Binary files are then read at offsets (`data::raw::Source`), never
+//! not say what is wrong. Binary files are then read at offsets (`data::source::Source`), never
 //! memory-mapped, so a file truncated under a run is an error rather than a SIGBUS.
 
 use std::fs::{File, Metadata};
@@ -64,7 +64,18 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
         .ok()
         .and_then(|m| usize::try_from(m.len()).ok())
         .unwrap_or(0);
-    let mut bytes = Vec::with_capacity(hint);
+    // A sparse or huge file's size is only a hint: reserving it may fail, which is an error
+    // naming the file, never an abort.
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(hint).map_err(|_| {
+        Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                format!("the file is {hint} bytes, more than can be held in memory"),
+            ),
+        )
+    })?;
     file.read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
     Ok(bytes)

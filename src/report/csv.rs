@@ -38,6 +38,7 @@ pub const HEADER: &[&str] = &[
     "ci_lo",
     "ci_hi",
     "n",
+    "draws",
     "chance",
     "bytes_per_row",
     "model_bytes",

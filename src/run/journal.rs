@@ -327,7 +327,7 @@ pub fn verify(dir: &Path, plan: &Plan) -> Result<Verified> {
             "run.json's plan is not the plan its results were measured under ({DIGESTS} records \
              plan key {}…, run.json's plan gives {}…): was run.json edited? Restore it, or start \
              a new run with the plan you want",
-            &header.plan[..header.plan.len().min(12)],
+            header.plan.chars().take(12).collect::<String>(),
             &key[..12]
         )));
     }

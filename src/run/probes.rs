@@ -159,17 +159,18 @@ pub fn run_probe_call(
 }
 
 /// The probes' rows and notes (in the calls' order; a call that failed becomes a `NotRun` note
-/// and a warning) and timings.
+/// and a warning, except a step over the memory budget, which stops the run) and timings.
 pub fn assemble_probes(
     calls: &[ProbeCall],
     outcomes: Vec<ProbeOutcome>,
     bar: &ProgressBar,
-) -> (ProbeOutput, Vec<StepTiming>) {
+) -> Result<(ProbeOutput, Vec<StepTiming>)> {
     let mut all = ProbeOutput::default();
     let mut timings = Vec::new();
     for (call, (out, timing)) in calls.iter().zip(outcomes) {
         match out {
             Ok(o) => all.extend(o),
+            Err(e) if e.is_over_budget() => return Err(e),
             Err(e) => {
                 let what = format!("{}: skipped: {e}", call.what);
                 bar.suspend(|| eprintln!("warning: {what}"));
@@ -178,7 +179,7 @@ pub fn assemble_probes(
         }
         timings.push(timing);
     }
-    (all, timings)
+    Ok((all, timings))
 }
 
 /// The identity probe of a run on one population: each cell's own fitted codec (fitted again,
@@ -215,4 +216,51 @@ fn identity_in_run(
             .push(identity_row(opts, &p.pop.name, pool, spec, codec.as_ref()));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::MemoryBudget;
+    use crate::error::Error;
+
+    /// A probe call that failed for the memory budget stops the run; any other failure becomes
+    /// a "not run" note (the budget must never silently decide which rows a run has).
+    #[test]
+    fn a_probe_over_the_budget_stops_the_run_and_others_become_notes() {
+        let plan = Plan {
+            populations: vec![
+                crate::data::catalog::PopulationSpec::parse("gaussian:n=300,d=8").unwrap(),
+            ],
+            probes: vec![ProbeKind::Family, ProbeKind::Spiral],
+            ..Plan::default()
+        };
+        let calls = probe_calls(&plan);
+        assert_eq!(calls.len(), 2);
+        let timing = || StepTiming::of("t".to_string(), std::time::Instant::now());
+        let over = || Error::FitOverBudget {
+            codec: "tq-mse".to_string(),
+            rows: 10,
+            dim: 8,
+            needed: 1 << 40,
+            budget: MemoryBudget::bytes(1 << 20),
+            hint: String::new(),
+        };
+        let other = || Error::Unsupported {
+            codec: "x".to_string(),
+            operation: "decode",
+        };
+        let bar = ProgressBar::hidden();
+        let outcomes: Vec<ProbeOutcome> = vec![(Err(other()), timing()), (Err(over()), timing())];
+        assert!(matches!(
+            assemble_probes(&calls, outcomes, &bar),
+            Err(Error::FitOverBudget { .. })
+        ));
+        let outcomes: Vec<ProbeOutcome> = vec![
+            (Err(other()), timing()),
+            (Ok(ProbeOutput::default()), timing()),
+        ];
+        let (out, _) = assemble_probes(&calls, outcomes, &bar).unwrap();
+        assert!(matches!(out.notes.as_slice(), [ProbeNote::NotRun { .. }]));
+    }
 }

@@ -82,7 +82,18 @@ pub fn run_in_pool(
         status: "running".to_string(),
         wall_seconds: 0.0,
         timings: Vec::new(),
-        probe_notes: Vec::new(),
+        // A resume that reuses the probe rows keeps their notes from the first write on, so a
+        // resume killed before its end leaves run.json with rows and notes together.
+        probe_notes: if target
+            .prior
+            .rows
+            .iter()
+            .any(|r| matches!(r.kind(), RowKind::Probe(_)))
+        {
+            target.prior_notes.clone()
+        } else {
+            Vec::new()
+        },
     };
     if let Some(fewer) = report::fewer_queries_sentence(&meta) {
         eprintln!("note: {fewer}");
@@ -161,7 +172,7 @@ pub fn run_in_pool(
                     e.unwrap_or_else(|| run_probe_call(plan, c, &bar, &prepared, &fitted))
                 })
                 .collect();
-            let (probed, probe_timings) = assemble_probes(&calls, outcomes, &bar);
+            let (probed, probe_timings) = assemble_probes(&calls, outcomes, &bar)?;
             timings.extend(probe_timings);
             meta.probe_notes = probed.notes;
             // The notes first: results.jsonl with probe rows always has them beside it.

@@ -557,3 +557,19 @@ fn report_flags_shared_state_larger_than_the_codes() {
         flags[0]
     );
 }
+
+/// The CSV header written for an empty file (the journal starts every run's results.csv with
+/// it, then appends rows) is exactly the header serde writes above a row: same names, same
+/// order (it once lacked `draws`, so every appended column sat under the wrong name).
+#[test]
+fn the_empty_csv_header_is_the_rows_header() {
+    let row: codecbench::results::ResultRow = serde_json::from_str(
+        r#"{"population":"p","codec":"int8","metric":"pearson","value":0.5,"ci_lo":null,"ci_hi":null,"n":3,"draws":1,"chance":null,"bytes_per_row":1,"model_bytes":0,"bits_per_dim":8.0,"grade":"reconstruction","family":"scalar","dim":1,"base_rows":3,"queries":3,"split":"held-out","seed":1,"codecbench_version":"x","note":null}"#,
+    )
+    .unwrap();
+    let empty = codecbench::report::csv::render(&[]).unwrap();
+    let full = codecbench::report::csv::render(std::slice::from_ref(&row)).unwrap();
+    assert_eq!(empty.lines().next(), full.lines().next());
+    let appended = codecbench::report::csv::render_rows(&[row]).unwrap();
+    assert_eq!(format!("{empty}{appended}"), full);
+}

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
-use super::table::SquareMatrix;
+use super::table::{Moments, SquareMatrix};
 use crate::linalg::eigen::sym_eigenvalues;
 
 /// Eigen decomposition of a symmetric matrix, eigenvalues in descending order.
@@ -46,6 +46,17 @@ fn faer_eigen(a: &SquareMatrix) -> Eigen {
         }
     }
     Eigen { values, vectors }
+}
+
+/// Eigenvalues (descending) of a simulated `k × k` correlation matrix (row-major): by Jacobi
+/// at or below [`JACOBI_MAX`] items, as every earlier build computed them, by faer (values
+/// only) above.
+fn simulated_eigenvalues(r: &[f64], k: usize) -> Vec<f64> {
+    if k <= JACOBI_MAX {
+        symmetric_eigen(&SquareMatrix::from_row_major(k, r.to_vec())).values
+    } else {
+        sym_eigenvalues(r, k)
+    }
 }
 
 /// The `k` eigenvalues (descending) of `ZᵀZ` for a row-major `n × k` matrix `z` with `n ≤ k`:
@@ -270,7 +281,7 @@ pub fn parallel_analysis(
                     r[i * k + j] = w[i * k + j] / (w[i * k + i] * w[j * k + j]).sqrt();
                 }
             }
-            push(sym_eigenvalues(&r, k));
+            push(simulated_eigenvalues(&r, k));
         }
     } else {
         // n ≤ k rows: R = ZᵀZ with Z (n × k) the columns centred and scaled to unit norm has
@@ -278,12 +289,23 @@ pub fn parallel_analysis(
         // (the SVD of Z), the rest zero: O(n²k) per matrix instead of O(k³).
         let mut z = vec![0.0f64; n * k];
         let mut g = vec![0.0f64; n * n];
-        let mut col = vec![0.0f64; n];
+        let mut columns = vec![vec![0.0f64; n]; k];
         for _ in 0..options.matrices {
-            for j in 0..k {
+            for col in &mut columns {
                 for x in col.iter_mut() {
                     *x = StandardNormal.sample(&mut rng);
                 }
+            }
+            if k <= JACOBI_MAX {
+                // Small tables keep the digits of earlier builds (a bench run is resumed across
+                // builds): the full k × k correlation matrix, by Jacobi.
+                let cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+                // Continuous draws are never constant, so the correlation exists.
+                let r = Moments::from_columns(&cols).correlation()?;
+                push(symmetric_eigen(&r).values);
+                continue;
+            }
+            for (j, col) in columns.iter().enumerate() {
                 let mean = col.iter().sum::<f64>() / n as f64;
                 let ss: f64 = col.iter().map(|x| (x - mean) * (x - mean)).sum();
                 // Continuous draws are never constant, so ss > 0.

@@ -91,6 +91,7 @@ pub fn chain_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
         for spec in &decodable {
             let run = match setup.run_codec(spec, kind) {
                 Ok(run) => run,
+                Err(e) if e.is_over_budget() => return Err(e),
                 Err(e) => {
                     out.notes
                         .push(not_measured(format!("{spec} (weights {kind}): {e}")));
@@ -132,6 +133,7 @@ pub fn chain_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
         let fit = |rows: &Rows, seed: u64| opts.memory_budget.fit(spec, rows, seed, rows.len());
         let run = match attn.run(&fit, opts.seed ^ stable_hash(&format!("attn:{spec}"))) {
             Ok(run) => run,
+            Err(e) if e.is_over_budget() => return Err(e),
             Err(e) => {
                 out.notes
                     .push(not_measured(format!("{spec} (attention fidelity): {e}")));
@@ -190,6 +192,7 @@ pub fn chain_probe(opts: &ProbeOptions) -> Result<ProbeOutput> {
             .fit(spec, &pop.rows, seed, pop.rows.len())
         {
             Ok(c) => c,
+            Err(e) if e.is_over_budget() => return Err(e),
             Err(e) => {
                 out.notes
                     .push(not_measured(format!("{spec} (score chain): {e}")));

@@ -73,6 +73,17 @@ pub fn run_in_pool(
         }
     };
     let dir = target.dir;
+    // Probes and the hypothesis matrix come after the codec cells. Probe rows are written all
+    // at once when every probe call has finished, so a resumed run that has any probe row has
+    // all of them (and their notes in run.json): it reuses them, else it runs every probe.
+    let prior_probe: Vec<ResultRow> = target
+        .prior
+        .rows
+        .iter()
+        .filter(|r| matches!(r.kind(), RowKind::Probe(_)))
+        .cloned()
+        .collect();
+    let reuse_probes = !prior_probe.is_empty();
     let mut meta = RunMeta {
         codecbench_version: VERSION.to_string(),
         results_format: RESULTS_FORMAT,
@@ -84,13 +95,8 @@ pub fn run_in_pool(
         timings: Vec::new(),
         // A resume that reuses the probe rows keeps their notes from the first write on, so a
         // resume killed before its end leaves run.json with rows and notes together.
-        probe_notes: if target
-            .prior
-            .rows
-            .iter()
-            .any(|r| matches!(r.kind(), RowKind::Probe(_)))
-        {
-            target.prior_notes.clone()
+        probe_notes: if reuse_probes {
+            target.prior_notes
         } else {
             Vec::new()
         },
@@ -118,15 +124,6 @@ pub fn run_in_pool(
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
-    // Probes and the hypothesis matrix come after the codec cells. Probe rows are written all
-    // at once when every probe call has finished, so a resumed run that has any probe row has
-    // all of them (and their notes in run.json): it reuses them, else it runs every probe.
-    let prior_probe: Vec<ResultRow> = prior
-        .iter()
-        .filter(|r| matches!(r.kind(), RowKind::Probe(_)))
-        .cloned()
-        .collect();
-    let reuse_probes = !prior_probe.is_empty();
     let calls = if plan.probes.is_empty() || reuse_probes {
         Vec::new()
     } else {
@@ -162,7 +159,6 @@ pub fn run_in_pool(
     if !plan.probes.is_empty() {
         if reuse_probes {
             rows.extend(prior_probe);
-            meta.probe_notes = target.prior_notes;
         } else {
             // The identity probe uses the cells' fitted codecs: it runs now.
             let outcomes: Vec<ProbeOutcome> = calls

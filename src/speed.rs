@@ -165,6 +165,25 @@ pub struct SpeedRow {
     pub scan_bandwidth_fraction: f64,
     /// Rows decoded per second; None when the codec cannot decode.
     pub decode_rows_per_s: Option<Stat>,
+    /// The process's peak resident memory while this codec was fitted and measured (its rows,
+    /// codes, decoded copy and fit included, with the process's own baseline): the kernel's
+    /// high-water mark (`VmHWM`), reset before the codec (`/proc/self/clear_refs`). None where
+    /// the system does not offer both (non-Linux), or the reset was refused.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Reset the kernel's peak-resident-memory mark of this process; true when it was reset.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The process's peak resident memory (`VmHWM` of `/proc/self/status`), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Everything `codecbench speed` measured.
@@ -316,15 +335,8 @@ pub fn measure_codec(
     let scan_codes = Stat::of(&scan);
     let scan_gb = scan_codes.scaled(codec.code_bytes() as f64 / 1e9);
     let decode = codec.can_decode().then(|| {
-        let d = rows.dim();
-        let mut out = vec![0f32; n * d];
         let mut pass = || {
-            out.par_chunks_mut(d)
-                .zip(codes.as_bytes().par_chunks(codes.code_bytes()))
-                .for_each(|(o, c)| {
-                    let _ = codec.decode(c, o);
-                });
-            black_box(&out);
+            let _ = black_box(codec.decode_all(black_box(&codes)));
         };
         pass();
         let v: Vec<f64> = (0..repeats).map(|_| n as f64 / time(&mut pass)).collect();
@@ -342,6 +354,7 @@ pub fn measure_codec(
         scan_gb_per_s: scan_gb,
         scan_bandwidth_fraction: scan_gb.median / read_gb_per_s.max(1e-12),
         decode_rows_per_s: decode,
+        peak_rss_bytes: None,
     }
 }
 
@@ -417,17 +430,21 @@ pub fn run(opts: &SpeedOptions) -> Result<SpeedReport> {
                         opts.rows
                     );
                 }
+                let reset = reset_peak_rss();
                 let t = Instant::now();
                 let codec = opts.memory_budget.fit(spec, &rows, opts.seed, rows.len())?;
                 let fit_s = t.elapsed().as_secs_f64();
-                results.push(measure_codec(
+                let mut row = measure_codec(
                     codec.as_ref(),
                     fit_s,
                     &rows,
                     &queries,
                     opts.repeats,
                     bandwidth.read_gb_per_s.median,
-                ));
+                );
+                drop(codec);
+                row.peak_rss_bytes = peak_rss().filter(|_| reset);
+                results.push(row);
             }
         }
         Ok(SpeedReport {
@@ -480,11 +497,13 @@ pub fn render(report: &SpeedReport) -> String {
         "codec",
         "d",
         "B/row",
+        "fit s",
         "encode rows/s",
         "scan codes/s",
         "scan GB/s",
         "of read bw",
         "decode rows/s",
+        "peak RSS",
     ];
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for r in &report.results {
@@ -492,6 +511,7 @@ pub fn render(report: &SpeedReport) -> String {
             r.codec.clone(),
             r.dim.to_string(),
             r.code_bytes.to_string(),
+            format!("{:.3}", r.fit_s),
             stat_cell(&r.encode_rows_per_s),
             stat_cell(&r.scan_codes_per_s),
             format!(
@@ -502,6 +522,8 @@ pub fn render(report: &SpeedReport) -> String {
             r.decode_rows_per_s
                 .as_ref()
                 .map_or_else(|| "—".to_string(), stat_cell),
+            r.peak_rss_bytes
+                .map_or_else(|| "—".to_string(), crate::budget::size_text),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())

@@ -101,7 +101,11 @@ impl Int4Codec {
     /// The signed level of coordinate `i`, in −7..7 (−8 never occurs).
     fn level(&self, code: &[u8], i: usize) -> i32 {
         let byte = code[4 * self.n_groups + i / 2];
-        let nib = if i % 2 == 0 { byte & 0x0f } else { byte >> 4 };
+        let nib = if i.is_multiple_of(2) {
+            byte & 0x0f
+        } else {
+            byte >> 4
+        };
         nib as i32 - 8
     }
 }

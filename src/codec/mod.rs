@@ -180,7 +180,7 @@ impl Codes {
     /// Wrap contiguous codes; `data.len()` must be a multiple of `code_bytes`.
     pub fn new(code_bytes: usize, data: Vec<u8>) -> Self {
         assert!(
-            code_bytes > 0 && data.len() % code_bytes == 0,
+            code_bytes > 0 && data.len().is_multiple_of(code_bytes),
             "Codes::new: bad stride"
         );
         Codes {
@@ -223,10 +223,10 @@ impl Codes {
         build: impl FnOnce(&Codes) -> T,
     ) -> Arc<T> {
         if let Some((k, any)) = self.layout.get() {
-            if *k == key {
-                if let Ok(t) = Arc::clone(any).downcast::<T>() {
-                    return t;
-                }
+            if *k == key
+                && let Ok(t) = Arc::clone(any).downcast::<T>()
+            {
+                return t;
             }
             return Arc::new(build(self));
         }
@@ -347,7 +347,9 @@ pub trait Codec: Send + Sync {
     /// Encode one row (`row.len() == dim`) into `out` (`out.len() == code_bytes`).
     fn encode(&self, row: &[f32], out: &mut [u8]);
 
-    /// Encode every row, in parallel; the result does not depend on the thread count.
+    /// Encode every row, in parallel; the result does not depend on the thread count and
+    /// equals [`Codec::encode`] row by row (rotation codecs override it to rotate a block of
+    /// rows at once, bit-identically).
     fn encode_all(&self, rows: &Rows) -> Codes {
         let stride = self.code_bytes();
         let mut data = vec![0u8; stride * rows.len()];
@@ -367,6 +369,21 @@ pub trait Codec: Send + Sync {
         Err(self.unsupported("decode"))
     }
 
+    /// Reconstruct every code into one row-major `codes.len() × dim` buffer, in parallel; the
+    /// same values as [`Codec::decode`] row by row (rotation codecs override it to rotate a
+    /// block of rows back at once).
+    fn decode_all(&self, codes: &Codes) -> Result<Vec<f32>> {
+        decode_blocks(codes, self.dim(), |block, out| {
+            for (code, row) in block
+                .chunks_exact(codes.code_bytes())
+                .zip(out.chunks_exact_mut(self.dim().max(1)))
+            {
+                self.decode(code, row)?;
+            }
+            Ok(())
+        })
+    }
+
     /// True when [`Codec::decode`] is supported: the spec's declared capability.
     fn can_decode(&self) -> bool {
         self.spec().capabilities().decodes
@@ -374,6 +391,13 @@ pub trait Codec: Send + Sync {
 
     /// Per-query scorer for asymmetric estimates (exact query vs code).
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a>;
+
+    /// The scorers of many queries (row-major, `dim` values each), in order: the same as
+    /// [`Codec::scorer`] query by query (rotation codecs override it to rotate the queries as
+    /// one block).
+    fn scorers<'a>(&'a self, queries: &Rows) -> Vec<Box<dyn Scorer + 'a>> {
+        queries.iter().map(|q| self.scorer(q)).collect()
+    }
 
     /// Symmetric estimate of `⟨a, b⟩` with both rows encoded; default Unsupported.
     fn pair(&self, _a: &[u8], _b: &[u8]) -> Result<f64> {
@@ -399,6 +423,60 @@ pub trait Codec: Send + Sync {
             operation,
         }
     }
+}
+
+/// Rows per block of a blockwise encode or decode ([`encode_blocks`], [`decode_blocks`]): a
+/// rotation codec multiplies a block by its dense matrix at once ([`crate::linalg::dense`]).
+/// Fixed, so the blocks never depend on the thread count (the kernels are bit-identical to the
+/// per-row products anyway).
+pub const BLOCK_ROWS: usize = 256;
+
+/// Encode `rows` in blocks of [`BLOCK_ROWS`], in parallel: `encode_block(rows, codes)` writes
+/// the codes (`stride` bytes each) of a block's rows (row-major).
+pub(crate) fn encode_blocks(
+    rows: &Rows,
+    stride: usize,
+    encode_block: impl Fn(&[f32], &mut [u8]) + Sync,
+) -> Codes {
+    let dim = rows.dim().max(1);
+    let mut data = vec![0u8; stride * rows.len()];
+    data.par_chunks_mut(stride * BLOCK_ROWS)
+        .zip(rows.as_slice().par_chunks(dim * BLOCK_ROWS))
+        .for_each(|(out, block)| encode_block(block, out));
+    Codes::new(stride, data)
+}
+
+/// Decode `codes` in blocks of [`BLOCK_ROWS`], in parallel, into one row-major buffer:
+/// `decode_block(codes, rows)` writes a block's rows of `dim` values.
+pub(crate) fn decode_blocks(
+    codes: &Codes,
+    dim: usize,
+    decode_block: impl Fn(&[u8], &mut [f32]) -> Result<()> + Sync,
+) -> Result<Vec<f32>> {
+    let mut out = vec![0f32; codes.len() * dim];
+    out.par_chunks_mut(dim.max(1) * BLOCK_ROWS)
+        .zip(codes.as_bytes().par_chunks(codes.code_bytes() * BLOCK_ROWS))
+        .try_for_each(|(rows, block)| decode_block(block, rows))?;
+    Ok(out)
+}
+
+/// `f` (a linear map of rows of `d_in` values to rows of `d_out`, bit-identical row by row,
+/// such as [`crate::linalg::Rotation::apply_rows_f64`]) applied to the f64 copies of `rows`, in
+/// blocks of [`BLOCK_ROWS`] in parallel: n × `d_out` values.
+pub(crate) fn map_rows(
+    rows: &Rows,
+    d_out: usize,
+    f: impl Fn(&[f64], &mut [f64]) + Sync,
+) -> Vec<f64> {
+    let d_in = rows.dim().max(1);
+    let mut out = vec![0f64; rows.len() * d_out];
+    out.par_chunks_mut((d_out * BLOCK_ROWS).max(1))
+        .zip(rows.as_slice().par_chunks(d_in * BLOCK_ROWS))
+        .for_each(|(y, x)| {
+            let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+            f(&x64, y);
+        });
+    out
 }
 
 /// `Σ a_i b_i` accumulated in f64 (the plain reference every fast path is checked against).

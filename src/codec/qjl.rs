@@ -27,7 +27,7 @@ use super::decl::{
 };
 use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, encode_blocks, map_rows};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::rotation::haar_orthogonal;
@@ -191,6 +191,49 @@ impl Sketch {
         bits::pack_signs(proj.iter().map(|&v| v > 0.0), out);
     }
 
+    /// `S·x_r` for a block of rows `x` (n × d) into `out` (n × m): [`Sketch::project`] row by
+    /// row, bit for bit.
+    pub fn project_rows(&self, x: &[f64], out: &mut [f64]) {
+        if x.len() >= 4 * self.dim {
+            crate::linalg::dense::apply_rows(&self.s, self.dim, x, out);
+        } else {
+            for (xr, o) in x.chunks_exact(self.dim).zip(out.chunks_exact_mut(self.m)) {
+                self.project(xr, o);
+            }
+        }
+    }
+
+    /// Pack sign(S·x_r) of a block of rows `x` (n × d) into `out[r·stride + offset..]`: the
+    /// block projected at once ([`crate::linalg::dense::apply_rows`]), bit-identical to
+    /// [`Sketch::encode_signs`] row by row.
+    pub fn encode_signs_rows(&self, x: &[f64], out: &mut [u8], stride: usize, offset: usize) {
+        let mut proj = vec![0f64; x.len() / self.dim * self.m];
+        self.project_rows(x, &mut proj);
+        let len = self.code_len();
+        for (pr, o) in proj.chunks_exact(self.m).zip(out.chunks_exact_mut(stride)) {
+            bits::pack_signs(pr.iter().map(|&v| v > 0.0), &mut o[offset..offset + len]);
+        }
+    }
+
+    /// `Sᵀ·z_r` for the packed signs at `codes[r·stride + offset..]` of a block of codes
+    /// (n × d out), bit-identical to [`Sketch::transpose_signs`] code by code.
+    pub fn transpose_signs_rows(&self, codes: &[u8], stride: usize, offset: usize) -> Vec<f64> {
+        let n = codes.len() / stride;
+        let mut z = vec![0f64; n * self.m];
+        for (zr, code) in z.chunks_exact_mut(self.m).zip(codes.chunks_exact(stride)) {
+            for (i, v) in zr.iter_mut().enumerate() {
+                *v = if bits::bit(&code[offset..], i) {
+                    1.0
+                } else {
+                    -1.0
+                };
+            }
+        }
+        let mut out = vec![0f64; n * self.dim];
+        crate::linalg::dense::apply_transpose_rows(&self.s, self.dim, &z, &mut out);
+        out
+    }
+
     /// `⟨S·q, z⟩` for z = ±1 from the packed signs, given `sq = S·q`.
     pub fn correlate(&self, sq: &[f64], signs: &[u8]) -> f64 {
         sq.iter()
@@ -232,6 +275,21 @@ impl QjlCodec {
     /// The sketch.
     pub fn sketch(&self) -> &Sketch {
         &self.sketch
+    }
+}
+
+impl QjlCodec {
+    /// Codes of a block of rows: ‖x‖, then sign(S·x) (the block projected at once).
+    fn encode_block(&self, rows: &[f32], out: &mut [u8]) {
+        let stride = self.code_bytes();
+        for (row, o) in rows
+            .chunks_exact(self.dim)
+            .zip(out.chunks_exact_mut(stride))
+        {
+            put_f32(o, 0, norm_f32(row) as f32);
+        }
+        let x: Vec<f64> = rows.iter().map(|&v| v as f64).collect();
+        self.sketch.encode_signs_rows(&x, out, stride, 4);
     }
 }
 
@@ -308,16 +366,28 @@ impl Codec for QjlCodec {
         8
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        let norm = norm_f32(row);
-        put_f32(out, 0, norm as f32);
-        let x: Vec<f64> = row.iter().map(|&v| v as f64).collect();
-        self.sketch.encode_signs(&x, &mut out[4..]);
+        self.encode_block(row, out);
+    }
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        encode_blocks(rows, self.code_bytes(), |r, o| self.encode_block(r, o))
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let q: Vec<f64> = query.iter().map(|&v| v as f64).collect();
         let mut sq = vec![0f64; self.sketch.m()];
         self.sketch.project(&q, &mut sq);
         Box::new(QjlScorer { codec: self, sq })
+    }
+    fn scorers<'a>(&'a self, queries: &Rows) -> Vec<Box<dyn Scorer + 'a>> {
+        let m = self.sketch.m();
+        map_rows(queries, m, |x, y| self.sketch.project_rows(x, y))
+            .chunks_exact(m)
+            .map(|sq| {
+                Box::new(QjlScorer {
+                    codec: self,
+                    sq: sq.to_vec(),
+                }) as Box<dyn Scorer + 'a>
+            })
+            .collect()
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         let h = bits::hamming(&a[4..], &b[4..]) as f64;

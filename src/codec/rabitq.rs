@@ -107,7 +107,7 @@ use super::decl::{
 };
 use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, decode_blocks, encode_blocks};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, dot, seeded_rng};
@@ -423,6 +423,111 @@ impl RabitqCodec {
     }
 }
 
+impl RabitqCodec {
+    /// Codes of a block of rows: each row centred and normalised, the block rotated at once
+    /// ([`Rotation::apply_rows_f64`], bit-identical to one row at a time), then each rotated
+    /// unit vector rounded to its grid direction ([`RabitqCodec::finish_code`]).
+    fn encode_block(&self, rows: &[f32], out: &mut [u8]) {
+        let (d, stride) = (self.dim.max(1), self.code_bytes());
+        let n = rows.len() / d;
+        let mut units = vec![0f64; n * d];
+        let mut scalars = Vec::with_capacity(n);
+        for (row, unit) in rows.chunks_exact(d).zip(units.chunks_exact_mut(d)) {
+            let diff: Vec<f64> = row
+                .iter()
+                .zip(&self.centroid)
+                .map(|(&x, &c)| x as f64 - c)
+                .collect();
+            let nu = dot(&diff, &diff).sqrt();
+            if nu == 0.0 {
+                scalars.push((0.0, 0.0));
+                continue;
+            }
+            let f_add = dot(&diff, &self.centroid);
+            for (u, v) in unit.iter_mut().zip(&diff) {
+                *u = v / nu;
+            }
+            scalars.push((nu, f_add));
+        }
+        let p = self.rot.out_dim();
+        let mut o = vec![0f64; n * p];
+        self.rot.apply_rows_f64(&units, &mut o);
+        for ((&(nu, f_add), or), code) in scalars
+            .iter()
+            .zip(o.chunks_exact(p))
+            .zip(out.chunks_exact_mut(stride))
+        {
+            self.finish_code(nu, f_add, or, code);
+        }
+    }
+
+    /// The code of a row from ‖x − c‖, ⟨x − c, c⟩ and its rotated unit vector `o`; a row equal
+    /// to the centroid (ν = 0) gets the zero code (scales 0, f_add 0: the estimate is ⟨c, q⟩
+    /// and the decode is c).
+    fn finish_code(&self, nu: f64, f_add: f64, o: &[f64], out: &mut [u8]) {
+        out.fill(0);
+        if nu == 0.0 {
+            return;
+        }
+        let a: Vec<f64> = o.iter().map(|v| v.abs()).collect();
+        let k = match (self.kmax(), self.params.enc) {
+            (0, _) => vec![0u8; a.len()],
+            (kmax, Encoder::Fast) => levels_at(&a, self.t_fast, kmax),
+            (kmax, Encoder::Optimal) => optimal_levels(&a, kmax).0,
+        };
+        let norm_xhat = k
+            .iter()
+            .map(|&ki| (ki as f64 + 0.5).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let cos = grid_cosine(&a, &k);
+        let (s_dec, s_ip) = if cos > 0.0 {
+            (nu * cos / norm_xhat, nu / (cos * norm_xhat))
+        } else {
+            (0.0, 0.0)
+        };
+        put_f32(out, 0, s_ip as f32);
+        let f = self.f_add_bytes();
+        if f > 0 {
+            put_f32(out, 4, f_add as f32);
+        }
+        if self.params.dec == DecodeScale::Mse {
+            put_f32(out, 4 + f, s_dec as f32);
+        }
+        let header = self.header();
+        let (signs, ex) = out[header..].split_at_mut(self.sign_bytes());
+        bits::pack_signs(o.iter().map(|&v| v > 0.0), signs);
+        if self.ex_bits() > 0 {
+            bits::pack(&k, self.ex_bits(), ex);
+        }
+    }
+
+    /// Rows of a block of codes: c + s·Pᵀ x̂ (the block rotated back at once).
+    fn decode_block(&self, codes: &[u8], out: &mut [f32]) {
+        let (d, p, stride) = (self.dim.max(1), self.rot.out_dim(), self.code_bytes());
+        let n = codes.len() / stride;
+        let mut grid = Vec::with_capacity(n * p);
+        for code in codes.chunks_exact(stride) {
+            grid.extend(self.grid(code));
+        }
+        let mut x = vec![0f64; n * d];
+        self.rot.apply_transpose_rows(&grid, &mut x);
+        for ((o, xr), code) in out
+            .chunks_exact_mut(d)
+            .zip(x.chunks_exact(d))
+            .zip(codes.chunks_exact(stride))
+        {
+            let s_dec = match self.params.dec {
+                DecodeScale::Mse => f32_at(code, 4 + self.f_add_bytes()) as f64,
+                DecodeScale::Ip => f32_at(code, 0) as f64,
+            };
+            for ((oj, v), c) in o.iter_mut().zip(xr).zip(&self.centroid) {
+                *oj = (c + s_dec * v) as f32;
+            }
+        }
+    }
+}
+
 /// The `rabitq` declaration (see [`CodecDecl`]).
 pub struct RabitqDecl;
 
@@ -535,65 +640,28 @@ impl Codec for RabitqCodec {
         self.rot.model_bytes() + centroid + fast
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        out.fill(0);
-        let diff: Vec<f64> = row
-            .iter()
-            .zip(&self.centroid)
-            .map(|(&x, &c)| x as f64 - c)
-            .collect();
-        let nu = dot(&diff, &diff).sqrt();
-        if nu == 0.0 {
-            return; // scales 0, f_add 0: the estimate is ⟨c, q⟩ and the decode is c.
-        }
-        let f_add = dot(&diff, &self.centroid);
-        let unit: Vec<f64> = diff.iter().map(|v| v / nu).collect();
-        let mut o = vec![0f64; self.rot.out_dim()];
-        self.rot.apply_f64(&unit, &mut o);
-        let a: Vec<f64> = o.iter().map(|v| v.abs()).collect();
-        let k = match (self.kmax(), self.params.enc) {
-            (0, _) => vec![0u8; a.len()],
-            (kmax, Encoder::Fast) => levels_at(&a, self.t_fast, kmax),
-            (kmax, Encoder::Optimal) => optimal_levels(&a, kmax).0,
-        };
-        let norm_xhat = k
-            .iter()
-            .map(|&ki| (ki as f64 + 0.5).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let cos = grid_cosine(&a, &k);
-        let (s_dec, s_ip) = if cos > 0.0 {
-            (nu * cos / norm_xhat, nu / (cos * norm_xhat))
-        } else {
-            (0.0, 0.0)
-        };
-        put_f32(out, 0, s_ip as f32);
-        let f = self.f_add_bytes();
-        if f > 0 {
-            put_f32(out, 4, f_add as f32);
-        }
-        if self.params.dec == DecodeScale::Mse {
-            put_f32(out, 4 + f, s_dec as f32);
-        }
-        let header = self.header();
-        let (signs, ex) = out[header..].split_at_mut(self.sign_bytes());
-        bits::pack_signs(o.iter().map(|&v| v > 0.0), signs);
-        if self.ex_bits() > 0 {
-            bits::pack(&k, self.ex_bits(), ex);
-        }
+        self.encode_block(row, out);
+    }
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        encode_blocks(rows, self.code_bytes(), |r, o| self.encode_block(r, o))
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        let s_dec = match self.params.dec {
-            DecodeScale::Mse => f32_at(code, 4 + self.f_add_bytes()) as f64,
-            DecodeScale::Ip => f32_at(code, 0) as f64,
-        };
-        let mut x = vec![0f64; self.dim];
-        self.rot.apply_transpose(&self.grid(code), &mut x);
-        for ((o, v), c) in out.iter_mut().zip(&x).zip(&self.centroid) {
-            *o = (c + s_dec * v) as f32;
-        }
+        self.decode_block(code, out);
         Ok(())
+    }
+    fn decode_all(&self, codes: &Codes) -> Result<Vec<f32>> {
+        decode_blocks(codes, self.dim, |c, o| {
+            self.decode_block(c, o);
+            Ok(())
+        })
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         Box::new(self.query_scorer(query))
+    }
+    fn scorers<'a>(&'a self, queries: &Rows) -> Vec<Box<dyn Scorer + 'a>> {
+        self.query_scorers(queries)
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn Scorer + 'a>)
+            .collect()
     }
 }

@@ -33,7 +33,9 @@ use super::decl::{
 use super::fields::{f32_at, put_f32};
 use super::qjl::{Projection, Sketch};
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{
+    Codec, CodecSpec, Codes, Family, Grade, Scorer, decode_blocks, encode_blocks, map_rows,
+};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::lloyd_max::{Codebook, beta_codebook};
@@ -118,12 +120,66 @@ impl TqMseCodec {
         bits::packed_len(self.rot.out_dim(), self.bits())
     }
 
-    /// Quantize the unit row `u` (f64, length d) into packed indices.
-    fn quantize_unit(&self, u: &[f64], out: &mut [u8]) {
-        let mut y = vec![0f64; self.rot.out_dim()];
-        self.rot.apply_f64(u, &mut y);
-        let idx: Vec<u8> = y.iter().map(|&t| self.book.index(t) as u8).collect();
-        bits::pack(&idx, self.bits(), out);
+    /// Quantize unit rows `u` (f64, n × d) into packed indices at `out[r·stride + offset..]`:
+    /// the block rotated at once ([`Rotation::apply_rows_f64`], bit-identical to one row at a
+    /// time), then each coordinate bucketed.
+    fn quantize_units(&self, u: &[f64], out: &mut [u8], stride: usize, offset: usize) {
+        let p = self.rot.out_dim();
+        let mut y = vec![0f64; u.len() / self.dim.max(1) * p];
+        self.rot.apply_rows_f64(u, &mut y);
+        let mut idx = vec![0u8; p];
+        let len = self.index_bytes();
+        for (yr, o) in y.chunks_exact(p).zip(out.chunks_exact_mut(stride)) {
+            for (i, &t) in idx.iter_mut().zip(yr) {
+                *i = self.book.index(t) as u8;
+            }
+            bits::pack(&idx, self.bits(), &mut o[offset..offset + len]);
+        }
+    }
+
+    /// trunc(Πᵀ ỹ) for the packed indices at `codes[r·stride + offset..]` of n codes: the
+    /// unit-scale reconstructions, n × d (the block rotated back at once).
+    fn unit_reconstructions(&self, codes: &[u8], stride: usize, offset: usize) -> Vec<f64> {
+        let (p, len) = (self.rot.out_dim(), self.index_bytes());
+        let n = codes.len() / stride;
+        let mut levels = vec![0f64; n * p];
+        for (l, code) in levels.chunks_exact_mut(p).zip(codes.chunks_exact(stride)) {
+            l.copy_from_slice(&self.rotated_levels(&code[offset..offset + len]));
+        }
+        let mut out = vec![0f64; n * self.dim];
+        self.rot.apply_transpose_rows(&levels, &mut out);
+        out
+    }
+
+    /// Codes of a block of rows (row-major): ν, then the quantized Π(x/ν).
+    fn encode_block(&self, rows: &[f32], out: &mut [u8]) {
+        let stride = self.code_bytes();
+        let mut u = Vec::with_capacity(rows.len());
+        for (row, o) in rows
+            .chunks_exact(self.dim.max(1))
+            .zip(out.chunks_exact_mut(stride))
+        {
+            let (nu, ur) = split_norm(row);
+            put_f32(o, 0, nu as f32);
+            u.extend(ur);
+        }
+        self.quantize_units(&u, out, stride, 4);
+    }
+
+    /// Rows of a block of codes: ν·trunc(Πᵀ ỹ).
+    fn decode_block(&self, codes: &[u8], out: &mut [f32]) {
+        let stride = self.code_bytes();
+        let x = self.unit_reconstructions(codes, stride, 4);
+        for ((o, xr), code) in out
+            .chunks_exact_mut(self.dim.max(1))
+            .zip(x.chunks_exact(self.dim.max(1)))
+            .zip(codes.chunks_exact(stride))
+        {
+            let nu = f32_at(code, 0) as f64;
+            for (oj, v) in o.iter_mut().zip(xr) {
+                *oj = (nu * v) as f32;
+            }
+        }
     }
 
     /// The unpacked indices.
@@ -148,12 +204,19 @@ impl TqMseCodec {
             .sum()
     }
 
-    /// trunc(Πᵀ ỹ), the unit-scale reconstruction.
+    /// trunc(Πᵀ ỹ), the unit-scale reconstruction of one code's packed indices.
     fn unit_reconstruction(&self, idx: &[u8]) -> Vec<f64> {
-        let ytil = self.rotated_levels(idx);
-        let mut out = vec![0f64; self.dim];
-        self.rot.apply_transpose(&ytil, &mut out);
-        out
+        self.unit_reconstructions(idx, idx.len(), 0)
+    }
+
+    /// The scorer of a rotated query Π q.
+    fn scorer_rotated(&self, qrot: &[f64]) -> TqMseScorer<'_> {
+        TqMseScorer {
+            codec: self,
+            qrot: qrot.iter().map(|&v| v as f32).collect(),
+            lut: self.book.centroids.iter().map(|&c| c as f32).collect(),
+            lut16: std::array::from_fn(|i| self.book.centroids.get(i).map_or(0.0, |&c| c as f32)),
+        }
     }
 
     fn rotate_query(&self, query: &[f32]) -> Vec<f64> {
@@ -255,24 +318,30 @@ impl Codec for TqMseCodec {
         self.rot.model_bytes() + self.book.model_bytes()
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        let (nu, u) = split_norm(row);
-        put_f32(out, 0, nu as f32);
-        self.quantize_unit(&u, &mut out[4..]);
+        self.encode_block(row, out);
+    }
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        encode_blocks(rows, self.code_bytes(), |r, o| self.encode_block(r, o))
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        let nu = f32_at(code, 0) as f64;
-        for (o, v) in out.iter_mut().zip(self.unit_reconstruction(&code[4..])) {
-            *o = (nu * v) as f32;
-        }
+        self.decode_block(code, out);
         Ok(())
     }
-    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
-        Box::new(TqMseScorer {
-            codec: self,
-            qrot: self.rotate_query(query).iter().map(|&v| v as f32).collect(),
-            lut: self.book.centroids.iter().map(|&c| c as f32).collect(),
-            lut16: std::array::from_fn(|i| self.book.centroids.get(i).map_or(0.0, |&c| c as f32)),
+    fn decode_all(&self, codes: &Codes) -> Result<Vec<f32>> {
+        decode_blocks(codes, self.dim, |c, o| {
+            self.decode_block(c, o);
+            Ok(())
         })
+    }
+    fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
+        Box::new(self.scorer_rotated(&self.rotate_query(query)))
+    }
+    fn scorers<'a>(&'a self, queries: &Rows) -> Vec<Box<dyn Scorer + 'a>> {
+        let p = self.rot.out_dim();
+        map_rows(queries, p, |x, y| self.rot.apply_rows_f64(x, y))
+            .chunks_exact(p)
+            .map(|q| Box::new(self.scorer_rotated(q)) as Box<dyn Scorer + 'a>)
+            .collect()
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         let scale = f32_at(a, 0) as f64 * f32_at(b, 0) as f64;
@@ -362,6 +431,58 @@ impl TqProdCodec {
     }
 }
 
+impl TqProdCodec {
+    /// Codes of a block of rows: ν, γ, the MSE stage's indices of u = x/ν, and sign(S·r) of
+    /// the residual r = u − ũ_mse (every product over the block at once).
+    fn encode_block(&self, rows: &[f32], out: &mut [u8]) {
+        let (d, stride, header) = (self.dim.max(1), self.code_bytes(), self.header());
+        let mut u = Vec::with_capacity(rows.len());
+        for (row, o) in rows.chunks_exact(d).zip(out.chunks_exact_mut(stride)) {
+            let (nu, ur) = split_norm(row);
+            put_f32(o, 0, nu as f32);
+            u.extend(ur);
+        }
+        let residual = match &self.mse {
+            Some(m) => {
+                m.quantize_units(&u, out, stride, header);
+                let ut = m.unit_reconstructions(out, stride, header);
+                let r: Vec<f64> = u.iter().zip(&ut).map(|(a, b)| a - b).collect();
+                for (rr, o) in r.chunks_exact(d).zip(out.chunks_exact_mut(stride)) {
+                    put_f32(o, 4, dot(rr, rr).sqrt() as f32);
+                }
+                r
+            }
+            None => u,
+        };
+        self.sketch
+            .encode_signs_rows(&residual, out, stride, header + self.mse_bytes());
+    }
+
+    /// Rows of a block of codes: ν·(ũ_mse + c·γ·Sᵀ z).
+    fn decode_block(&self, codes: &[u8], out: &mut [f32]) {
+        let (d, stride, header) = (self.dim.max(1), self.code_bytes(), self.header());
+        let x = match &self.mse {
+            Some(m) => m.unit_reconstructions(codes, stride, header),
+            None => vec![0f64; codes.len() / stride * d],
+        };
+        let qjl = self
+            .sketch
+            .transpose_signs_rows(codes, stride, header + self.mse_bytes());
+        for (((o, xr), qr), code) in out
+            .chunks_exact_mut(d)
+            .zip(x.chunks_exact(d))
+            .zip(qjl.chunks_exact(d))
+            .zip(codes.chunks_exact(stride))
+        {
+            let (nu, gamma, _, _) = self.parts(code);
+            let k = self.sketch.scale() * gamma;
+            for (oj, (a, b)) in o.iter_mut().zip(xr.iter().zip(qr)) {
+                *oj = (nu * (*a + k * b)) as f32;
+            }
+        }
+    }
+}
+
 struct TqProdScorer<'a> {
     codec: &'a TqProdCodec,
     qrot: Vec<f64>,
@@ -442,36 +563,20 @@ impl Codec for TqProdCodec {
         8 + self.mse.as_ref().map_or(0, |m| m.model_bytes())
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        let (nu, u) = split_norm(row);
-        put_f32(out, 0, nu as f32);
-        let (head, body) = out.split_at_mut(self.header());
-        let (idx, signs) = body.split_at_mut(self.mse_bytes());
-        let residual = match &self.mse {
-            Some(m) => {
-                m.quantize_unit(&u, idx);
-                let ut = m.unit_reconstruction(idx);
-                let r: Vec<f64> = u.iter().zip(&ut).map(|(a, b)| a - b).collect();
-                let gamma = dot(&r, &r).sqrt();
-                put_f32(head, 4, gamma as f32);
-                r
-            }
-            None => u,
-        };
-        self.sketch.encode_signs(&residual, signs);
+        self.encode_block(row, out);
+    }
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        encode_blocks(rows, self.code_bytes(), |r, o| self.encode_block(r, o))
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        let (nu, gamma, idx, signs) = self.parts(code);
-        let mut x = match &self.mse {
-            Some(m) => m.unit_reconstruction(idx),
-            None => vec![0f64; self.dim],
-        };
-        let mut qjl = vec![0f64; self.dim];
-        self.sketch.transpose_signs(signs, &mut qjl);
-        let k = self.sketch.scale() * gamma;
-        for (o, (a, b)) in out.iter_mut().zip(x.iter_mut().zip(&qjl)) {
-            *o = (nu * (*a + k * b)) as f32;
-        }
+        self.decode_block(code, out);
         Ok(())
+    }
+    fn decode_all(&self, codes: &Codes) -> Result<Vec<f32>> {
+        decode_blocks(codes, self.dim, |c, o| {
+            self.decode_block(c, o);
+            Ok(())
+        })
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let q: Vec<f64> = query.iter().map(|&v| v as f64).collect();
@@ -486,5 +591,28 @@ impl Codec for TqProdCodec {
             qrot,
             sq,
         })
+    }
+    fn scorers<'a>(&'a self, queries: &Rows) -> Vec<Box<dyn Scorer + 'a>> {
+        let m = self.sketch.m();
+        let sq = map_rows(queries, m, |x, y| self.sketch.project_rows(x, y));
+        let (p, qrot) = match &self.mse {
+            Some(mse) => {
+                let p = mse.rot.out_dim();
+                (p, map_rows(queries, p, |x, y| mse.rot.apply_rows_f64(x, y)))
+            }
+            None => (0, Vec::new()),
+        };
+        sq.chunks_exact(m)
+            .enumerate()
+            .map(|(i, s)| {
+                Box::new(TqProdScorer {
+                    codec: self,
+                    qrot: qrot
+                        .get(i * p..(i + 1) * p)
+                        .map_or_else(Vec::new, <[f64]>::to_vec),
+                    sq: s.to_vec(),
+                }) as Box<dyn Scorer + 'a>
+            })
+            .collect()
     }
 }

@@ -153,7 +153,7 @@ impl Layout {
             .checked_mul(kind.elem().size())
             .and_then(|b| b.checked_add(4))
             .ok_or_else(|| bad(format!("row 0 dimension {dim} overflows the record size")))?;
-        if src.len() % record as u64 != 0 {
+        if !src.len().is_multiple_of(record as u64) {
             return Err(diagnose(src, kind, dim, record)?);
         }
         let rows = usize::try_from(src.len() / record as u64).map_err(|_| {

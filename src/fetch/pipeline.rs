@@ -353,14 +353,14 @@ fn check(path: &Path, label: &str, pinned: Option<&str>, shown: &Path) -> Result
         bar.finish_and_clear();
     }
     let actual = actual?;
-    if let Some(expected) = pinned {
-        if expected != actual {
-            return Err(Error::ChecksumMismatch {
-                path: shown.to_path_buf(),
-                expected: expected.to_string(),
-                actual,
-            });
-        }
+    if let Some(expected) = pinned
+        && expected != actual
+    {
+        return Err(Error::ChecksumMismatch {
+            path: shown.to_path_buf(),
+            expected: expected.to_string(),
+            actual,
+        });
     }
     Ok(FileRecord {
         bytes,

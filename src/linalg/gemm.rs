@@ -34,7 +34,7 @@ fn dot_sequential(q: &[f32], x: &[f32]) -> f64 {
 fn check(queries: &[f32], base: &[f32], dim: usize, out: &[f64]) -> usize {
     let d = dim.max(1);
     assert!(
-        queries.len() % d == 0 && base.len() % d == 0,
+        queries.len().is_multiple_of(d) && base.len().is_multiple_of(d),
         "inner_products: ragged rows"
     );
     let n = if dim == 0 { 0 } else { base.len() / d };

@@ -8,6 +8,8 @@
 //! - [`kmeans`]: seeded k-means++ / Lloyd (PQ codebooks, palettes).
 //! - [`farthest`]: farthest-point (Gonzalez) traversal under any distance (the origin's palettes).
 //! - [`subspace`]: the top few eigenvectors of a symmetric matrix by subspace iteration.
+//! - [`dense`]: a dense matrix (a Haar rotation) applied to a block of rows, bit-identical to
+//!   the per-row products.
 //! - [`gemm`]: blocked f64 inner products of f32 rows (the truth), bit-identical to the plain loop.
 //! - [`eigen`]: symmetric eigen-decomposition and SVD (faer), f64 GEMM (matrixmultiply), PCA,
 //!   orthogonal Procrustes.
@@ -22,6 +24,7 @@
 //! seed share their rotation (tq-prod's MSE stage is exactly tq-mse at b−1 bits).
 
 pub mod bits;
+pub mod dense;
 pub mod eigen;
 pub mod farthest;
 pub mod fastscan;

@@ -207,6 +207,44 @@ impl Rotation {
         }
     }
 
+    /// `apply_f64` for a block of rows: `x` holds n rows of d values, `y` n rows of p. Equal to
+    /// [`Rotation::apply_f64`] row by row, bit for bit (a Haar rotation is one blocked product,
+    /// [`super::dense::apply_rows`]).
+    pub fn apply_rows_f64(&self, x: &[f64], y: &mut [f64]) {
+        let (d, p) = (self.dim, self.out_dim);
+        assert!(
+            x.len().is_multiple_of(d) && y.len() == x.len() / d * p,
+            "apply_rows_f64: sizes"
+        );
+        match &self.imp {
+            // A single row (or two, three) gains nothing from blocking: the per-row product.
+            Imp::Dense(m) if x.len() >= 4 * d => super::dense::apply_rows(m, d, x, y),
+            Imp::Dense(_) | Imp::Hadamard(_) | Imp::Identity => {
+                for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(p)) {
+                    self.apply_f64(xr, yr);
+                }
+            }
+        }
+    }
+
+    /// `apply_transpose` for a block of rows: `y` holds n rows of p values, `out` n rows of d.
+    /// Equal to [`Rotation::apply_transpose`] row by row, bit for bit.
+    pub fn apply_transpose_rows(&self, y: &[f64], out: &mut [f64]) {
+        let (d, p) = (self.dim, self.out_dim);
+        assert!(
+            y.len().is_multiple_of(p) && out.len() == y.len() / p * d,
+            "apply_transpose_rows: sizes"
+        );
+        match &self.imp {
+            Imp::Dense(m) if y.len() >= 4 * p => super::dense::apply_transpose_rows(m, d, y, out),
+            Imp::Dense(_) | Imp::Hadamard(_) | Imp::Identity => {
+                for (yr, o) in y.chunks_exact(p).zip(out.chunks_exact_mut(d)) {
+                    self.apply_transpose(yr, o);
+                }
+            }
+        }
+    }
+
     /// Π restricted to the un-padded input, as a dense p × d row-major matrix (for reference
     /// implementations in tests; O(p·d) memory).
     pub fn matrix(&self) -> Vec<f64> {
@@ -246,27 +284,28 @@ pub fn haar_orthogonal(p: usize, rng: &mut impl Rng) -> Vec<f64> {
 /// with redraws.
 fn haar_rows(p: usize, cols: usize, rng: &mut impl Rng) -> Vec<f64> {
     let g: Vec<f64> = (0..p * p).map(|_| rng.sample(StandardNormal)).collect();
-    let gt = faer::Mat::<f64>::from_fn(p, p, |r, c| g[c * p + r]);
-    let qr = gt.as_ref().qr();
+    // G row-major is Gᵀ column-major: faer factors it in place of a transposed copy.
+    let gt = faer::MatRef::from_column_major_slice(&g, p, p);
+    let qr = gt.qr();
     let (q_mat, r_mat) = (qr.compute_Q(), qr.R());
     let scale = (0..p).map(|i| r_mat[(i, i)].abs()).fold(0.0f64, f64::max);
-    let q: Vec<f64> = if (0..p).all(|i| r_mat[(i, i)].abs() > 1e-8 * scale && scale > 0.0) {
-        (0..p * p)
-            .map(|k| {
-                let (i, j) = (k / p, k % p);
-                let sign = if r_mat[(i, i)] < 0.0 { -1.0 } else { 1.0 };
-                sign * q_mat[(j, i)]
-            })
-            .collect()
-    } else {
-        gram_schmidt_rows(g, p, rng)
-    };
-    if cols == p {
-        return q;
+    if !(0..p).all(|i| r_mat[(i, i)].abs() > 1e-8 * scale && scale > 0.0) {
+        drop(qr);
+        let q = gram_schmidt_rows(g, p, rng);
+        return q
+            .chunks_exact(p)
+            .flat_map(|row| row[..cols].iter().copied())
+            .collect();
     }
-    q.chunks_exact(p)
-        .flat_map(|row| row[..cols].iter().copied())
-        .collect()
+    // Row i of the result is column i of Q (contiguous in faer's column-major storage) with
+    // the sign of R_ii.
+    let mut out = Vec::with_capacity(p * cols);
+    for i in 0..p {
+        let sign = if r_mat[(i, i)] < 0.0 { -1.0 } else { 1.0 };
+        let col = q_mat.col(i);
+        out.extend((0..cols).map(|j| sign * col[j]));
+    }
+    out
 }
 
 /// Modified Gram–Schmidt on the rows of `g` (p × p), redrawing a row that is (numerically) in
@@ -432,6 +471,43 @@ mod tests {
             rot.apply_transpose(&a, &mut c);
             dense_apply_transpose_scalar(&rot.matrix(), d, &a, &mut e);
             assert_eq!(bits(&c), bits(&e), "dense transpose d={d}");
+        }
+    }
+
+    #[test]
+    fn block_rotations_equal_row_by_row_bit_for_bit() {
+        let mut rng = seeded_rng(23, 1);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for kind in [
+            RotationKind::Haar,
+            RotationKind::Hadamard,
+            RotationKind::None,
+        ] {
+            for (d, n) in [(1usize, 5usize), (7, 3), (65, 9), (130, 17)] {
+                let rot = Rotation::new(kind, d, 1, &mut rng);
+                let p = rot.out_dim();
+                let x: Vec<f64> = (0..n * d).map(|_| rng.sample(StandardNormal)).collect();
+                let mut y = vec![0f64; n * p];
+                rot.apply_rows_f64(&x, &mut y);
+                let mut back = vec![0f64; n * d];
+                rot.apply_transpose_rows(&y, &mut back);
+                for r in 0..n {
+                    let mut yr = vec![0f64; p];
+                    rot.apply_f64(&x[r * d..(r + 1) * d], &mut yr);
+                    assert_eq!(
+                        bits(&yr),
+                        bits(&y[r * p..(r + 1) * p]),
+                        "{kind} d={d} row {r}"
+                    );
+                    let mut br = vec![0f64; d];
+                    rot.apply_transpose(&yr, &mut br);
+                    assert_eq!(
+                        bits(&br),
+                        bits(&back[r * d..(r + 1) * d]),
+                        "{kind} d={d} row {r}"
+                    );
+                }
+            }
         }
     }
 

@@ -46,6 +46,18 @@ pub fn dot_f32_i8_scalar(q: &[f32], c: &[i8]) -> f64 {
     s
 }
 
+/// True when the CPU has AVX-512 Foundation (the dense rotation kernels' widest path).
+pub fn avx512_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// True when the AVX2 paths are used on this machine.
 pub fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]

@@ -43,9 +43,10 @@ pub fn run_pairs_with(
     let want_sym = sym;
     let n_base = codes.len();
     let mut asym = vec![0f64; split.queries.len() * n_base];
+    let scorers = codec.scorers(&split.queries);
     asym.par_chunks_mut(n_base.max(1))
-        .zip(split.queries.as_slice().par_chunks(split.queries.dim()))
-        .for_each(|(out, q)| codec.scorer(q).estimate_all(codes, out));
+        .zip(scorers.par_iter())
+        .for_each(|(out, scorer)| scorer.estimate_all(codes, out));
 
     let sym = if want_sym && codec.can_pair() {
         // Query codes: the base row's own code for self-pairs, else the encoded query.
@@ -56,29 +57,21 @@ pub fn run_pairs_with(
         let mut sym = vec![0f64; split.queries.len() * n_base];
         if codec.pair_is_decoded_dot() {
             // Same numbers as `pair`, each code decoded once.
-            let decode_all = |c: &Codes| -> Result<Vec<Vec<f32>>> {
-                c.as_bytes()
-                    .par_chunks(c.code_bytes())
-                    .map(|code| {
-                        let mut x = vec![0f32; codec.dim()];
-                        codec.decode(code, &mut x).map(|()| x)
-                    })
-                    .collect()
-            };
-            let base = decode_all(codes)?;
+            let dim = codec.dim().max(1);
+            let base = codec.decode_all(codes)?;
             let queries = match &query_codes {
-                Some(c) => Some(decode_all(c)?),
+                Some(c) => Some(codec.decode_all(c)?),
                 None => None,
             };
             sym.par_chunks_mut(n_base.max(1))
                 .enumerate()
                 .for_each(|(qi, out)| {
                     let q = match (&queries, split.query_self[qi]) {
-                        (Some(d), _) => &d[qi],
-                        (None, Some(b)) => &base[b],
+                        (Some(d), _) => &d[qi * dim..(qi + 1) * dim],
+                        (None, Some(b)) => &base[b * dim..(b + 1) * dim],
                         (None, None) => unreachable!("self-pair split without self index"),
                     };
-                    for (o, x) in out.iter_mut().zip(&base) {
+                    for (o, x) in out.iter_mut().zip(base.chunks_exact(dim)) {
                         *o = crate::codec::dot_f64(q, x);
                     }
                 });
@@ -113,27 +106,26 @@ pub fn run_recon(codec: &dyn Codec, split: &Split, codes: &Codes) -> Result<Opti
     if !codec.can_decode() {
         return Ok(None);
     }
-    let dim = split.base.dim();
+    let dim = split.base.dim().max(1);
+    let decoded = codec.decode_all(codes)?;
     let terms: Vec<(f64, f64)> = split
         .base
         .as_slice()
         .par_chunks(dim)
-        .zip(codes.as_bytes().par_chunks(codes.code_bytes()))
-        .map(|(x, c)| -> Result<(f64, f64)> {
-            let mut xhat = vec![0f32; dim];
-            codec.decode(c, &mut xhat)?;
+        .zip(decoded.par_chunks(dim))
+        .map(|(x, xhat)| {
             let err = x
                 .iter()
-                .zip(&xhat)
+                .zip(xhat)
                 .map(|(&a, &b)| {
                     let d = a as f64 - b as f64;
                     d * d
                 })
                 .sum();
             let energy = x.iter().map(|&a| a as f64 * a as f64).sum();
-            Ok((err, energy))
+            (err, energy)
         })
-        .collect::<Result<_>>()?;
+        .collect();
     let (err, energy) = terms.into_iter().unzip();
     Ok(Some(ReconOutcome { err, energy }))
 }

@@ -240,10 +240,10 @@ pub fn render(meta: &RunMeta, all_rows: &[ResultRow]) -> String {
         if let Some(svg) = rd_plot(pop, &prow, "recon_mse", Scale::Log10, false, false) {
             s.push_str(&svg);
         }
-        if let Some(m) = &recall {
-            if let Some(svg) = rd_plot(pop, &prow, m, Scale::Linear, true, false) {
-                s.push_str(&svg);
-            }
+        if let Some(m) = &recall
+            && let Some(svg) = rd_plot(pop, &prow, m, Scale::Linear, true, false)
+        {
+            s.push_str(&svg);
         }
         if let Some(svg) = rd_plot(pop, &prow, "spearman", Scale::Log10, false, true) {
             s.push_str(&svg);

@@ -227,13 +227,13 @@ impl Plan {
                 });
             }
         }
-        if let Some(q) = &self.query_file {
-            if matches!(q, PopulationSpec::Synthetic(_)) {
-                return bad(
-                    "--query-file",
-                    "must be a file (path.npy, path.fvecs, path.safetensors:TENSOR)",
-                );
-            }
+        if let Some(q) = &self.query_file
+            && matches!(q, PopulationSpec::Synthetic(_))
+        {
+            return bad(
+                "--query-file",
+                "must be a file (path.npy, path.fvecs, path.safetensors:TENSOR)",
+            );
         }
         Ok(())
     }

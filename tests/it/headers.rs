@@ -28,7 +28,7 @@ fn safetensors_raw(header: &str, data_len: usize) -> Vec<u8> {
 /// A version-1.0 `.npy` with the dict `dict` (padded as numpy pads) and `data`.
 fn npy_raw(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut header = dict.as_bytes().to_vec();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');

@@ -32,7 +32,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 fn npy_bytes(version: u8, dict: &str, data: &[u8]) -> Vec<u8> {
     let mut header = dict.as_bytes().to_vec();
     let prefix = if version == 1 { 10 } else { 12 };
-    while (prefix + header.len() + 1) % 64 != 0 {
+    while !(prefix + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');

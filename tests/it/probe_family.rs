@@ -44,7 +44,7 @@ fn chance_is_the_exact_mean_over_every_relabelling() {
         }
         for i in 0..k {
             heap(k - 1, idx, f);
-            let j = if k % 2 == 0 { i } else { 0 };
+            let j = if k.is_multiple_of(2) { i } else { 0 };
             idx.swap(j, k - 1);
         }
     }

@@ -235,6 +235,7 @@ fn speed_cli_json_parses_back_with_all_fields() {
         "scan_gb_per_s",
         "scan_bandwidth_fraction",
         "decode_rows_per_s",
+        "peak_rss_bytes",
     ] {
         assert!(v["results"][0].get(key).is_some(), "missing {key}");
     }

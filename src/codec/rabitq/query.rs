@@ -29,12 +29,37 @@ impl RabitqCodec {
     /// The scorer of `query`: ⟨c, q⟩, and the rotated, centred query in the form the code's
     /// width reads (1-bit byte tables, f32 levels, or the quantized query's bit planes).
     pub(super) fn query_scorer(&self, query: &[f32]) -> RabitqScorer<'_> {
+        self.query_scorer_rotated(query, self.rotate_query(query))
+    }
+
+    /// The scorers of many queries: centred, rotated as one block, then
+    /// [`RabitqCodec::query_scorer_rotated`] each (the same scorers as query by query).
+    pub(super) fn query_scorers(&self, queries: &crate::data::Rows) -> Vec<RabitqScorer<'_>> {
+        let p = self.rot.out_dim();
+        let qrot = crate::codec::map_rows(queries, p, |x, y| {
+            let d = self.dim.max(1);
+            let mut qc = x.to_vec();
+            for row in qc.chunks_exact_mut(d) {
+                for (v, c) in row.iter_mut().zip(&self.centroid) {
+                    *v -= c;
+                }
+            }
+            self.rot.apply_rows_f64(&qc, y);
+        });
+        queries
+            .iter()
+            .zip(qrot.chunks_exact(p))
+            .map(|(q, r)| self.query_scorer_rotated(q, r.to_vec()))
+            .collect()
+    }
+
+    /// The scorer of `query` given its rotated, centred form P·(q − c).
+    fn query_scorer_rotated(&self, query: &[f32], qrot: Vec<f64>) -> RabitqScorer<'_> {
         let cq: f64 = query
             .iter()
             .zip(&self.centroid)
             .map(|(&q, &c)| q as f64 * c)
             .sum();
-        let qrot = self.rotate_query(query);
         let popcount = self.quantize(query, &qrot).map(|qq| {
             let sum_u: f64 = qq.levels.iter().map(|&u| u as f64).sum();
             PopcountQuery {

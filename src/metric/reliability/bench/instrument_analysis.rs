@@ -255,19 +255,19 @@ fn evaluate_rules(a: &ItemAnalysis) -> Vec<RuleFiring> {
         }
     }
     for (name, deleted) in a.names.iter().zip(&a.alpha_if_deleted) {
-        if let Some(d) = *deleted {
-            if d > alpha {
-                out.push(RuleFiring {
-                    rule: Rule::Noisy,
-                    items: vec![name.clone()],
-                    value: d,
-                    threshold: alpha,
-                    statement: format!(
-                        "deleting {name} raises standardized alpha from {alpha:.3} to {d:.3}: \
+        if let Some(d) = *deleted
+            && d > alpha
+        {
+            out.push(RuleFiring {
+                rule: Rule::Noisy,
+                items: vec![name.clone()],
+                value: d,
+                threshold: alpha,
+                statement: format!(
+                    "deleting {name} raises standardized alpha from {alpha:.3} to {d:.3}: \
                          the item is noisy relative to the others; investigate"
-                    ),
-                });
-            }
+                ),
+            });
         }
     }
     out

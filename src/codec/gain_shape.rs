@@ -38,7 +38,9 @@ use super::decl::{
     Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, ROT_PARAM, RandomFit, total,
 };
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{
+    Codec, CodecSpec, Codes, Family, Grade, Scorer, decode_blocks, encode_blocks, rotated,
+};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, norm_f32, seeded_rng};
@@ -168,6 +170,81 @@ impl GainShapeCodec {
         }
         s
     }
+
+    /// Codes of a block of rows: the bf16 gain, then the quantized rotated direction
+    /// Π(x/‖x‖) (all zero for the zero row), the block rotated at once.
+    fn encode_block(&self, rows: &[f32], out: &mut [u8]) {
+        let (d, p, stride) = (self.dim.max(1), self.out_dim(), self.code_bytes());
+        let n = rows.len() / d;
+        let mut units = vec![0f64; n * d];
+        let mut norms = Vec::with_capacity(n);
+        for (row, u) in rows.chunks_exact(d).zip(units.chunks_exact_mut(d)) {
+            let norm = norm_f32(row);
+            if norm > 0.0 {
+                for (ui, &v) in u.iter_mut().zip(row) {
+                    *ui = v as f64 / norm;
+                }
+            }
+            norms.push(norm);
+        }
+        let mut ys = vec![0f64; n * p];
+        self.rot.apply_rows_f64(&units, &mut ys);
+        for ((&norm, y), out) in norms
+            .iter()
+            .zip(ys.chunks_exact_mut(p))
+            .zip(out.chunks_exact_mut(stride))
+        {
+            out.fill(0);
+            out[..2].copy_from_slice(&gain_bf16(norm).to_le_bytes());
+            if norm <= 0.0 {
+                // The zero row's direction is all +0 (not the rotation of zeros, whose signs
+                // of zero follow the matrix).
+                y.fill(0.0);
+            }
+            let y = &*y;
+            let body = &mut out[2..];
+            match self.params.shape {
+                Shape::Bf16 => {
+                    for (i, &v) in y.iter().enumerate() {
+                        body[2 * i..2 * i + 2].copy_from_slice(&bf16::from_f64(v).to_le_bytes());
+                    }
+                }
+                Shape::Int(b) => {
+                    let l = ((1u32 << (b - 1)) - 1) as f64;
+                    let m = y.iter().fold(0f64, |a, v| a.max(v.abs()));
+                    let q: Vec<u8> = y
+                        .iter()
+                        .map(|&v| {
+                            let qi = if m > 0.0 {
+                                (l * v / m).round().clamp(-l, l)
+                            } else {
+                                0.0
+                            };
+                            (qi + l) as u8
+                        })
+                        .collect();
+                    bits::pack(&q, b, body);
+                }
+            }
+        }
+    }
+
+    /// Rows of a block of codes: g·Πᵀŝ (the block rotated back at once).
+    fn decode_block(&self, codes: &[u8], out: &mut [f32]) {
+        rotated::decode_block(
+            &self.rot,
+            codes,
+            self.code_bytes(),
+            out,
+            |code, s| s.copy_from_slice(&self.shape(code)),
+            |code, x, row| {
+                let g = self.gain(code);
+                for (o, v) in row.iter_mut().zip(x) {
+                    *o = (g * v) as f32;
+                }
+            },
+        );
+    }
 }
 
 struct GainShapeScorer<'a> {
@@ -240,50 +317,20 @@ impl Codec for GainShapeCodec {
         self.rot.model_bytes()
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        out.fill(0);
-        let norm = norm_f32(row);
-        let g = gain_bf16(norm);
-        out[..2].copy_from_slice(&g.to_le_bytes());
-        let p = self.out_dim();
-        let mut y = vec![0f64; p];
-        if norm > 0.0 {
-            let u: Vec<f64> = row.iter().map(|&v| v as f64 / norm).collect();
-            self.rot.apply_f64(&u, &mut y);
-        }
-        let body = &mut out[2..];
-        match self.params.shape {
-            Shape::Bf16 => {
-                for (i, &v) in y.iter().enumerate() {
-                    body[2 * i..2 * i + 2].copy_from_slice(&bf16::from_f64(v).to_le_bytes());
-                }
-            }
-            Shape::Int(b) => {
-                let l = ((1u32 << (b - 1)) - 1) as f64;
-                let m = y.iter().fold(0f64, |a, v| a.max(v.abs()));
-                let q: Vec<u8> = y
-                    .iter()
-                    .map(|&v| {
-                        let qi = if m > 0.0 {
-                            (l * v / m).round().clamp(-l, l)
-                        } else {
-                            0.0
-                        };
-                        (qi + l) as u8
-                    })
-                    .collect();
-                bits::pack(&q, b, body);
-            }
-        }
+        self.encode_block(row, out);
+    }
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        encode_blocks(rows, self.code_bytes(), |r, o| self.encode_block(r, o))
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        let g = self.gain(code);
-        let s = self.shape(code);
-        let mut x = vec![0f64; self.dim];
-        self.rot.apply_transpose(&s, &mut x);
-        for (o, v) in out.iter_mut().zip(&x) {
-            *o = (g * v) as f32;
-        }
+        self.decode_block(code, out);
         Ok(())
+    }
+    fn decode_all(&self, codes: &Codes) -> Result<Vec<f32>> {
+        decode_blocks(codes, self.dim, |c, o| {
+            self.decode_block(c, o);
+            Ok(())
+        })
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let mut rotated = vec![0f64; self.out_dim()];
@@ -292,6 +339,17 @@ impl Codec for GainShapeCodec {
             codec: self,
             rotated,
         })
+    }
+    fn scorers<'a>(&'a self, queries: &Rows) -> Vec<Box<dyn Scorer + 'a>> {
+        rotated::rotate_queries(&self.rot, queries)
+            .chunks_exact(self.out_dim())
+            .map(|q| {
+                Box::new(GainShapeScorer {
+                    codec: self,
+                    rotated: q.to_vec(),
+                }) as Box<dyn Scorer + 'a>
+            })
+            .collect()
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         let g = self.gain(a) * self.gain(b);

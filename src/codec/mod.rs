@@ -27,6 +27,7 @@ pub mod polar;
 pub mod pq;
 pub mod qjl;
 pub mod rabitq;
+mod rotated;
 pub mod sign;
 pub mod spec;
 pub mod spiral;

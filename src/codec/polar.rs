@@ -34,7 +34,9 @@ use super::decl::{
     Capabilities, CodecDecl, CodecInfo, FIT_BYTES_FIXED, ParamInfo, ROT_PARAM, RandomFit, total,
 };
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{
+    Codec, CodecSpec, Codes, Family, Grade, Scorer, decode_blocks, encode_blocks, rotated,
+};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::lloyd_max::{Codebook, angle_codebook, uniform_circle_codebook};
@@ -234,6 +236,61 @@ impl PolarCodec {
         out
     }
 
+    /// The code of a row from its rotation y = Π x: per block, the angle tree's indices and
+    /// the f16 block radius.
+    fn encode_rotated(&self, y: &[f64], out: &mut [u8]) {
+        let block = self.params.block();
+        out.fill(0);
+        let (radii, angles) = out.split_at_mut(self.radii_bytes());
+        let mut writer = bits::BitWriter::new(angles);
+        let mut r = vec![0f64; block / 2];
+        for (b, chunk) in y.chunks_exact(block).enumerate() {
+            let level = &self.levels[0];
+            for (j, pair) in chunk.chunks_exact(2).enumerate() {
+                let mut psi = pair[1].atan2(pair[0]);
+                if psi < 0.0 {
+                    psi += TAU;
+                }
+                writer.write(level.book.index(psi) as u32, level.bits);
+                r[j] = pair[0].hypot(pair[1]);
+            }
+            let mut width = block / 2;
+            for level in &self.levels[1..] {
+                width /= 2;
+                for j in 0..width {
+                    let psi = r[2 * j + 1].atan2(r[2 * j]);
+                    writer.write(level.book.index(psi) as u32, level.bits);
+                    r[j] = r[2 * j].hypot(r[2 * j + 1]);
+                }
+            }
+            let radius = f16::from_f64(r[0].min(f16::MAX.to_f64()));
+            radii[2 * b..2 * b + 2].copy_from_slice(&radius.to_le_bytes());
+        }
+    }
+
+    /// Codes of a block of rows (the block rotated at once).
+    fn encode_block(&self, rows: &[f32], out: &mut [u8]) {
+        rotated::encode_block(&self.rot, rows, out, self.code_bytes(), |_, y, code| {
+            self.encode_rotated(y, code)
+        });
+    }
+
+    /// Rows of a block of codes: Πᵀ ỹ (the block rotated back at once).
+    fn decode_block(&self, codes: &[u8], out: &mut [f32]) {
+        rotated::decode_block(
+            &self.rot,
+            codes,
+            self.code_bytes(),
+            out,
+            |code, y| y.copy_from_slice(&self.rotated_reconstruction(code)),
+            |_, x, row| {
+                for (o, &v) in row.iter_mut().zip(x) {
+                    *o = v as f32;
+                }
+            },
+        );
+    }
+
     fn unit_decode(&self, code: &[u8]) -> Vec<f64> {
         let y = self.rotated_reconstruction(code);
         let mut x = vec![0f64; self.dim];
@@ -326,46 +383,36 @@ impl Codec for PolarCodec {
                 .sum::<usize>()
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        let block = self.params.block();
-        let mut y = vec![0f64; self.rot.out_dim()];
-        self.rot.apply(row, &mut y);
-        out.fill(0);
-        let (radii, angles) = out.split_at_mut(self.radii_bytes());
-        let mut writer = bits::BitWriter::new(angles);
-        let mut r = vec![0f64; block / 2];
-        for (b, chunk) in y.chunks_exact(block).enumerate() {
-            let level = &self.levels[0];
-            for (j, pair) in chunk.chunks_exact(2).enumerate() {
-                let mut psi = pair[1].atan2(pair[0]);
-                if psi < 0.0 {
-                    psi += TAU;
-                }
-                writer.write(level.book.index(psi) as u32, level.bits);
-                r[j] = pair[0].hypot(pair[1]);
-            }
-            let mut width = block / 2;
-            for level in &self.levels[1..] {
-                width /= 2;
-                for j in 0..width {
-                    let psi = r[2 * j + 1].atan2(r[2 * j]);
-                    writer.write(level.book.index(psi) as u32, level.bits);
-                    r[j] = r[2 * j].hypot(r[2 * j + 1]);
-                }
-            }
-            let radius = f16::from_f64(r[0].min(f16::MAX.to_f64()));
-            radii[2 * b..2 * b + 2].copy_from_slice(&radius.to_le_bytes());
-        }
+        self.encode_block(row, out);
+    }
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        encode_blocks(rows, self.code_bytes(), |r, o| self.encode_block(r, o))
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
-        for (o, v) in out.iter_mut().zip(self.unit_decode(code)) {
-            *o = v as f32;
-        }
+        self.decode_block(code, out);
         Ok(())
+    }
+    fn decode_all(&self, codes: &Codes) -> Result<Vec<f32>> {
+        decode_blocks(codes, self.dim, |c, o| {
+            self.decode_block(c, o);
+            Ok(())
+        })
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let mut qrot = vec![0f64; self.rot.out_dim()];
         self.rot.apply(query, &mut qrot);
         Box::new(PolarScorer { codec: self, qrot })
+    }
+    fn scorers<'a>(&'a self, queries: &Rows) -> Vec<Box<dyn Scorer + 'a>> {
+        rotated::rotate_queries(&self.rot, queries)
+            .chunks_exact(self.rot.out_dim())
+            .map(|q| {
+                Box::new(PolarScorer {
+                    codec: self,
+                    qrot: q.to_vec(),
+                }) as Box<dyn Scorer + 'a>
+            })
+            .collect()
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         if self.rot.padded() == 0 {

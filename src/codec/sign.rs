@@ -20,7 +20,7 @@ use super::decl::{
 };
 use super::fields::{f32_at, put_f32};
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, encode_blocks, rotated};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::{Rotation, RotationKind, STREAM_ROTATION, bits, norm_f32, seeded_rng};
@@ -74,6 +74,14 @@ impl SignCodec {
         let mut y = vec![0f64; self.rot.out_dim()];
         self.rot.apply(row, &mut y);
         bits::pack_signs(y.iter().map(|&v| v > 0.0), out);
+    }
+
+    /// Codes of a block of rows: the norm, then the signs of Π x (the block rotated at once).
+    fn encode_block(&self, rows: &[f32], out: &mut [u8]) {
+        rotated::encode_block(&self.rot, rows, out, self.code_bytes(), |row, y, code| {
+            put_f32(code, 0, norm_f32(row) as f32);
+            bits::pack_signs(y.iter().map(|&v| v > 0.0), &mut code[4..]);
+        });
     }
 
     fn estimate_from(&self, na: f64, a: &[u8], nb: f64, b: &[u8]) -> f64 {
@@ -137,8 +145,10 @@ impl Codec for SignCodec {
         self.rot.model_bytes()
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        put_f32(out, 0, norm_f32(row) as f32);
-        self.signs_of(row, &mut out[4..]);
+        self.encode_block(row, out);
+    }
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        encode_blocks(rows, self.code_bytes(), |r, o| self.encode_block(r, o))
     }
     fn scorer<'a>(&'a self, query: &[f32]) -> Box<dyn Scorer + 'a> {
         let mut signs = vec![0u8; self.rot.out_dim().div_ceil(8)];
@@ -148,6 +158,23 @@ impl Codec for SignCodec {
             norm: norm_f32(query),
             signs,
         })
+    }
+    fn scorers<'a>(&'a self, queries: &Rows) -> Vec<Box<dyn Scorer + 'a>> {
+        let p = self.rot.out_dim();
+        let y = rotated::rotate_queries(&self.rot, queries);
+        queries
+            .iter()
+            .zip(y.chunks_exact(p))
+            .map(|(q, yr)| {
+                let mut signs = vec![0u8; p.div_ceil(8)];
+                bits::pack_signs(yr.iter().map(|&v| v > 0.0), &mut signs);
+                Box::new(SignScorer {
+                    codec: self,
+                    norm: norm_f32(q),
+                    signs,
+                }) as Box<dyn Scorer + 'a>
+            })
+            .collect()
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         Ok(self.estimate_from(f32_at(a, 0) as f64, &a[4..], f32_at(b, 0) as f64, &b[4..]))

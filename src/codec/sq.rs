@@ -20,7 +20,7 @@ use super::decl::{
 };
 use super::elementwise::{Elementwise, decode_into, decoded_pair};
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Family, Grade, Scorer};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, encode_blocks};
 use crate::data::Rows;
 use crate::error::Result;
 use crate::linalg::{bits, scan};
@@ -202,6 +202,52 @@ impl Scorer for SqScorer<'_> {
     }
 }
 
+/// `q_j = clamp(round((x_j − lo_j)/step_j), 0, 2^b − 1)` (0 where step_j = 0), with `round`
+/// half away from zero as [`f32::round`] — computed as floor(t) + [t − floor(t) ≥ ½] for t ≥ 0
+/// (the fraction is exact in f32) and 0 for t < 0 (which rounds to ≤ 0 and clamps to 0), so it
+/// vectorises (AVX2 when available: the same IEEE operations, so the same codes;
+/// [`quantize_scalar`] is the reference).
+pub fn quantize(row: &[f32], lo: &[f32], step: &[f32], bits: u32, q: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::linalg::simd::avx2_available() {
+        // SAFETY: AVX2 was detected at run time.
+        return unsafe { quantize_avx2(row, lo, step, bits, q) };
+    }
+    quantize_body(row, lo, step, bits, q)
+}
+
+/// The plain formula [`quantize`] must reproduce code for code.
+pub fn quantize_scalar(row: &[f32], lo: &[f32], step: &[f32], bits: u32, q: &mut [u8]) {
+    let top = ((1u32 << bits) - 1) as f32;
+    for (((o, &x), &l), &s) in q.iter_mut().zip(row).zip(lo).zip(step) {
+        *o = if s > 0.0 {
+            ((x - l) / s).round().clamp(0.0, top) as u8
+        } else {
+            0
+        };
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn quantize_avx2(row: &[f32], lo: &[f32], step: &[f32], bits: u32, q: &mut [u8]) {
+    quantize_body(row, lo, step, bits, q)
+}
+
+#[inline(always)]
+fn quantize_body(row: &[f32], lo: &[f32], step: &[f32], bits: u32, q: &mut [u8]) {
+    let top = ((1u32 << bits) - 1) as f32;
+    for (((o, &x), &l), &s) in q.iter_mut().zip(row).zip(lo).zip(step) {
+        let t = (x - l) / s;
+        let f = t.floor();
+        let r = f + if t - f >= 0.5 { 1.0 } else { 0.0 };
+        let v = if s > 0.0 && t >= 0.0 { r.min(top) } else { 0.0 };
+        // v is an integer in [0, 255]: through i32 (a vector conversion) rather than a
+        // saturating cast to u8 (which does not vectorise).
+        *o = v as i32 as u8;
+    }
+}
+
 /// The `sq` declaration (see [`CodecDecl`]).
 pub struct SqDecl;
 
@@ -260,19 +306,21 @@ impl Codec for SqCodec {
         8 * self.dim
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        let top = ((1u32 << self.params.bits) - 1) as f32;
-        let q: Vec<u8> = row
-            .iter()
-            .enumerate()
-            .map(|(j, &x)| {
-                if self.step[j] > 0.0 {
-                    ((x - self.lo[j]) / self.step[j]).round().clamp(0.0, top) as u8
-                } else {
-                    0
-                }
-            })
-            .collect();
+        let mut q = vec![0u8; self.dim];
+        quantize(row, &self.lo, &self.step, self.params.bits, &mut q);
         bits::pack(&q, self.params.bits, out);
+    }
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        encode_blocks(rows, self.code_bytes(), |block, out| {
+            let mut q = vec![0u8; self.dim];
+            for (row, code) in block
+                .chunks_exact(self.dim.max(1))
+                .zip(out.chunks_exact_mut(self.code_bytes()))
+            {
+                quantize(row, &self.lo, &self.step, self.params.bits, &mut q);
+                bits::pack(&q, self.params.bits, code);
+            }
+        })
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         decode_into(self, code, out);
@@ -291,5 +339,42 @@ impl Codec for SqCodec {
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         Ok(decoded_pair(self, a, b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    #[test]
+    fn the_vectorised_quantizer_equals_the_plain_formula_code_for_code() {
+        let mut rng = crate::linalg::seeded_rng(31, 1);
+        for bits in [1u32, 2, 4, 7, 8] {
+            let d = 203;
+            let lo: Vec<f32> = (0..d).map(|_| rng.random_range(-2.0f32..0.0)).collect();
+            let mut step: Vec<f32> = (0..d)
+                .map(|_| rng.random_range(0.0f32..0.1) / ((1u32 << bits) as f32))
+                .collect();
+            step[0] = 0.0;
+            step[1] = f32::MIN_POSITIVE / 4.0; // subnormal step: huge quotients
+            for _ in 0..50 {
+                let mut row: Vec<f32> = (0..d).map(|_| rng.random_range(-3.0f32..3.0)).collect();
+                // Exact ties: t = k + ½ and t = −½, and values far outside the range.
+                row[2] = lo[2] + 2.5 * step[2];
+                row[3] = lo[3] - 0.5 * step[3];
+                row[4] = lo[4] + 0.49999997 * step[4];
+                row[5] = 1e30;
+                row[6] = -1e30;
+                row[7] = -0.0;
+                let (mut a, mut b) = (vec![0u8; d], vec![9u8; d]);
+                quantize_scalar(&row, &lo, &step, bits, &mut a);
+                quantize(&row, &lo, &step, bits, &mut b);
+                assert_eq!(a, b, "bits={bits}");
+                b.fill(9);
+                quantize_body(&row, &lo, &step, bits, &mut b);
+                assert_eq!(a, b, "bits={bits} (unvectorised body)");
+            }
+        }
     }
 }

@@ -12,9 +12,36 @@ pub fn pack(values: &[u8], bits: u32, out: &mut [u8]) {
     debug_assert!((1..=8).contains(&bits));
     debug_assert!(out.len() >= packed_len(values.len(), bits));
     out.fill(0);
-    let mut w = BitWriter::new(out);
-    for &v in values {
-        w.write(v as u32, bits);
+    match bits {
+        // The same layout as the writer (value k of a byte at bit k·bits), a byte at a time;
+        // values are masked to their width as the writer masks them.
+        8 => out[..values.len()].copy_from_slice(values),
+        4 => {
+            let pairs = values.chunks_exact(2);
+            let tail = pairs.remainder();
+            for (o, pr) in out.iter_mut().zip(pairs) {
+                *o = (pr[0] & 0x0f) | ((pr[1] & 0x0f) << 4);
+            }
+            if let [last] = tail {
+                out[values.len() / 2] = last & 0x0f;
+            }
+        }
+        1 | 2 => {
+            let per = (8 / bits) as usize;
+            let mask = ((1u32 << bits) - 1) as u8;
+            for (chunk, o) in values.chunks(per).zip(out.iter_mut()) {
+                *o = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u8, |b, (k, &v)| b | ((v & mask) << (k as u32 * bits)));
+            }
+        }
+        _ => {
+            let mut w = BitWriter::new(out);
+            for &v in values {
+                w.write(v as u32, bits);
+            }
+        }
     }
 }
 
@@ -143,6 +170,24 @@ impl<'a> BitReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pack_fast_paths_write_what_the_bit_writer_writes() {
+        for bits in 1..=8u32 {
+            for n in [0usize, 1, 7, 8, 9, 33] {
+                // Values wider than `bits` too: both paths keep the low bits only.
+                let values: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(37) ^ 0x5a).collect();
+                let len = packed_len(n, bits).max(1);
+                let (mut a, mut b) = (vec![0xffu8; len], vec![0u8; len]);
+                pack(&values, bits, &mut a);
+                let mut w = BitWriter::new(&mut b);
+                for &v in &values {
+                    w.write(v as u32, bits);
+                }
+                assert_eq!(a, b, "bits={bits} n={n}");
+            }
+        }
+    }
 
     #[test]
     fn pack_round_trips_every_width() {

@@ -30,6 +30,16 @@ def configs(d):
 
         return make
 
+    def rr_rabitq(qb):
+        # IndexRaBitQ itself does not rotate (a user adds the transform); this pair rotates as
+        # ours does (rot=haar): a random rotation pre-transform, then RaBitQ.
+        def make():
+            idx = faiss.index_factory(d, f"RR{d},RaBitQ", ip)
+            faiss.downcast_index(idx.index).qb = qb
+            return idx
+
+        return make
+
     return [
         ("SQ8", "sq:bits=8", lambda: faiss.index_factory(d, "SQ8", ip)),
         ("SQ4", "sq:bits=4", lambda: faiss.index_factory(d, "SQ4", ip)),
@@ -38,6 +48,7 @@ def configs(d):
         (f"PQ{d // 8}x8", "pq:m=d/8,nbits=8", lambda: faiss.IndexPQ(d, d // 8, 8, ip)),
         ("RaBitQ qb=4", "rabitq:bits=1,qb=4", rabitq(4)),
         ("RaBitQ qb=0", "rabitq:bits=1", rabitq(0)),
+        (f"RR{d},RaBitQ qb=4", "rabitq:bits=1,qb=4", rr_rabitq(4)),
         ("RaBitQ4 qb=4", "rabitq:bits=4", rabitq(4, 4)),
         (f"RR{d},SQtqmse4", "tq-mse:bits=4", lambda: faiss.index_factory(d, f"RR{d},SQtqmse4", ip)),
     ]

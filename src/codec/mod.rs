@@ -405,6 +405,15 @@ pub trait Codec: Send + Sync {
         Err(self.unsupported("symmetric (code-vs-code) scoring"))
     }
 
+    /// [`Codec::pair`] of `a` against every code: `out[j] = pair(a, codes[j])`, the same
+    /// numbers (a codec may prepare `a` once and interleave codes).
+    fn pair_all(&self, a: &[u8], codes: &Codes, out: &mut [f64]) -> Result<()> {
+        for (o, b) in out.iter_mut().zip(codes.iter()) {
+            *o = self.pair(a, b)?;
+        }
+        Ok(())
+    }
+
     /// True when [`Codec::pair`] is supported: the spec's declared capability.
     fn can_pair(&self) -> bool {
         self.spec().capabilities().pairs

@@ -89,10 +89,7 @@ pub fn run_pairs_with(
                     (None, Some(b)) => codes.get(b),
                     (None, None) => unreachable!("self-pair split without self index"),
                 };
-                for (o, c) in out.iter_mut().zip(codes.iter()) {
-                    *o = codec.pair(qc, c)?;
-                }
-                Ok(())
+                codec.pair_all(qc, codes, out)
             })?;
         Some(sym)
     } else {

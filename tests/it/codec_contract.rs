@@ -214,6 +214,40 @@ fn every_codec_keeps_the_contract() {
                         assert!(xhat.iter().all(|v| v.is_finite()), "{ctx}: row {i}");
                     }
                 }
+                // The batch paths equal the one-at-a-time ones bit for bit: decode_all,
+                // scorers (queries prepared as one block) and pair_all.
+                if codec.can_decode() {
+                    let all = codec.decode_all(&codes).unwrap();
+                    assert_eq!(all.len(), rows.len() * d, "{ctx}");
+                    for i in 0..rows.len() {
+                        let mut xhat = vec![0f32; d];
+                        codec.decode(codes.get(i), &mut xhat).unwrap();
+                        let same = xhat
+                            .iter()
+                            .zip(&all[i * d..(i + 1) * d])
+                            .all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(same, "{ctx}: decode_all row {i}");
+                    }
+                }
+                let scorers = codec.scorers(&queries);
+                assert_eq!(scorers.len(), queries.len(), "{ctx}");
+                for (q, batch) in queries.iter().zip(&scorers) {
+                    let one = codec.scorer(q);
+                    for (j, code) in codes.iter().enumerate() {
+                        let (a, b) = (one.estimate(code), batch.estimate(code));
+                        assert_eq!(a.to_bits(), b.to_bits(), "{ctx}: scorers, row {j}");
+                    }
+                }
+                if codec.can_pair() {
+                    let mut out = vec![0f64; codes.len()];
+                    for i in [0, 1, rows.len() - 1] {
+                        codec.pair_all(codes.get(i), &codes, &mut out).unwrap();
+                        for (j, &o) in out.iter().enumerate() {
+                            let p = codec.pair(codes.get(i), codes.get(j)).unwrap();
+                            assert_eq!(o.to_bits(), p.to_bits(), "{ctx}: pair_all {i},{j}");
+                        }
+                    }
+                }
                 // Zero row decodes to zero for every reconstruction codec.
                 if codec.can_decode() && caps.zero_row != ZeroRow::Trained {
                     let zero = rows.len() - 3;

@@ -37,10 +37,10 @@ use super::decl::{
     total,
 };
 use super::spec::RawParams;
-use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, TopK};
+use super::{Codec, CodecSpec, Codes, Family, Grade, Scorer, TopK, encode_blocks};
 use crate::data::Rows;
 use crate::error::{Error, Result};
-use crate::linalg::kmeans::{KMeans, nearest};
+use crate::linalg::kmeans::{KMeans, nearest_cols};
 use crate::linalg::{bits, fastscan, sample_indices, scan, seeded_rng};
 
 use rayon::prelude::*;
@@ -181,6 +181,9 @@ pub struct PqCodec {
     bounds: Vec<usize>,
     /// One codebook per subspace (`K × dsub_j`).
     books: Vec<KMeans>,
+    /// The same codebooks by coordinate (`dsub_j × K`), for the encoder's side-by-side
+    /// distances ([`nearest_cols`]).
+    cols: Vec<Vec<f32>>,
 }
 
 impl PqCodec {
@@ -222,7 +225,7 @@ impl PqCodec {
         let cap = PQ_MAX_PER_CENTROID * k;
         let idx = sample_indices(train.len(), cap, &mut seeded_rng(seed, STREAM_PQ_SAMPLE));
         let bounds: Vec<usize> = (0..=m).map(|j| j * d / m).collect();
-        let books = (0..m)
+        let books: Vec<KMeans> = (0..m)
             .into_par_iter()
             .map(|j| {
                 let (a, b) = (bounds[j], bounds[j + 1]);
@@ -239,12 +242,45 @@ impl PqCodec {
                 )
             })
             .collect();
+        let cols = books
+            .iter()
+            .map(|b| {
+                let k = b.k();
+                (0..b.dim * k)
+                    .map(|i| b.centroids[(i % k) * b.dim + i / k])
+                    .collect()
+            })
+            .collect();
         Ok(PqCodec {
             params: *params,
             dim: d,
             bounds,
             books,
+            cols,
         })
+    }
+
+    /// Codes of a block of rows: per subspace the nearest centroid ([`nearest`]'s index,
+    /// computed against all centroids side by side).
+    fn encode_block(&self, rows: &[f32], out: &mut [u8]) {
+        let stride = self.code_bytes();
+        let k = self.books.iter().map(KMeans::k).max().unwrap_or(1);
+        let mut scratch = vec![0f64; 9 * k];
+        let mut c = vec![0u8; self.books.len()];
+        for (row, code) in rows
+            .chunks_exact(self.dim.max(1))
+            .zip(out.chunks_exact_mut(stride))
+        {
+            for (j, (ci, (book, cols))) in c
+                .iter_mut()
+                .zip(self.books.iter().zip(&self.cols))
+                .enumerate()
+            {
+                let sub = &row[self.bounds[j]..self.bounds[j + 1]];
+                *ci = nearest_cols(sub, cols, book.k(), &mut scratch).0 as u8;
+            }
+            bits::pack(&c, self.params.nbits, code);
+        }
     }
 
     /// Number of sub-vectors.
@@ -476,20 +512,10 @@ impl Codec for PqCodec {
         4 * (1usize << self.params.nbits) * self.dim
     }
     fn encode(&self, row: &[f32], out: &mut [u8]) {
-        let c: Vec<u8> = self
-            .books
-            .iter()
-            .enumerate()
-            .map(|(j, book)| {
-                nearest(
-                    &row[self.bounds[j]..self.bounds[j + 1]],
-                    &book.centroids,
-                    book.dim,
-                )
-                .0 as u8
-            })
-            .collect();
-        bits::pack(&c, self.params.nbits, out);
+        self.encode_block(row, out);
+    }
+    fn encode_all(&self, rows: &Rows) -> Codes {
+        encode_blocks(rows, self.code_bytes(), |r, o| self.encode_block(r, o))
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) -> Result<()> {
         for (j, &c) in self.sub_codes(code).iter().enumerate() {

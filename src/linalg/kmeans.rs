@@ -45,6 +45,63 @@ pub fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
     s
 }
 
+/// [`nearest`] with the k centroids stored by coordinate (`cols[t·k + j]` is coordinate t of
+/// centroid j): every distance is computed in [`sq_dist`]'s order (lane t mod 8 of the body,
+/// the lanes added pairwise, then the tail in order), only for all centroids side by side, so
+/// the index and distance are [`nearest`]'s; `scratch` holds at least 9·k values. AVX2
+/// when available (the same IEEE operations across centroids).
+pub fn nearest_cols(point: &[f32], cols: &[f32], k: usize, scratch: &mut [f64]) -> (usize, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::avx2_available() {
+        // SAFETY: AVX2 was detected at run time.
+        return unsafe { nearest_cols_avx2(point, cols, k, scratch) };
+    }
+    nearest_cols_body(point, cols, k, scratch)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn nearest_cols_avx2(point: &[f32], cols: &[f32], k: usize, scratch: &mut [f64]) -> (usize, f64) {
+    nearest_cols_body(point, cols, k, scratch)
+}
+
+#[inline(always)]
+fn nearest_cols_body(point: &[f32], cols: &[f32], k: usize, scratch: &mut [f64]) -> (usize, f64) {
+    let n = point.len();
+    let body = n - n % 8;
+    let (dist, lanes) = scratch[..9 * k].split_at_mut(k);
+    if body == 0 {
+        // No body: sq_dist's lanes are all 0, so s starts at ((0+0)+(0+0))+((0+0)+(0+0)).
+        dist.fill(0.0);
+    } else {
+        lanes.fill(0.0);
+        for (t, &x) in point[..body].iter().enumerate() {
+            let lane = &mut lanes[(t % 8) * k..(t % 8 + 1) * k];
+            for (l, &c) in lane.iter_mut().zip(&cols[t * k..(t + 1) * k]) {
+                let d = x as f64 - c as f64;
+                *l += d * d;
+            }
+        }
+        for (j, s) in dist.iter_mut().enumerate() {
+            let l = |i: usize| lanes[i * k + j];
+            *s = ((l(0) + l(4)) + (l(2) + l(6))) + ((l(1) + l(5)) + (l(3) + l(7)));
+        }
+    }
+    for (t, &x) in point.iter().enumerate().skip(body) {
+        for (s, &c) in dist.iter_mut().zip(&cols[t * k..(t + 1) * k]) {
+            let d = x as f64 - c as f64;
+            *s += d * d;
+        }
+    }
+    let mut best = (0usize, f64::INFINITY);
+    for (j, &d) in dist.iter().enumerate() {
+        if d < best.1 {
+            best = (j, d);
+        }
+    }
+    best
+}
+
 /// Index of the nearest centroid and its squared distance (ties: lowest index).
 pub fn nearest(point: &[f32], centroids: &[f32], dim: usize) -> (usize, f64) {
     let mut best = (0usize, f64::INFINITY);
@@ -186,6 +243,54 @@ impl KMeans {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nearest_by_columns_equals_nearest_exactly() {
+        let mut rng = crate::linalg::seeded_rng(41, 1);
+        use rand::Rng;
+        for (dim, k) in [
+            (1usize, 1usize),
+            (2, 16),
+            (3, 7),
+            (8, 16),
+            (13, 256),
+            (17, 5),
+        ] {
+            let mut centroids: Vec<f32> = (0..k * dim)
+                .map(|_| rng.random_range(-1.0f32..1.0))
+                .collect();
+            if k > 2 {
+                // A duplicated centroid: the tie goes to the lower index on both paths.
+                let (a, b) = centroids.split_at_mut(dim);
+                b[..dim].copy_from_slice(a);
+            }
+            let cols: Vec<f32> = (0..dim * k)
+                .map(|i| centroids[(i % k) * dim + i / k])
+                .collect();
+            let mut scratch = vec![0f64; 9 * k];
+            for _ in 0..50 {
+                let p: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.5f32..1.5)).collect();
+                let (a, b) = (
+                    nearest(&p, &centroids, dim),
+                    nearest_cols(&p, &cols, k, &mut scratch),
+                );
+                assert_eq!(
+                    (a.0, a.1.to_bits()),
+                    (b.0, b.1.to_bits()),
+                    "dim={dim} k={k}"
+                );
+                let c = nearest_cols_body(&p, &cols, k, &mut scratch);
+                assert_eq!(
+                    (a.0, a.1.to_bits()),
+                    (c.0, c.1.to_bits()),
+                    "dim={dim} k={k}"
+                );
+            }
+            // The first centroid itself: distance 0 at index 0 (its duplicate ties).
+            let p = centroids[..dim].to_vec();
+            assert_eq!(nearest_cols(&p, &cols, k, &mut scratch).0, 0);
+        }
+    }
     use crate::linalg::seeded_rng;
 
     #[test]

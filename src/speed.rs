@@ -163,12 +163,15 @@ pub struct SpeedRow {
     pub scan_gb_per_s: Stat,
     /// Median scan GB/s divided by the median read bandwidth.
     pub scan_bandwidth_fraction: f64,
-    /// Rows decoded per second; None when the codec cannot decode.
+    /// Rows decoded per second (`decode_all` into a fresh buffer, its allocation included);
+    /// None when the codec cannot decode.
     pub decode_rows_per_s: Option<Stat>,
     /// The process's peak resident memory while this codec was fitted and measured (its rows,
     /// codes, decoded copy and fit included, with the process's own baseline): the kernel's
-    /// high-water mark (`VmHWM`), reset before the codec (`/proc/self/clear_refs`). None where
-    /// the system does not offer both (non-Linux), or the reset was refused.
+    /// high-water mark (`VmHWM`), reset before the codec (`/proc/self/clear_refs`) to the
+    /// resident memory of that moment, which includes what the allocator kept from the codecs
+    /// before it (so an upper bound, order-dependent). None where the system does not offer
+    /// both (non-Linux), or the reset was refused.
     #[serde(default)]
     pub peak_rss_bytes: Option<u64>,
 }

@@ -196,9 +196,10 @@ impl GainShapeCodec {
         {
             out.fill(0);
             out[..2].copy_from_slice(&gain_bf16(norm).to_le_bytes());
-            if norm <= 0.0 {
-                // The zero row's direction is all +0 (not the rotation of zeros, whose signs
-                // of zero follow the matrix).
+            let positive = norm > 0.0;
+            if !positive {
+                // The zero (or non-finite) row's direction is all +0, as row by row (not the
+                // rotation of zeros, whose signs of zero follow the matrix).
                 y.fill(0.0);
             }
             let y = &*y;

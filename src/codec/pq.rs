@@ -471,7 +471,8 @@ impl CodecDecl for PqDecl {
         Ok(Box::new(PqCodec::fit(p, train, seed)?))
     }
     /// Every sub-vector's k-means at once (they run in parallel): its training points (at most
-    /// 64·2^nbits rows of ⌈d/m⌉ values) and workspace, the codebooks included.
+    /// 64·2^nbits rows of ⌈d/m⌉ values) and workspace, the codebooks included, plus the
+    /// codebooks' by-coordinate copy the encoder reads (2^nbits × ⌈d/m⌉ f32 per sub-vector).
     fn fit_bytes(p: &PqParams, train_rows: usize, dim: usize) -> u64 {
         let m = p.m.resolve(dim).max(1);
         let k = 1usize << p.nbits;
@@ -486,6 +487,9 @@ impl CodecDecl for PqDecl {
             bytes(rows, 8),
             sub.saturating_mul(m as u64),
             bytes(m, 64),
+            bytes(k, 4)
+                .saturating_mul(width as u64)
+                .saturating_mul(m as u64),
         ])
     }
     fn capabilities(p: &PqParams) -> Capabilities {

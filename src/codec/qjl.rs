@@ -207,11 +207,16 @@ impl Sketch {
     /// block projected at once ([`crate::linalg::dense::apply_rows`]), bit-identical to
     /// [`Sketch::encode_signs`] row by row.
     pub fn encode_signs_rows(&self, x: &[f64], out: &mut [u8], stride: usize, offset: usize) {
-        let mut proj = vec![0f64; x.len() / self.dim * self.m];
-        self.project_rows(x, &mut proj);
+        // At most 8 MiB of projections at a time (m can be 65536 for a narrow row).
+        let rows = ((8 << 20) / (8 * self.m)).max(4);
         let len = self.code_len();
-        for (pr, o) in proj.chunks_exact(self.m).zip(out.chunks_exact_mut(stride)) {
-            bits::pack_signs(pr.iter().map(|&v| v > 0.0), &mut o[offset..offset + len]);
+        let mut proj = vec![0f64; rows.min(x.len() / self.dim) * self.m];
+        for (xc, oc) in x.chunks(rows * self.dim).zip(out.chunks_mut(rows * stride)) {
+            let proj = &mut proj[..xc.len() / self.dim * self.m];
+            self.project_rows(xc, proj);
+            for (pr, o) in proj.chunks_exact(self.m).zip(oc.chunks_exact_mut(stride)) {
+                bits::pack_signs(pr.iter().map(|&v| v > 0.0), &mut o[offset..offset + len]);
+            }
         }
     }
 

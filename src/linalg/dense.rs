@@ -29,6 +29,8 @@ use super::dot_body;
 /// Values of k per block of the forward product: a 4-row × 2-matrix-row tile then reads
 /// 6 × 4 KiB per block (L1/L2-resident) and the block's lane state is touched once per block.
 pub const KC: usize = 512;
+/// The most bytes of lane state one forward call keeps (rows are taken in chunks below it).
+const STATE_BYTES: usize = 32 << 20;
 /// Matrix rows per block of the transposed product.
 const IC: usize = 256;
 
@@ -49,20 +51,27 @@ pub fn apply_rows(m: &[f64], d: usize, x: &[f64], y: &mut [f64]) {
     if p == 0 || n == 0 {
         return;
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        if super::simd::avx512_available() {
-            // SAFETY: AVX-512F was detected at run time; sizes were checked by `dims`.
-            unsafe { avx512::forward(m, p, d, x, n, y) };
-            return;
+    // The kernels keep four lane accumulators per output of the rows they are given (32·p
+    // bytes a row): give them at most STATE_BYTES' worth of rows at a time (a multiple of 4,
+    // at least 4). Outputs do not depend on the split.
+    let chunk = (STATE_BYTES / (32 * p)).max(4) / 4 * 4;
+    for (xc, yc) in x.chunks(chunk * d).zip(y.chunks_mut(chunk * p)) {
+        let nc = xc.len() / d;
+        #[cfg(target_arch = "x86_64")]
+        {
+            if super::simd::avx512_available() {
+                // SAFETY: AVX-512F was detected at run time; sizes were checked by `dims`.
+                unsafe { avx512::forward(m, p, d, xc, nc, yc) };
+                continue;
+            }
+            if super::simd::avx2_available() {
+                // SAFETY: AVX2 was detected at run time; sizes were checked by `dims`.
+                unsafe { avx2::forward(m, p, d, xc, nc, yc) };
+                continue;
+            }
         }
-        if super::simd::avx2_available() {
-            // SAFETY: AVX2 was detected at run time; sizes were checked by `dims`.
-            unsafe { avx2::forward(m, p, d, x, n, y) };
-            return;
-        }
+        apply_rows_scalar(m, d, xc, yc)
     }
-    apply_rows_scalar(m, d, x, y)
 }
 
 /// `out[r·d + j] = Σ_i y[r·p + i]·m_i[j]`, sequential in i from 0 (the reference, row by row).
@@ -593,6 +602,8 @@ mod tests {
             (11, 19, 50),
             (8, 16, 1100),
             (13, 130, 97),
+            // p so large that the forward product takes its rows 4 at a time (STATE_BYTES).
+            (9, 262_147, 6),
         ] {
             let m: Vec<f64> = (0..p * d).map(|_| rng.sample(StandardNormal)).collect();
             let mut x: Vec<f64> = (0..n * d).map(|_| rng.sample(StandardNormal)).collect();

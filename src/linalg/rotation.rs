@@ -118,8 +118,8 @@ impl Rotation {
 
     /// Peak bytes of drawing a rotation of `kind` for rows of `dim` values (output a multiple of
     /// `multiple`), the rotation itself included; saturating. Haar draws a p×p Gaussian matrix
-    /// and orthogonalises it by faer's QR: the matrix, its transpose, the QR factors, Q and the
-    /// sign-fixed copy are alive at once (6 · 8·p² bytes) next to faer's workspace (about 4 KiB
+    /// and orthogonalises it by faer's QR: the matrix, faer's copy of it, the QR factors, Q and
+    /// the sign-fixed copy are alive at once (≤ 6 · 8·p² bytes, an upper estimate) next to faer's workspace (about 4 KiB
     /// per row plus a few MiB); Hadamard keeps three ±1 diagonals of p values; none keeps
     /// nothing. The memory budget checks it ([`crate::budget`]).
     pub fn fit_bytes(kind: RotationKind, dim: usize, multiple: usize) -> u64 {

@@ -142,9 +142,13 @@ impl TqMseCodec {
     fn unit_reconstructions(&self, codes: &[u8], stride: usize, offset: usize) -> Vec<f64> {
         let (p, len) = (self.rot.out_dim(), self.index_bytes());
         let n = codes.len() / stride;
+        let (c, mut idx) = (&self.book.centroids, vec![0u8; p]);
         let mut levels = vec![0f64; n * p];
         for (l, code) in levels.chunks_exact_mut(p).zip(codes.chunks_exact(stride)) {
-            l.copy_from_slice(&self.rotated_levels(&code[offset..offset + len]));
+            bits::unpack(&code[offset..offset + len], self.bits(), &mut idx);
+            for (v, &i) in l.iter_mut().zip(&idx) {
+                *v = c[i as usize];
+            }
         }
         let mut out = vec![0f64; n * self.dim];
         self.rot.apply_transpose_rows(&levels, &mut out);
@@ -187,12 +191,6 @@ impl TqMseCodec {
         let mut out = vec![0u8; self.rot.out_dim()];
         bits::unpack(idx, self.bits(), &mut out);
         out
-    }
-
-    /// ỹ: the centroids named by packed indices.
-    fn rotated_levels(&self, idx: &[u8]) -> Vec<f64> {
-        let c = &self.book.centroids;
-        self.indices(idx).iter().map(|&i| c[i as usize]).collect()
     }
 
     /// ⟨q', ỹ⟩ for a rotated query q'.

@@ -287,59 +287,151 @@ mod avx2 {
     /// AVX2 must be available; `m` is p×d, `y` is n×p, `out` is n×d.
     #[target_feature(enable = "avx2")]
     pub unsafe fn transpose(m: &[f64], p: usize, d: usize, y: &[f64], n: usize, out: &mut [f64]) {
-        out.fill(0.0);
-        let (full_r, full_j) = (n - n % 4, d - d % JC);
-        let (yp, op) = (y.as_ptr(), out.as_mut_ptr());
-        let mut mq = vec![0f64; IC * JC];
-        let mut i0 = 0;
-        while i0 < p {
-            let i1 = (i0 + IC).min(p);
-            let mut j = 0;
-            while j < full_j {
-                // The panel (matrix rows i0..i1, columns j..j+JC) packed contiguously: its rows
-                // are 8·d bytes apart in `m`, the same L1 sets at power-of-two d.
-                for i in i0..i1 {
-                    mq[(i - i0) * JC..(i - i0 + 1) * JC]
-                        .copy_from_slice(&m[i * d + j..i * d + j + JC]);
-                }
-                let qp = mq.as_ptr();
-                let mut r = 0;
-                while r < full_r {
-                    // SAFETY: rows r..r+4 ≤ n, columns j..j+JC ≤ d, matrix rows i0..i1 ≤ p.
-                    unsafe {
-                        let mut acc = [[_mm256_setzero_pd(); JC / 4]; 4];
-                        for (rr, a) in acc.iter_mut().enumerate() {
-                            for (c, v) in a.iter_mut().enumerate() {
-                                *v = _mm256_loadu_pd(op.add((r + rr) * d + j + 4 * c));
-                            }
-                        }
-                        for i in i0..i1 {
-                            let m0 = _mm256_loadu_pd(qp.add((i - i0) * JC));
-                            let m1 = _mm256_loadu_pd(qp.add((i - i0) * JC + 4));
-                            for (rr, a) in acc.iter_mut().enumerate() {
-                                let yv = _mm256_set1_pd(*yp.add((r + rr) * p + i));
-                                a[0] = _mm256_add_pd(a[0], _mm256_mul_pd(yv, m0));
-                                a[1] = _mm256_add_pd(a[1], _mm256_mul_pd(yv, m1));
-                            }
-                        }
-                        for (rr, a) in acc.iter().enumerate() {
-                            for (c, v) in a.iter().enumerate() {
-                                _mm256_storeu_pd(op.add((r + rr) * d + j + 4 * c), *v);
-                            }
-                        }
-                    }
-                    r += 4;
-                }
-                for r in full_r..n {
-                    super::transpose_scalar_block(m, p, d, y, out, r, i0, i1, j, j + JC);
-                }
-                j += JC;
-            }
-            for r in 0..n {
-                super::transpose_scalar_block(m, p, d, y, out, r, i0, i1, full_j, d);
-            }
-            i0 = i1;
+        // SAFETY: AVX2 is enabled here, so the inlined driver may call `Tile::tile`.
+        unsafe { super::transpose_blocks::<Tile>(m, p, d, y, n, out) }
+    }
+
+    /// The AVX2 tile of the transposed product: 4 rows × [`JC`] columns.
+    pub struct Tile;
+
+    impl super::TransposeTile for Tile {
+        const JC: usize = JC;
+        const IC: usize = IC;
+
+        #[inline(always)]
+        unsafe fn tile(t: super::TileAt<'_>) {
+            // SAFETY: the driver runs inside `transpose`, where AVX2 is enabled.
+            unsafe { tile_avx2(t) }
         }
+    }
+
+    /// # Safety
+    /// AVX2; the driver's guarantees for `t` (see [`super::TileAt`]).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn tile_avx2(t: super::TileAt<'_>) {
+        let super::TileAt {
+            panel,
+            y,
+            p,
+            out,
+            d,
+            r,
+            j,
+            i0,
+            i1,
+        } = t;
+        let (qp, yp, op) = (panel.as_ptr(), y.as_ptr(), out.as_mut_ptr());
+        // SAFETY: rows r..r+4 ≤ n, columns j..j+JC ≤ d, the panel holds (i1 − i0) × JC values.
+        unsafe {
+            let mut acc = [[_mm256_setzero_pd(); JC / 4]; 4];
+            for (rr, a) in acc.iter_mut().enumerate() {
+                for (c, v) in a.iter_mut().enumerate() {
+                    *v = _mm256_loadu_pd(op.add((r + rr) * d + j + 4 * c));
+                }
+            }
+            for i in i0..i1 {
+                let m0 = _mm256_loadu_pd(qp.add((i - i0) * JC));
+                let m1 = _mm256_loadu_pd(qp.add((i - i0) * JC + 4));
+                for (rr, a) in acc.iter_mut().enumerate() {
+                    let yv = _mm256_set1_pd(*yp.add((r + rr) * p + i));
+                    a[0] = _mm256_add_pd(a[0], _mm256_mul_pd(yv, m0));
+                    a[1] = _mm256_add_pd(a[1], _mm256_mul_pd(yv, m1));
+                }
+            }
+            for (rr, a) in acc.iter().enumerate() {
+                for (c, v) in a.iter().enumerate() {
+                    _mm256_storeu_pd(op.add((r + rr) * d + j + 4 * c), *v);
+                }
+            }
+        }
+    }
+}
+
+/// Where a transposed-product tile works: output rows r..r+4, columns j..j+JC, summed over
+/// matrix rows i0..i1 in order; `panel` holds those matrix rows' columns j..j+JC packed
+/// contiguously ((i1 − i0) × JC values). The driver guarantees r + 4 ≤ n and j + JC ≤ d.
+struct TileAt<'a> {
+    panel: &'a [f64],
+    y: &'a [f64],
+    p: usize,
+    out: &'a mut [f64],
+    d: usize,
+    r: usize,
+    j: usize,
+    i0: usize,
+    i1: usize,
+}
+
+/// One SIMD path's tile of the transposed product and its block sizes.
+trait TransposeTile {
+    /// Columns per tile.
+    const JC: usize;
+    /// Matrix rows per block (the packed panel, IC × JC values, stays in L1).
+    const IC: usize;
+    /// Accumulate `out[r..r+4][j..j+JC] += Σ_{i0 ≤ i < i1} y[·][i]·M_i[j..j+JC]`, sequential in i.
+    ///
+    /// # Safety
+    /// The path's CPU feature is enabled in the caller; `t` as [`TileAt`] describes.
+    unsafe fn tile(t: TileAt<'_>);
+}
+
+/// The transposed product's loops, shared by the SIMD paths (inlined into each path's
+/// `#[target_feature]` function, so its tile inlines there too): matrix rows in blocks of
+/// `T::IC`, columns in panels of `T::JC` packed contiguously (their rows are 8·d bytes apart in
+/// `m`, the same L1 sets at power-of-two d), output rows four at a time through the tile; the
+/// remainder rows and columns in scalar, in the same order.
+///
+/// # Safety
+/// The CPU feature `T::tile` needs is enabled; `m` is p×d, `y` is n×p, `out` is n×d.
+#[inline(always)]
+unsafe fn transpose_blocks<T: TransposeTile>(
+    m: &[f64],
+    p: usize,
+    d: usize,
+    y: &[f64],
+    n: usize,
+    out: &mut [f64],
+) {
+    out.fill(0.0);
+    let (jc, ic) = (T::JC, T::IC);
+    let (full_r, full_j) = (n - n % 4, d - d % jc);
+    let mut panel = vec![0f64; ic * jc];
+    let mut i0 = 0;
+    while i0 < p {
+        let i1 = (i0 + ic).min(p);
+        let mut j = 0;
+        while j < full_j {
+            for i in i0..i1 {
+                panel[(i - i0) * jc..(i - i0 + 1) * jc]
+                    .copy_from_slice(&m[i * d + j..i * d + j + jc]);
+            }
+            let mut r = 0;
+            while r < full_r {
+                let t = TileAt {
+                    panel: &panel,
+                    y,
+                    p,
+                    out: &mut *out,
+                    d,
+                    r,
+                    j,
+                    i0,
+                    i1,
+                };
+                // SAFETY: r + 4 ≤ n and j + JC ≤ d; the caller enabled the feature.
+                unsafe { T::tile(t) };
+                r += 4;
+            }
+            for r in full_r..n {
+                transpose_scalar_block(m, p, d, y, out, r, i0, i1, j, j + jc);
+            }
+            j += jc;
+        }
+        for r in 0..n {
+            transpose_scalar_block(m, p, d, y, out, r, i0, i1, full_j, d);
+        }
+        i0 = i1;
     }
 }
 
@@ -517,59 +609,65 @@ mod avx512 {
     /// AVX-512F must be available; `m` is p×d, `y` is n×p, `out` is n×d.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn transpose(m: &[f64], p: usize, d: usize, y: &[f64], n: usize, out: &mut [f64]) {
-        out.fill(0.0);
-        let (full_r, full_j) = (n - n % 4, d - d % JC);
-        let (yp, op) = (y.as_ptr(), out.as_mut_ptr());
-        let mut mq = vec![0f64; IC * JC];
-        let mut i0 = 0;
-        while i0 < p {
-            let i1 = (i0 + IC).min(p);
-            let mut j = 0;
-            while j < full_j {
-                for i in i0..i1 {
-                    mq[(i - i0) * JC..(i - i0 + 1) * JC]
-                        .copy_from_slice(&m[i * d + j..i * d + j + JC]);
+        // SAFETY: AVX-512F is enabled here, so the inlined driver may call `Tile::tile`.
+        unsafe { super::transpose_blocks::<Tile>(m, p, d, y, n, out) }
+    }
+
+    /// The AVX-512 tile of the transposed product: 4 rows × [`JC`] columns.
+    pub struct Tile;
+
+    impl super::TransposeTile for Tile {
+        const JC: usize = JC;
+        const IC: usize = IC;
+
+        #[inline(always)]
+        unsafe fn tile(t: super::TileAt<'_>) {
+            // SAFETY: the driver runs inside `transpose`, where AVX-512F is enabled.
+            unsafe { tile_avx512(t) }
+        }
+    }
+
+    /// # Safety
+    /// AVX-512F; the driver's guarantees for `t` (see [`super::TileAt`]).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn tile_avx512(t: super::TileAt<'_>) {
+        let super::TileAt {
+            panel,
+            y,
+            p,
+            out,
+            d,
+            r,
+            j,
+            i0,
+            i1,
+        } = t;
+        let (qp, yp, op) = (panel.as_ptr(), y.as_ptr(), out.as_mut_ptr());
+        // SAFETY: rows r..r+4 ≤ n, columns j..j+JC ≤ d, the panel holds (i1 − i0) × JC values.
+        unsafe {
+            let mut acc = [[_mm512_setzero_pd(); JC / 8]; 4];
+            for (rr, a) in acc.iter_mut().enumerate() {
+                for (c, v) in a.iter_mut().enumerate() {
+                    *v = _mm512_loadu_pd(op.add((r + rr) * d + j + 8 * c));
                 }
-                let qp = mq.as_ptr();
-                let mut r = 0;
-                while r < full_r {
-                    // SAFETY: rows r..r+4 ≤ n, columns j..j+JC ≤ d, matrix rows i0..i1 ≤ p,
-                    // the packed panel holds (i1 − i0) × JC values.
-                    unsafe {
-                        let mut acc = [[_mm512_setzero_pd(); JC / 8]; 4];
-                        for (rr, a) in acc.iter_mut().enumerate() {
-                            for (c, v) in a.iter_mut().enumerate() {
-                                *v = _mm512_loadu_pd(op.add((r + rr) * d + j + 8 * c));
-                            }
-                        }
-                        for i in i0..i1 {
-                            let m0 = _mm512_loadu_pd(qp.add((i - i0) * JC));
-                            let m1 = _mm512_loadu_pd(qp.add((i - i0) * JC + 8));
-                            let m2 = _mm512_loadu_pd(qp.add((i - i0) * JC + 16));
-                            for (rr, a) in acc.iter_mut().enumerate() {
-                                let yv = _mm512_set1_pd(*yp.add((r + rr) * p + i));
-                                a[0] = _mm512_add_pd(a[0], _mm512_mul_pd(yv, m0));
-                                a[1] = _mm512_add_pd(a[1], _mm512_mul_pd(yv, m1));
-                                a[2] = _mm512_add_pd(a[2], _mm512_mul_pd(yv, m2));
-                            }
-                        }
-                        for (rr, a) in acc.iter().enumerate() {
-                            for (c, v) in a.iter().enumerate() {
-                                _mm512_storeu_pd(op.add((r + rr) * d + j + 8 * c), *v);
-                            }
-                        }
-                    }
-                    r += 4;
-                }
-                for r in full_r..n {
-                    super::transpose_scalar_block(m, p, d, y, out, r, i0, i1, j, j + JC);
-                }
-                j += JC;
             }
-            for r in 0..n {
-                super::transpose_scalar_block(m, p, d, y, out, r, i0, i1, full_j, d);
+            for i in i0..i1 {
+                let m0 = _mm512_loadu_pd(qp.add((i - i0) * JC));
+                let m1 = _mm512_loadu_pd(qp.add((i - i0) * JC + 8));
+                let m2 = _mm512_loadu_pd(qp.add((i - i0) * JC + 16));
+                for (rr, a) in acc.iter_mut().enumerate() {
+                    let yv = _mm512_set1_pd(*yp.add((r + rr) * p + i));
+                    a[0] = _mm512_add_pd(a[0], _mm512_mul_pd(yv, m0));
+                    a[1] = _mm512_add_pd(a[1], _mm512_mul_pd(yv, m1));
+                    a[2] = _mm512_add_pd(a[2], _mm512_mul_pd(yv, m2));
+                }
             }
-            i0 = i1;
+            for (rr, a) in acc.iter().enumerate() {
+                for (c, v) in a.iter().enumerate() {
+                    _mm512_storeu_pd(op.add((r + rr) * d + j + 8 * c), *v);
+                }
+            }
         }
     }
 }

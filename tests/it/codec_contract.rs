@@ -217,28 +217,15 @@ fn every_codec_keeps_the_contract() {
                 }
                 // The batch paths equal the one-at-a-time ones bit for bit: decode_all,
                 // scorers (queries prepared as one block) and pair_all.
-                if codec.can_decode() {
-                    let all = codec.decode_all(&codes).unwrap();
-                    assert_eq!(all.len(), rows.len() * d, "{ctx}");
-                    for i in 0..rows.len() {
-                        let mut xhat = vec![0f32; d];
-                        codec.decode(codes.get(i), &mut xhat).unwrap();
-                        let same = xhat
-                            .iter()
-                            .zip(&all[i * d..(i + 1) * d])
-                            .all(|(a, b)| a.to_bits() == b.to_bits());
-                        assert!(same, "{ctx}: decode_all row {i}");
-                    }
-                }
-                let scorers = codec.scorers(&queries);
-                assert_eq!(scorers.len(), queries.len(), "{ctx}");
-                for (q, batch) in queries.iter().zip(&scorers) {
-                    let one = codec.scorer(q);
-                    for (j, code) in codes.iter().enumerate() {
-                        let (a, b) = (one.estimate(code), batch.estimate(code));
-                        assert_eq!(a.to_bits(), b.to_bits(), "{ctx}: scorers, row {j}");
-                    }
-                }
+                let all_codes: Vec<usize> = (0..codes.len()).collect();
+                assert_batches_equal_one_at_a_time(
+                    &ctx,
+                    codec.as_ref(),
+                    &codes,
+                    &queries,
+                    1,
+                    &all_codes,
+                );
                 if codec.can_pair() {
                     let mut out = vec![0f64; codes.len()];
                     for i in [0, 1, rows.len() - 1] {
@@ -583,26 +570,42 @@ fn block_paths_equal_row_by_row_across_block_boundaries() {
             codec.encode(row, &mut one);
             assert_eq!(one, codes.get(i), "{s}: row {i}");
         }
-        if codec.can_decode() {
-            let all = codec.decode_all(&codes).unwrap();
-            let mut x = vec![0f32; d];
-            for i in 0..rows.len() {
-                codec.decode(codes.get(i), &mut x).unwrap();
-                let same = x
-                    .iter()
-                    .zip(&all[i * d..(i + 1) * d])
-                    .all(|(a, b)| a.to_bits() == b.to_bits());
-                assert!(same, "{s}: decode_all row {i}");
-            }
+        // Queries as a block of 300 (two map_rows blocks), every 7th scored against a few codes.
+        assert_batches_equal_one_at_a_time(s, codec.as_ref(), &codes, &rows, 7, &[0, 1, 150, 299]);
+    }
+}
+
+/// `decode_all` equals `decode` code by code, and `scorers(queries)` equals `scorer` query by
+/// query (every `step`-th query, against the codes `probe`), bit for bit.
+fn assert_batches_equal_one_at_a_time(
+    ctx: &str,
+    codec: &dyn codecbench::codec::Codec,
+    codes: &codecbench::codec::Codes,
+    queries: &Rows,
+    step: usize,
+    probe: &[usize],
+) {
+    let d = codec.dim();
+    if codec.can_decode() {
+        let all = codec.decode_all(codes).unwrap();
+        assert_eq!(all.len(), codes.len() * d, "{ctx}");
+        let mut x = vec![0f32; d];
+        for i in 0..codes.len() {
+            codec.decode(codes.get(i), &mut x).unwrap();
+            let same = x
+                .iter()
+                .zip(&all[i * d..(i + 1) * d])
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{ctx}: decode_all row {i}");
         }
-        // Queries as a block of 300 (two map_rows blocks), scored against a few codes.
-        let scorers = codec.scorers(&rows);
-        for (q, batch) in rows.iter().zip(&scorers).step_by(7) {
-            let single = codec.scorer(q);
-            for j in [0, 1, 150, 299] {
-                let (a, b) = (single.estimate(codes.get(j)), batch.estimate(codes.get(j)));
-                assert_eq!(a.to_bits(), b.to_bits(), "{s}: scorers row {j}");
-            }
+    }
+    let scorers = codec.scorers(queries);
+    assert_eq!(scorers.len(), queries.len(), "{ctx}");
+    for (q, batch) in queries.iter().zip(&scorers).step_by(step) {
+        let one = codec.scorer(q);
+        for &j in probe {
+            let (a, b) = (one.estimate(codes.get(j)), batch.estimate(codes.get(j)));
+            assert_eq!(a.to_bits(), b.to_bits(), "{ctx}: scorers, row {j}");
         }
     }
 }

@@ -383,11 +383,7 @@ impl CodecDecl for CascadeDecl {
         let fit = match p.fit {
             PaletteFit::Kmeans => {
                 let rows = train_rows.min(CASCADE_MAX_PER_CENTROID.saturating_mul(k));
-                total(&[
-                    bytes(rows, 8),
-                    bytes(rows, 4).saturating_mul(dim as u64),
-                    KMeans::fit_bytes(rows, dim, k, CASCADE_ITERS),
-                ])
+                KMeans::sampled_fit_bytes(rows, dim, k, CASCADE_ITERS)
             }
             PaletteFit::Fps => total(&[
                 bytes(train_rows, 4).saturating_mul(dim as u64),

@@ -461,11 +461,7 @@ impl CodecDecl for PaletteDecl {
             PaletteInit::Fp => total(&[bytes(train_rows, 8), farthest::fit_bytes(train_rows, k)]),
             PaletteInit::Kmeans => {
                 let rows = train_rows.min(KMEANS_MAX_PER_ENTRY.saturating_mul(k));
-                total(&[
-                    bytes(rows, 8),
-                    bytes(rows, 4).saturating_mul(d as u64),
-                    KMeans::fit_bytes(rows, d, k, KMEANS_ITERS),
-                ])
+                KMeans::sampled_fit_bytes(rows, d, k, KMEANS_ITERS)
             }
         };
         let leaf = Leaf::fit_bytes(p, train_rows, d, k);

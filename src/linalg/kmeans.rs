@@ -137,6 +137,16 @@ impl KMeans {
             .saturating_add((iters as u64 + 1).saturating_mul(8))
     }
 
+    /// [`KMeans::fit_bytes`] plus the `n` sampled training points themselves (f32) and their
+    /// sample indices (8 bytes each): the peak of a fit on a training sample copied out of the
+    /// rows (the palettes of `palette` and `cascade`).
+    pub fn sampled_fit_bytes(n: usize, dim: usize, k: usize, iters: usize) -> u64 {
+        (n as u64)
+            .saturating_mul(8)
+            .saturating_add((n as u64).saturating_mul(4).saturating_mul(dim as u64))
+            .saturating_add(Self::fit_bytes(n, dim, k, iters))
+    }
+
     /// Fit `k` centroids to `points` (`n × dim`, row-major, `n ≥ k ≥ 1`) with k-means++
     /// seeding and up to `iters` Lloyd iterations (stops early when no assignment changes).
     pub fn fit(points: &[f32], dim: usize, k: usize, iters: usize, rng: &mut impl Rng) -> KMeans {

@@ -19,9 +19,13 @@
 //! Storage: a rotation is a deterministic function of (kind, d, p, seed), so its shared state is
 //! counted as the 8-byte seed ([`Rotation::model_bytes`]); the identity costs nothing.
 
-use super::{axpy, dot};
+mod haar;
+mod hadamard;
+
+use haar::{dense_apply, dense_apply_transpose, haar_rows};
+pub use haar::{dense_apply_scalar, dense_apply_transpose_scalar, haar_orthogonal};
+pub use hadamard::{fwht_normalized, fwht_scalar};
 use rand::Rng;
-use rand_distr::StandardNormal;
 use std::fmt;
 
 /// Which random rotation a codec applies before quantizing (`rot=haar|hadamard|none`).
@@ -269,185 +273,11 @@ impl Rotation {
     }
 }
 
-/// A p×p Haar-random orthogonal matrix, row-major (see [`RotationKind::Haar`]).
-pub fn haar_orthogonal(p: usize, rng: &mut impl Rng) -> Vec<f64> {
-    haar_rows(p, p, rng)
-}
-
-/// The first `cols` columns of the rows of a p×p Haar-random orthogonal matrix.
-///
-/// The rows g_i of a p×p iid N(0,1) matrix G (drawn row by row) are orthonormalised in order:
-/// the Q of the QR decomposition Gᵀ = Q·R with R's diagonal made positive, whose columns are the
-/// output's rows — exactly the sign-fixed QR that makes Q Haar-distributed (Mezzadri 2007), and
-/// the same matrix, up to rounding, as modified Gram–Schmidt on the rows. The QR is faer's
-/// (Householder, blocked); a (probability-zero) rank-deficient draw falls back to Gram–Schmidt
-/// with redraws.
-fn haar_rows(p: usize, cols: usize, rng: &mut impl Rng) -> Vec<f64> {
-    let g: Vec<f64> = (0..p * p).map(|_| rng.sample(StandardNormal)).collect();
-    // G row-major is Gᵀ column-major: faer factors it in place of a transposed copy.
-    let gt = faer::MatRef::from_column_major_slice(&g, p, p);
-    let qr = gt.qr();
-    let (q_mat, r_mat) = (qr.compute_Q(), qr.R());
-    let scale = (0..p).map(|i| r_mat[(i, i)].abs()).fold(0.0f64, f64::max);
-    if !(0..p).all(|i| r_mat[(i, i)].abs() > 1e-8 * scale && scale > 0.0) {
-        drop(qr);
-        let q = gram_schmidt_rows(g, p, rng);
-        return q
-            .chunks_exact(p)
-            .flat_map(|row| row[..cols].iter().copied())
-            .collect();
-    }
-    // Row i of the result is column i of Q (contiguous in faer's column-major storage) with
-    // the sign of R_ii.
-    let mut out = Vec::with_capacity(p * cols);
-    for i in 0..p {
-        let sign = if r_mat[(i, i)] < 0.0 { -1.0 } else { 1.0 };
-        let col = q_mat.col(i);
-        out.extend((0..cols).map(|j| sign * col[j]));
-    }
-    out
-}
-
-/// Modified Gram–Schmidt on the rows of `g` (p × p), redrawing a row that is (numerically) in
-/// the span of the ones before it.
-fn gram_schmidt_rows(mut g: Vec<f64>, p: usize, rng: &mut impl Rng) -> Vec<f64> {
-    for i in 0..p {
-        loop {
-            let mut v = g[i * p..(i + 1) * p].to_vec();
-            let before = dot(&v, &v).sqrt();
-            for k in 0..i {
-                let qk = &g[k * p..(k + 1) * p];
-                let r = dot(qk, &v);
-                axpy(-r, qk, &mut v);
-            }
-            let n = dot(&v, &v).sqrt();
-            if n > 1e-8 * before && n > 0.0 {
-                for (dst, &x) in g[i * p..(i + 1) * p].iter_mut().zip(&v) {
-                    *dst = x / n;
-                }
-                break;
-            }
-            for x in g[i * p..(i + 1) * p].iter_mut() {
-                *x = rng.sample(StandardNormal);
-            }
-        }
-    }
-    g
-}
-
-/// In-place Walsh–Hadamard transform scaled by 1/√n (orthogonal and symmetric);
-/// `x.len()` must be a power of two.
-pub fn fwht_normalized(x: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if super::simd::avx2_available() {
-        // SAFETY: AVX2 was detected at run time.
-        return unsafe { fwht_avx2(x) };
-    }
-    fwht_body(x)
-}
-
-/// [`fwht_normalized`]'s scalar reference: butterflies in place, then the 1/√n scaling. The
-/// AVX2 path is this same code compiled with AVX2 enabled: the same IEEE additions,
-/// subtractions and multiplications in the same order (floating-point operations are never
-/// reassociated or fused), so the result is bit-identical, four lanes at a time.
-pub fn fwht_scalar(x: &mut [f64]) {
-    fwht_body(x)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn fwht_avx2(x: &mut [f64]) {
-    fwht_body(x)
-}
-
-#[inline(always)]
-fn fwht_body(x: &mut [f64]) {
-    let n = x.len();
-    debug_assert!(n.is_power_of_two());
-    let mut h = 1;
-    while h < n {
-        for block in x.chunks_exact_mut(2 * h) {
-            let (a, b) = block.split_at_mut(h);
-            for (u, v) in a.iter_mut().zip(b.iter_mut()) {
-                let (s, t) = (*u + *v, *u - *v);
-                *u = s;
-                *v = t;
-            }
-        }
-        h *= 2;
-    }
-    let s = 1.0 / (n as f64).sqrt();
-    for v in x.iter_mut() {
-        *v *= s;
-    }
-}
-
-/// `out_i = ⟨row_i, x⟩` for the rows of a dense p×d matrix, each by [`super::dot`]'s
-/// four-accumulator order; AVX2 when available (the same code compiled with AVX2: bit-identical).
-fn dense_apply(m: &[f64], dim: usize, x: &[f64], out: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if super::simd::avx2_available() {
-        // SAFETY: AVX2 was detected at run time.
-        return unsafe { dense_apply_avx2(m, dim, x, out) };
-    }
-    dense_apply_scalar(m, dim, x, out)
-}
-
-/// `out = Σ_i y_i · row_i` (Mᵀy) for the rows of a dense p×d matrix, row by row in order;
-/// AVX2 when available (the same code compiled with AVX2: elementwise multiplies and adds,
-/// never fused, so bit-identical).
-fn dense_apply_transpose(m: &[f64], dim: usize, y: &[f64], out: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if super::simd::avx2_available() {
-        // SAFETY: AVX2 was detected at run time.
-        return unsafe { dense_apply_transpose_avx2(m, dim, y, out) };
-    }
-    dense_apply_transpose_scalar(m, dim, y, out)
-}
-
-/// [`dense_apply_transpose`]'s scalar reference.
-pub fn dense_apply_transpose_scalar(m: &[f64], dim: usize, y: &[f64], out: &mut [f64]) {
-    dense_apply_transpose_body(m, dim, y, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn dense_apply_transpose_avx2(m: &[f64], dim: usize, y: &[f64], out: &mut [f64]) {
-    dense_apply_transpose_body(m, dim, y, out)
-}
-
-#[inline(always)]
-fn dense_apply_transpose_body(m: &[f64], dim: usize, y: &[f64], out: &mut [f64]) {
-    out.fill(0.0);
-    for (&yi, row) in y.iter().zip(m.chunks_exact(dim)) {
-        for (o, &r) in out.iter_mut().zip(row) {
-            *o += yi * r;
-        }
-    }
-}
-
-/// [`dense_apply`]'s scalar reference.
-pub fn dense_apply_scalar(m: &[f64], dim: usize, x: &[f64], out: &mut [f64]) {
-    dense_apply_body(m, dim, x, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn dense_apply_avx2(m: &[f64], dim: usize, x: &[f64], out: &mut [f64]) {
-    dense_apply_body(m, dim, x, out)
-}
-
-#[inline(always)]
-fn dense_apply_body(m: &[f64], dim: usize, x: &[f64], out: &mut [f64]) {
-    for (o, row) in out.iter_mut().zip(m.chunks_exact(dim)) {
-        *o = super::dot_body(row, x);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::linalg::seeded_rng;
+    use rand_distr::StandardNormal;
 
     #[test]
     fn simd_fwht_and_dense_apply_equal_their_scalar_references_bit_for_bit() {

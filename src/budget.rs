@@ -207,22 +207,22 @@ impl MemoryBudget {
     /// What to try instead of a fit that does not fit.
     fn fit_hint(&self, spec: &CodecSpec, train_rows: usize, dim: usize) -> String {
         let text = spec.to_string();
-        let hadamard = text
+        let structured = text
             .contains("rot=haar")
-            .then(|| text.replace("rot=haar", "rot=hadamard"))
+            .then(|| text.replace("rot=haar", "rot=fht-kac"))
             .and_then(|t| t.parse::<CodecSpec>().ok());
         let mut hint = String::new();
-        if let Some(alt) = hadamard {
+        if let Some(alt) = structured {
             let needed = alt.fit_bytes(train_rows, dim);
             if self.allows(needed) {
                 return format!(
-                    "a structured rotation fits: '{alt}' (randomized Hadamard, O(d) state) \
+                    "a structured rotation fits: '{alt}' (FHT–Kac, O(d) state, no padding) \
                      needs {}; or raise --memory-budget",
                     size_text(needed)
                 );
             }
             hint = format!(
-                "with rot=hadamard it would still need {}; ",
+                "with rot=fht-kac it would still need {}; ",
                 size_text(needed)
             );
         }

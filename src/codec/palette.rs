@@ -433,7 +433,7 @@ impl CodecDecl for PaletteDecl {
             },
             ParamInfo {
                 key: "rot",
-                values: "haar | hadamard | none",
+                values: RotationKind::VALUES,
                 default: "hadamard",
                 doc: "rotation of the jl leaf (seed-regenerated, 8 model bytes); positions take ⌈log₂ p⌉ bits",
             },

@@ -81,7 +81,7 @@ fn declared_fit_bytes_saturate_and_scale_with_the_rotation() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("'tq-mse:bits=2,rot=hadamard'") && e.contains("20000 dims"),
+        e.contains("'tq-mse:bits=2,rot=fht-kac'") && e.contains("20000 dims"),
         "{e}"
     );
     budget
@@ -156,13 +156,13 @@ fn speed_refuses_sizes_over_the_budget() {
     let mut args = vec!["speed", "-c", "tq-mse", "--dim", "20000", "--rows", "10"];
     args.extend_from_slice(&["--memory-budget", "1G"]);
     let err = refused(d, &args);
-    assert!(err.contains("rot=hadamard"), "{err}");
+    assert!(err.contains("rot=fht-kac"), "{err}");
 }
 
 /// A [12, 100000] `.npy` (4.8 MB): every rotation codec's Haar rotation (and ITQ's,
 /// Matryoshka's d×d matrices, tq-prod's d×d sketch) would need hundreds of GB; each is refused
 /// from its declaration before fitting, naming the spec, d, the bytes and the budget, and the
-/// Hadamard variant is suggested where it fits (it runs).
+/// FHT–Kac variant (structured, unpadded) is suggested where it fits (it runs).
 #[test]
 fn rotation_codecs_at_large_d_are_refused_with_a_structured_alternative() {
     let dir = tempfile::tempdir().unwrap();
@@ -196,14 +196,14 @@ fn rotation_codecs_at_large_d_are_refused_with_a_structured_alternative() {
             "{codec}: {err}"
         );
         if ["tq-mse", "sign", "rabitq", "polar", "gain-shape"].contains(&codec) {
-            assert!(err.contains("rot=hadamard'"), "{codec}: {err}");
+            assert!(err.contains("rot=fht-kac'"), "{codec}: {err}");
         }
     }
     // The default codec set stops at its first rotation codec, before any work.
     let err = refused(d, &run(None));
-    assert!(err.contains("rot=hadamard"), "{err}");
+    assert!(err.contains("rot=fht-kac"), "{err}");
     assert!(!d.join("o/latest").exists());
-    run_ok(d, &run(Some("tq-mse:rot=hadamard")));
+    run_ok(d, &run(Some("tq-mse:rot=fht-kac")));
     assert!(!latest_rows(d, "o").is_empty());
 }
 

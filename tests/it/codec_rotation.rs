@@ -403,14 +403,14 @@ fn rotation_specs_print_every_parameter_and_refuse_bad_values() {
         ("tq-mse:bits=9", "1..=8"),
         ("tq-mse:bits=0", "1..=8"),
         ("tq-prod:bits=10", "1..=9"),
-        ("tq-mse:rot=random", "haar | hadamard | none"),
+        ("tq-mse:rot=random", "haar | hadamard | fht-kac | none"),
         ("qjl:proj=sparse", "gauss | orth"),
         ("qjl:m=0", "`dim` or an integer"),
         ("polar:levels=9", "1..=8"),
         ("rabitq:bits=10", "1..=9"),
         ("rabitq:enc=slow", "fast | optimal"),
         ("rabitq:centroid=median", "mean | zero"),
-        ("sign:rot=x", "haar | hadamard | none"),
+        ("sign:rot=x", "haar | hadamard | fht-kac | none"),
     ] {
         let e = text.parse::<CodecSpec>().unwrap_err().to_string();
         assert!(e.contains(expected), "{text}: {e}");

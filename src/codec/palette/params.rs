@@ -4,7 +4,7 @@
 
 use crate::codec::spec::RawParams;
 use crate::error::Result;
-use crate::linalg::RotationKind;
+use crate::linalg::{Rotation, RotationKind};
 use std::fmt;
 
 /// Largest palette.
@@ -196,10 +196,7 @@ impl PaletteParams {
                 LeafKind::None => 0,
                 LeafKind::Svd => lanes.bits(),
                 LeafKind::Jl => {
-                    let p = match self.rot {
-                        RotationKind::Hadamard => dim.max(1).next_power_of_two(),
-                        RotationKind::Haar | RotationKind::None => dim.max(1),
-                    };
+                    let p = Rotation::out_dim_of(self.rot, dim, 1).unwrap_or(usize::MAX);
                     16 * usize::from(has_int) + lanes.len() * index_bits(p) as usize + lanes.bits()
                 }
             }

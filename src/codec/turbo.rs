@@ -534,6 +534,67 @@ impl Scorer for TqProdScorer<'_> {
             .map_or(0.0, |m| m.rotated_dot(&self.qrot, idx));
         nu * (mse + c.sketch.scale() * gamma * c.sketch.correlate(&self.sq, signs))
     }
+
+    /// `estimate` for every code, four codes at a time: each code's two sums are the same
+    /// sequential sums `estimate` computes (from `Iterator::sum`'s start value, in index
+    /// order; −v by flipping v's sign bit, as negation does), only four codes' chains are in
+    /// flight at once instead of one — the same numbers without waiting on one add's latency
+    /// per coordinate. A last group of fewer than four codes goes one at a time.
+    fn estimate_all(&self, codes: &Codes, out: &mut [f64]) {
+        let c = self.codec;
+        let init = std::iter::empty::<f64>().sum::<f64>();
+        let stride = codes.code_bytes();
+        let p = self.qrot.len();
+        let mut idx = vec![0u8; 4 * p];
+        let mut lut = [0f64; 256];
+        if let Some(m) = &c.mse {
+            lut[..m.book.centroids.len()].copy_from_slice(&m.book.centroids);
+        }
+        let mut groups = codes.as_bytes().chunks_exact(4 * stride);
+        let mut outs = out.chunks_exact_mut(4);
+        for (o, group) in (&mut outs).zip(&mut groups) {
+            let parts: [_; 4] = std::array::from_fn(|t| c.parts(&group[t * stride..][..stride]));
+            let mut mse = [0.0; 4];
+            if let Some(m) = &c.mse {
+                for (t, part) in parts.iter().enumerate() {
+                    bits::unpack(part.2, m.bits(), &mut idx[t * p..(t + 1) * p]);
+                }
+                let (i01, i23) = idx.split_at(2 * p);
+                let ((i0, i1), (i2, i3)) = (i01.split_at(p), i23.split_at(p));
+                let mut s = [init; 4];
+                for ((((&q, &a), &b), &e), &f) in self.qrot.iter().zip(i0).zip(i1).zip(i2).zip(i3) {
+                    s[0] += q * lut[a as usize];
+                    s[1] += q * lut[b as usize];
+                    s[2] += q * lut[e as usize];
+                    s[3] += q * lut[f as usize];
+                }
+                mse = s;
+            }
+            let mut corr = [init; 4];
+            let flip = |v: f64, byte: u8, b: usize| {
+                f64::from_bits(v.to_bits() ^ ((((byte >> b) & 1) ^ 1) as u64) << 63)
+            };
+            for (j, sq) in self.sq.chunks(8).enumerate() {
+                let bytes = [parts[0].3[j], parts[1].3[j], parts[2].3[j], parts[3].3[j]];
+                for (b, &v) in sq.iter().enumerate() {
+                    for (s, &byte) in corr.iter_mut().zip(&bytes) {
+                        *s += flip(v, byte, b);
+                    }
+                }
+            }
+            for (t, o) in o.iter_mut().enumerate() {
+                let (nu, gamma, _, _) = parts[t];
+                *o = nu * (mse[t] + c.sketch.scale() * gamma * corr[t]);
+            }
+        }
+        for (o, code) in outs
+            .into_remainder()
+            .iter_mut()
+            .zip(groups.remainder().chunks_exact(stride))
+        {
+            *o = self.estimate(code);
+        }
+    }
 }
 
 /// The `tq-prod` declaration (see [`CodecDecl`]).

@@ -59,23 +59,52 @@ pub fn get(code: &[u8], bits: u32, i: usize) -> u8 {
     (((lo | (hi << 8)) >> shift) & ((1u32 << bits) - 1)) as u8
 }
 
-/// Unpack the first `out.len()` values (fast paths for 1, 2, 4 and 8 bits).
+/// Unpack the first `out.len()` values (byte-wise paths for 1, 2, 4 and 8 bits, word-wise
+/// groups of eight values for the other widths).
 pub fn unpack(code: &[u8], bits: u32, out: &mut [u8]) {
     match bits {
         8 => out.copy_from_slice(&code[..out.len()]),
-        1 | 2 | 4 => {
-            let per = (8 / bits) as usize;
-            let mask = ((1u32 << bits) - 1) as u8;
-            for (chunk, &byte) in out.chunks_mut(per).zip(code) {
+        1 => unpack_fixed::<1, 8>(code, out),
+        2 => unpack_fixed::<2, 4>(code, out),
+        4 => unpack_fixed::<4, 2>(code, out),
+        _ => {
+            // Eight values fill exactly `bits` bytes: read each such group as one little-endian
+            // word, then the values of a last partial group one by one.
+            let (gb, mask) = (bits as usize, (1u64 << bits) - 1);
+            let whole = out.len() / 8;
+            let mut chunks = out.chunks_exact_mut(8);
+            for (chunk, src) in (&mut chunks).zip(code.chunks_exact(gb)) {
+                let mut w = [0u8; 8];
+                w[..gb].copy_from_slice(src);
+                let w = u64::from_le_bytes(w);
                 for (k, o) in chunk.iter_mut().enumerate() {
-                    *o = (byte >> (k as u32 * bits)) & mask;
+                    *o = ((w >> (k * gb)) & mask) as u8;
                 }
             }
-        }
-        _ => {
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = get(code, bits, i);
+            for (i, o) in chunks.into_remainder().iter_mut().enumerate() {
+                *o = get(code, bits, 8 * whole + i);
             }
+        }
+    }
+}
+
+/// [`unpack`] for `BITS` ∈ {1, 2, 4} (`PER` = 8 / `BITS` values per byte): whole bytes in a
+/// loop of constant trip count the compiler vectorises, then the tail byte.
+#[inline]
+fn unpack_fixed<const BITS: u32, const PER: usize>(code: &[u8], out: &mut [u8]) {
+    let mask = ((1u32 << BITS) - 1) as u8;
+    let whole = out.len() / PER;
+    let mut chunks = out.chunks_exact_mut(PER);
+    for (chunk, &byte) in (&mut chunks).zip(code) {
+        for (k, o) in chunk.iter_mut().enumerate() {
+            *o = (byte >> (k as u32 * BITS)) & mask;
+        }
+    }
+    let tail = chunks.into_remainder();
+    if !tail.is_empty() {
+        let byte = code[whole];
+        for (k, o) in tail.iter_mut().enumerate() {
+            *o = (byte >> (k as u32 * BITS)) & mask;
         }
     }
 }
@@ -191,15 +220,18 @@ mod tests {
 
     #[test]
     fn pack_round_trips_every_width() {
+        // Every remainder of a byte for the whole-byte unpack paths (1, 2, 4 bits).
         for bits in 1..=8u32 {
-            let vals: Vec<u8> = (0..37).map(|i| ((i * 7 + 3) % (1 << bits)) as u8).collect();
-            let mut buf = vec![0xffu8; packed_len(vals.len(), bits)];
-            pack(&vals, bits, &mut buf);
-            let mut back = vec![0u8; vals.len()];
-            unpack(&buf, bits, &mut back);
-            assert_eq!(back, vals, "bits={bits}");
-            for (i, &v) in vals.iter().enumerate() {
-                assert_eq!(get(&buf, bits, i), v);
+            for n in [0usize, 1, 2, 3, 5, 7, 8, 9, 37] {
+                let vals: Vec<u8> = (0..n).map(|i| ((i * 7 + 3) % (1 << bits)) as u8).collect();
+                let mut buf = vec![0xffu8; packed_len(vals.len(), bits)];
+                pack(&vals, bits, &mut buf);
+                let mut back = vec![0u8; vals.len()];
+                unpack(&buf, bits, &mut back);
+                assert_eq!(back, vals, "bits={bits} n={n}");
+                for (i, &v) in vals.iter().enumerate() {
+                    assert_eq!(get(&buf, bits, i), v);
+                }
             }
         }
     }

@@ -581,7 +581,8 @@ fn block_paths_equal_row_by_row_across_block_boundaries() {
 }
 
 /// `decode_all` equals `decode` code by code, and `scorers(queries)` equals `scorer` query by
-/// query (every `step`-th query, against the codes `probe`), bit for bit.
+/// query and `estimate_all` equals `estimate` code by code (every `step`-th query, against the
+/// codes `probe`), bit for bit.
 fn assert_batches_equal_one_at_a_time(
     ctx: &str,
     codec: &dyn codecbench::codec::Codec,
@@ -606,11 +607,23 @@ fn assert_batches_equal_one_at_a_time(
     }
     let scorers = codec.scorers(queries);
     assert_eq!(scorers.len(), queries.len(), "{ctx}");
+    let mut all = vec![0f64; codes.len()];
     for (q, batch) in queries.iter().zip(&scorers).step_by(step) {
         let one = codec.scorer(q);
         for &j in probe {
             let (a, b) = (one.estimate(codes.get(j)), batch.estimate(codes.get(j)));
             assert_eq!(a.to_bits(), b.to_bits(), "{ctx}: scorers, row {j}");
+        }
+        // estimate_all (the scan over every code, grouped or blocked in some codecs) equals
+        // estimate code by code.
+        batch.estimate_all(codes, &mut all);
+        for &j in probe {
+            let a = one.estimate(codes.get(j));
+            assert_eq!(
+                a.to_bits(),
+                all[j].to_bits(),
+                "{ctx}: estimate_all, row {j}"
+            );
         }
     }
 }

@@ -17,25 +17,88 @@ pub fn haar_orthogonal(p: usize, rng: &mut impl Rng) -> Vec<f64> {
 /// the Q of the QR decomposition Gᵀ = Q·R with R's diagonal made positive, whose columns are the
 /// output's rows — exactly the sign-fixed QR that makes Q Haar-distributed (Mezzadri 2007), and
 /// the same matrix, up to rounding, as modified Gram–Schmidt on the rows. The QR is faer's
-/// (Householder, blocked); a (probability-zero) rank-deficient draw falls back to Gram–Schmidt
-/// with redraws.
+/// (Householder, blocked), run in place on G's storage and Q formed from its Householder
+/// factors — the same calls, block size and parallelism as faer's `Mat::qr()` +
+/// `Qr::compute_Q()`, so the same matrix bit for bit (tested), without their copies of G, of the
+/// basis and of R: at most two p×p matrices are alive (8 GiB of 6 at p = 16384 before; 1 GiB at
+/// p = 8192). A (probability-zero) rank-deficient draw falls back to Gram–Schmidt on a fresh
+/// draw, with redraws.
 pub(super) fn haar_rows(p: usize, cols: usize, rng: &mut impl Rng) -> Vec<f64> {
-    let g: Vec<f64> = (0..p * p).map(|_| rng.sample(StandardNormal)).collect();
-    // G row-major is Gᵀ column-major: faer factors it in place of a transposed copy.
-    let gt = faer::MatRef::from_column_major_slice(&g, p, p);
-    let qr = gt.qr();
-    let (q_mat, r_mat) = (qr.compute_Q(), qr.R());
-    let scale = (0..p).map(|i| r_mat[(i, i)].abs()).fold(0.0f64, f64::max);
-    if !(0..p).all(|i| r_mat[(i, i)].abs() > 1e-8 * scale && scale > 0.0) {
-        drop(qr);
-        let q = gram_schmidt_rows(g, p, rng);
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::householder;
+    use faer::linalg::qr::no_pivoting::factor;
+    use faer::reborrow::{Reborrow, ReborrowMut};
+    let mut g: Vec<f64> = (0..p * p).map(|_| rng.sample(StandardNormal)).collect();
+    // G row-major is Gᵀ column-major: faer factors it in place.
+    let mut gt = faer::MatMut::from_column_major_slice_mut(&mut g, p, p);
+    let par = faer::get_global_parallelism();
+    let block = factor::recommended_block_size::<f64>(p, p);
+    let mut coeff = faer::Mat::<f64>::zeros(block, p);
+    factor::qr_in_place(
+        gt.rb_mut(),
+        coeff.as_mut(),
+        par,
+        MemStack::new(&mut MemBuffer::new(factor::qr_in_place_scratch::<f64>(
+            p,
+            p,
+            block,
+            par,
+            Default::default(),
+        ))),
+        Default::default(),
+    );
+    // R's diagonal is G's factored diagonal.
+    let diag: Vec<f64> = (0..p).map(|i| gt[(i, i)]).collect();
+    let scale = diag.iter().fold(0.0f64, |m, r| m.max(r.abs()));
+    if !(scale > 0.0 && diag.iter().all(|r| r.abs() > 1e-8 * scale)) {
+        drop(g);
+        let fresh: Vec<f64> = (0..p * p).map(|_| rng.sample(StandardNormal)).collect();
+        let q = gram_schmidt_rows(fresh, p, rng);
         return q
             .chunks_exact(p)
             .flat_map(|row| row[..cols].iter().copied())
             .collect();
     }
+    // The Householder basis as faer's `Qr` holds it: unit diagonal, zeros above.
+    for j in 0..p {
+        for i in 0..j {
+            gt[(i, j)] = 0.0;
+        }
+        gt[(j, j)] = 1.0;
+    }
+    let mut q = faer::Mat::<f64>::identity(p, p);
+    householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
+        gt.rb(),
+        coeff.as_ref(),
+        faer::Conj::No,
+        q.as_mut(),
+        par,
+        MemStack::new(&mut MemBuffer::new(
+            householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(
+                p, block, p,
+            ),
+        )),
+    );
+    drop(g);
     // Row i of the result is column i of Q (contiguous in faer's column-major storage) with
     // the sign of R_ii.
+    let mut out = Vec::with_capacity(p * cols);
+    for (i, r) in diag.iter().enumerate() {
+        let sign = if *r < 0.0 { -1.0 } else { 1.0 };
+        let col = q.col(i);
+        out.extend((0..cols).map(|j| sign * col[j]));
+    }
+    out
+}
+
+/// [`haar_rows`] by faer's high-level `Mat::qr()` + `Qr::compute_Q()` (the reference the
+/// in-place path is tested against; it holds six p×p matrices at its peak).
+#[cfg(test)]
+pub(super) fn haar_rows_by_faer_qr(p: usize, cols: usize, rng: &mut impl Rng) -> Vec<f64> {
+    let g: Vec<f64> = (0..p * p).map(|_| rng.sample(StandardNormal)).collect();
+    let gt = faer::MatRef::from_column_major_slice(&g, p, p);
+    let qr = gt.qr();
+    let (q_mat, r_mat) = (qr.compute_Q(), qr.R());
     let mut out = Vec::with_capacity(p * cols);
     for i in 0..p {
         let sign = if r_mat[(i, i)] < 0.0 { -1.0 } else { 1.0 };

@@ -153,16 +153,17 @@ impl Rotation {
 
     /// Peak bytes of drawing a rotation of `kind` for rows of `dim` values (output a multiple of
     /// `multiple`), the rotation itself included; saturating. Haar draws a p×p Gaussian matrix
-    /// and orthogonalises it by faer's QR: the matrix, faer's copy of it, the QR factors, Q and
-    /// the sign-fixed copy are alive at once (≤ 6 · 8·p² bytes, an upper estimate) next to faer's workspace (about 4 KiB
-    /// per row plus a few MiB); Hadamard keeps three ±1 diagonals of p values; none keeps
-    /// nothing. The memory budget checks it ([`crate::budget`]).
+    /// and orthogonalises it in place by faer's QR: at most two p×p matrices are alive at once
+    /// (the factored G and Q, then Q and the sign-fixed rows; 2 · 8·p² bytes) next to faer's
+    /// workspace (about 4 KiB per row plus a few MiB); Hadamard and FHT–Kac keep their ±1
+    /// diagonals (and permutations) of p values; none keeps nothing. The memory budget checks it
+    /// ([`crate::budget`]).
     pub fn fit_bytes(kind: RotationKind, dim: usize, multiple: usize) -> u64 {
         let Some(p) = Self::out_dim_of(kind, dim, multiple) else {
             return u64::MAX;
         };
         match kind {
-            RotationKind::Haar => super::square_f64_bytes(p, 6),
+            RotationKind::Haar => super::square_f64_bytes(p, 2),
             RotationKind::Hadamard => (p as u64).saturating_mul(8 * (HADAMARD_ROUNDS as u64 + 1)),
             RotationKind::FhtKac => (p as u64).saturating_mul(20 * FHT_KAC_ROUNDS as u64 + 16),
             RotationKind::None => 0,
@@ -344,6 +345,25 @@ mod tests {
             rot.apply_transpose(&a, &mut c);
             dense_apply_transpose_scalar(&rot.matrix(), d, &a, &mut e);
             assert_eq!(bits(&c), bits(&e), "dense transpose d={d}");
+        }
+    }
+
+    #[test]
+    fn in_place_haar_draw_equals_faers_qr_bit_for_bit() {
+        // Sizes across faer's block-size steps (recommended_block_size: ≤128², ≤512², …).
+        for (p, cols) in [
+            (1usize, 1usize),
+            (2, 2),
+            (7, 5),
+            (64, 64),
+            (130, 130),
+            (600, 599),
+        ] {
+            let a = haar::haar_rows(p, cols, &mut seeded_rng(7, 1));
+            let b = haar::haar_rows_by_faer_qr(p, cols, &mut seeded_rng(7, 1));
+            assert_eq!(a.len(), p * cols);
+            let same = a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "p={p} cols={cols}");
         }
     }
 

@@ -195,8 +195,7 @@ impl PolarCodec {
             start[l] = start[l - 1] + (block >> l);
         }
         let mut idx = [0u16; 256];
-        let mut r = [0f64; 256];
-        let mut next = [0f64; 256];
+        let (mut ra, mut rb) = ([0f64; 256], [0f64; 256]);
         let mut y = [0f64; 256];
         for b in 0..self.blocks() {
             for (l, level) in self.levels.iter().enumerate() {
@@ -204,6 +203,9 @@ impl PolarCodec {
                     *slot = reader.read(level.bits) as u16;
                 }
             }
+            // Radii of the current level in `r`, the next level's written to `next`, then the
+            // two swap (no copy between levels).
+            let (mut r, mut next) = (&mut ra, &mut rb);
             r[0] = f16::from_le_bytes([radii[2 * b], radii[2 * b + 1]]).to_f64();
             let mut width = 1;
             for l in (1..nlev).rev() {
@@ -214,7 +216,7 @@ impl PolarCodec {
                     next[2 * j + 1] = r[j] * level.sin[k];
                 }
                 width *= 2;
-                r[..width].copy_from_slice(&next[..width]);
+                std::mem::swap(&mut r, &mut next);
             }
             let level = &self.levels[0];
             for j in 0..width {
@@ -413,6 +415,23 @@ impl Codec for PolarCodec {
                 }) as Box<dyn Scorer + 'a>
             })
             .collect()
+    }
+    /// `pair` against every code with a's reconstruction made once (the same sums).
+    fn pair_all(&self, a: &[u8], codes: &Codes, out: &mut [f64]) -> Result<()> {
+        if self.rot.padded() != 0 {
+            for (o, b) in out.iter_mut().zip(codes.iter()) {
+                *o = self.pair(a, b)?;
+            }
+            return Ok(());
+        }
+        let ya = self.rotated_reconstruction(a);
+        let block = self.params.block();
+        for (o, b) in out.iter_mut().zip(codes.iter()) {
+            let mut total = 0f64;
+            self.for_each_block(b, |k, yb| total += dot(&ya[k * block..(k + 1) * block], yb));
+            *o = total;
+        }
+        Ok(())
     }
     fn pair(&self, a: &[u8], b: &[u8]) -> Result<f64> {
         if self.rot.padded() == 0 {

@@ -199,6 +199,13 @@ fn byte_cases() -> Vec<ByteCase> {
             diff: |d| (d.next_power_of_two() / 2) as i64 - d.div_ceil(2) as i64,
         },
         ByteCase {
+            spec: "tq-mse:bits=4,rot=fht-kac",
+            ours: |d| 4 + d.div_ceil(2),
+            peer: "turbovec bit_width=4 (d a multiple of 8)",
+            peer_bytes: |d| d.div_ceil(2) + 4,
+            diff: |_| 0,
+        },
+        ByteCase {
             spec: "tq-prod:bits=4",
             ours: |d| 8 + c8(3 * d) + c8(d),
             peer: "FAISS SQ full TurboQuant, 4 bits",

@@ -12,7 +12,7 @@ use codecbench::codec::rabitq::{Centroid, QueryRounding, RabitqCodec};
 use codecbench::codec::{Codec, CodecSpec, Codes, DecodeScale};
 use codecbench::data::Rows;
 use codecbench::linalg::popcount::{
-    BitPlanes, and_planes_many, and_planes_many_portable, and_planes_scalar,
+    BitPlanes, and_planes_many, and_planes_many_portable, and_planes_paths, and_planes_scalar,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -169,7 +169,7 @@ fn with_edge_rows(rows: &Rows, c: f32) -> Rows {
 // ---------------------------------------------------------------------------------------------
 // The kernel
 
-/// and_planes_many (POPCNT or generic) equals the per-byte reference and the definition
+/// and_planes_many (each copy: generic, POPCNT, AVX-512) equals the per-byte reference and the definition
 /// Σ_i x_i·u_i, Σ_i x_i, exactly, for every B, odd byte lengths, strides and offsets, and for
 /// zero / all-ones codes and queries.
 #[test]
@@ -208,8 +208,14 @@ fn popcount_planes_equal_the_scalar_reference_exactly() {
                 and_planes_many_portable(&planes, &data, stride, offset, &mut portable);
                 assert_eq!(
                     out, portable,
-                    "B={bits} n={n_bytes}: POPCNT vs portable copy"
+                    "B={bits} n={n_bytes}: dispatched vs portable copy"
                 );
+                // Every copy this CPU runs (POPCNT, AVX-512 VPOPCNTDQ), called directly.
+                for (name, path) in and_planes_paths() {
+                    let mut got = vec![(0u32, 0u32); rows];
+                    path(&planes, &data, stride, offset, &mut got);
+                    assert_eq!(got, portable, "B={bits} n={n_bytes}: {name}");
+                }
                 for (r, &got) in out.iter().enumerate() {
                     let x = &data[r * stride + offset..r * stride + offset + n_bytes];
                     assert_eq!(got, and_planes_scalar(&planes, x), "B={bits} n={n_bytes}");

@@ -216,7 +216,7 @@ impl MemoryBudget {
             let needed = alt.fit_bytes(train_rows, dim);
             if self.allows(needed) {
                 return format!(
-                    "a structured rotation fits: '{alt}' (FHT–Kac, O(d) state, no padding) \
+                    "a structured rotation fits: '{alt}' (FHT–Kac, O(d) state, O(d log d) per row) \
                      needs {}; or raise --memory-budget",
                     size_text(needed)
                 );

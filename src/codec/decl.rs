@@ -48,7 +48,7 @@ pub const ROT_PARAM: ParamInfo = ParamInfo {
     key: "rot",
     values: RotationKind::VALUES,
     default: "haar",
-    doc: "random rotation before quantizing: Haar QR (seed-regenerated, 8 model bytes; O(d²) per row, O(d³) to draw), randomized Hadamard (3 rounds, zero-padded to a power of two; padded coordinates are coded and counted), FHT–Kac (4 rounds of Hadamard on two overlapping power-of-two blocks + Kac butterflies; O(d log d), no padding), or none",
+    doc: "random rotation before quantizing: Haar QR (seed-regenerated, 8 model bytes; O(d²) per row, O(d³) to draw), randomized Hadamard (3 rounds, zero-padded to a power of two; padded coordinates are coded and counted), FHT–Kac (4 rounds of a permutation, sign flips, Hadamard on two overlapping power-of-two blocks and Kac butterflies; O(d log d), no padding to a power of two), or none",
 };
 
 /// What the all-zero row decodes to (the contract test checks it).

@@ -12,7 +12,7 @@
 //! 2 + 2·d bytes — two bytes *more* than the BF16 row itself — and the gain bought nothing.
 //! Here the shape is quantized for real:
 //!
-//! - `u = x/‖x‖`, optionally rotated (`rot=haar|hadamard|none`, as the rotation codecs) so
+//! - `u = x/‖x‖`, optionally rotated (`rot=haar|hadamard|fht-kac|none`, as the rotation codecs) so
 //!   that no coordinate dominates: `y = Π·u` (p coordinates, p = d or the next power of two).
 //! - `shape=iB` (B in 2..=8): `q_i = round(L·y_i / max_j |y_j|)` with `L = 2^(B−1) − 1`
 //!   (symmetric, `q ∈ [−L, L]`, stored offset by L in B bits). **No per-row scale is stored**:

@@ -59,7 +59,8 @@
 //! ⟨x̂, q̄⟩ = Δ·⟨x, u⟩ + lo·Σx_i − ½·(Δ·Σu_i + p·lo), where
 //! ⟨x, u⟩ = Σ_j 2^j·popcount(x AND u^(j)) over the B_q bit planes of u and Σx_i = popcount(x)
 //! ([`popcount::and_planes_many`], exact integers). Everything but the two counts is computed
-//! once per query in `scorer`, so a code costs (B_q + 1)·⌈p/64⌉ AND+POPCNTs and a few flops.
+//! once per query in `scorer`, so a code costs (B_q + 1)·⌈p/64⌉ AND+POPCNTs (⌈p/512⌉ each with
+//! AVX-512 VPOPCNTDQ) and a few flops.
 //! Rounding (`qround=`): `nearest` (default; what FAISS 1.15.1 does, deterministic, and what
 //! compare-peers pairs with FAISS's qb = 4) or `random`, the paper's randomized rounding
 //! ⌊(q'_i − lo)/Δ + r_i⌋, r_i ~ U[0,1), which makes q̄ unbiased for q' (so the estimator stays

@@ -62,6 +62,7 @@ pub fn get(code: &[u8], bits: u32, i: usize) -> u8 {
 /// Unpack the first `out.len()` values (byte-wise paths for 1, 2, 4 and 8 bits, word-wise
 /// groups of eight values for the other widths).
 pub fn unpack(code: &[u8], bits: u32, out: &mut [u8]) {
+    debug_assert!((1..=8).contains(&bits), "unpack: bits must be 1..=8");
     match bits {
         8 => out.copy_from_slice(&code[..out.len()]),
         1 => unpack_fixed::<1, 8>(code, out),

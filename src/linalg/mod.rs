@@ -14,8 +14,8 @@
 //! - [`eigen`]: symmetric eigen-decomposition and SVD (faer), f64 GEMM (matrixmultiply), PCA,
 //!   orthogonal Procrustes.
 //! - [`simd`]: AVX2 popcount and int8 dot kernels with runtime detection and scalar references.
-//! - [`popcount`]: bit-plane AND-popcount (RaBitQ's quantized-query scorer), POPCNT at run
-//!   time, exactly equal to its per-byte reference.
+//! - [`popcount`]: bit-plane AND-popcount (RaBitQ's quantized-query scorer), AVX-512
+//!   VPOPCNTDQ or POPCNT chosen at run time, exactly equal to its per-byte reference.
 //! - [`scan`]: the f32 scan kernels behind `Scorer::estimate_all` (int8/u8/4-bit LUT dots,
 //!   RaBitQ grid dots, PQ table sums), AVX2 with bit-identical scalar references.
 //!

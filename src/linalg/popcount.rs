@@ -213,17 +213,18 @@ fn many_body<const B: usize>(
     }
 }
 
+/// `$body::<B>(…)` with the planes' B as a compile-time constant.
 macro_rules! by_bits {
-    ($planes:expr, $data:expr, $stride:expr, $offset:expr, $out:expr) => {
+    ($body:ident, $planes:expr, $data:expr, $stride:expr, $offset:expr, $out:expr) => {
         match $planes.bits {
-            1 => many_body::<1>($planes, $data, $stride, $offset, $out),
-            2 => many_body::<2>($planes, $data, $stride, $offset, $out),
-            3 => many_body::<3>($planes, $data, $stride, $offset, $out),
-            4 => many_body::<4>($planes, $data, $stride, $offset, $out),
-            5 => many_body::<5>($planes, $data, $stride, $offset, $out),
-            6 => many_body::<6>($planes, $data, $stride, $offset, $out),
-            7 => many_body::<7>($planes, $data, $stride, $offset, $out),
-            _ => many_body::<8>($planes, $data, $stride, $offset, $out),
+            1 => $body::<1>($planes, $data, $stride, $offset, $out),
+            2 => $body::<2>($planes, $data, $stride, $offset, $out),
+            3 => $body::<3>($planes, $data, $stride, $offset, $out),
+            4 => $body::<4>($planes, $data, $stride, $offset, $out),
+            5 => $body::<5>($planes, $data, $stride, $offset, $out),
+            6 => $body::<6>($planes, $data, $stride, $offset, $out),
+            7 => $body::<7>($planes, $data, $stride, $offset, $out),
+            _ => $body::<8>($planes, $data, $stride, $offset, $out),
         }
     };
 }
@@ -248,7 +249,7 @@ fn many_generic(
     offset: usize,
     out: &mut [(u32, u32)],
 ) {
-    by_bits!(planes, data, stride, offset, out)
+    by_bits!(many_body, planes, data, stride, offset, out)
 }
 
 /// # Safety
@@ -262,11 +263,12 @@ unsafe fn many_popcnt(
     offset: usize,
     out: &mut [(u32, u32)],
 ) {
-    by_bits!(planes, data, stride, offset, out)
+    by_bits!(many_body, planes, data, stride, offset, out)
 }
 
-/// The AVX-512 copy: a code's bytes 64 at a time in one register (a last partial chunk copied
-/// into a zeroed buffer first, so nothing past the code is read), each plane's matching 8 words from a plane-major copy
+/// The AVX-512 copy: a code's bytes 64 at a time in one register (a last partial chunk loaded
+/// whole and the bytes past the code zeroed by AND — they belong to the next code or the stride's
+/// slack, inside the buffer — or, at the buffer's very end, by a byte-masked load), each plane's matching 8 words from a plane-major copy
 /// of the query made once per call, VPOPCNTQ per 64-bit lane, the planes' counts weighted by
 /// 2^j lane-wise and summed across lanes at the end. Integer arithmetic throughout: equal to the
 /// reference exactly.
@@ -289,16 +291,7 @@ mod avx512 {
         offset: usize,
         out: &mut [(u32, u32)],
     ) {
-        match planes.bits {
-            1 => body::<1>(planes, data, stride, offset, out),
-            2 => body::<2>(planes, data, stride, offset, out),
-            3 => body::<3>(planes, data, stride, offset, out),
-            4 => body::<4>(planes, data, stride, offset, out),
-            5 => body::<5>(planes, data, stride, offset, out),
-            6 => body::<6>(planes, data, stride, offset, out),
-            7 => body::<7>(planes, data, stride, offset, out),
-            _ => body::<8>(planes, data, stride, offset, out),
-        }
+        by_bits!(body, planes, data, stride, offset, out)
     }
 
     #[inline]

@@ -172,7 +172,8 @@ fn spiky_rows(d: usize) -> Rows {
 /// p·C(f_p, b), on rows that an unrotated or badly mixed code quantizes poorly (one-hot,
 /// two-hot, flat blocks; `rot=none` misses by far more than 2% on them, checked below) and on
 /// isotropic unit rows, at widths with small, large and almost full block overlap (257: blocks
-/// [0, 256) and [1, 257)), for three rotation seeds: within 2% (issue #17's bar). Sampling
+/// [0, 256) and [1, 257)) and a power of two (512: one block, no Kac step), for three rotation
+/// seeds: within 2% (issue #17's bar). Sampling
 /// error of the measured mean over ≥ 2d rows × d coordinates (800 × d isotropic), were the
 /// rotated coordinates Haar-distributed: relative SE ≤ 1.5/√(2d·d) ≤ 0.4% at d ≥ 257
 /// (coefficient of variation of a squared coordinate error ≤ 1.5, b = 1), so 2% is ≥ 5 SE,
@@ -181,7 +182,7 @@ fn spiky_rows(d: usize) -> Rows {
 /// rows missed by up to +82% (d = 768). Haar itself is held to the same 2% as a check of the bar.
 #[test]
 fn fht_kac_keeps_tq_mse_distortion_within_two_percent_of_haar() {
-    for d in [257usize, 384, 768, 1000] {
+    for d in [257usize, 384, 512, 768, 1000] {
         let spiky = spiky_rows(d);
         let iso = unit_rows(800, d, 31);
         for seed in [3u64, 4, 5] {

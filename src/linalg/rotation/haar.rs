@@ -6,7 +6,7 @@ use crate::linalg::{axpy, dot};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-/// A p×p Haar-random orthogonal matrix, row-major (see [`RotationKind::Haar`]).
+/// A p×p Haar-random orthogonal matrix, row-major (see [`super::RotationKind::Haar`]).
 pub fn haar_orthogonal(p: usize, rng: &mut impl Rng) -> Vec<f64> {
     haar_rows(p, p, rng)
 }
@@ -80,11 +80,19 @@ pub(super) fn haar_rows(p: usize, cols: usize, rng: &mut impl Rng) -> Vec<f64> {
         )),
     );
     drop(g);
-    // Row i of the result is column i of Q (contiguous in faer's column-major storage) with
-    // the sign of R_ii.
-    let mut out = Vec::with_capacity(p * cols);
-    for (i, r) in diag.iter().enumerate() {
-        let sign = if *r < 0.0 { -1.0 } else { 1.0 };
+    sign_fixed_rows(q.as_ref(), |i| diag[i], cols)
+}
+
+/// Row i of the result is column i of Q (contiguous in faer's column-major storage), its first
+/// `cols` entries, with the sign of R_ii.
+fn sign_fixed_rows(
+    q: faer::MatRef<'_, f64>,
+    r_diag: impl Fn(usize) -> f64,
+    cols: usize,
+) -> Vec<f64> {
+    let mut out = Vec::with_capacity(q.ncols() * cols);
+    for i in 0..q.ncols() {
+        let sign = if r_diag(i) < 0.0 { -1.0 } else { 1.0 };
         let col = q.col(i);
         out.extend((0..cols).map(|j| sign * col[j]));
     }
@@ -99,13 +107,7 @@ pub(super) fn haar_rows_by_faer_qr(p: usize, cols: usize, rng: &mut impl Rng) ->
     let gt = faer::MatRef::from_column_major_slice(&g, p, p);
     let qr = gt.qr();
     let (q_mat, r_mat) = (qr.compute_Q(), qr.R());
-    let mut out = Vec::with_capacity(p * cols);
-    for i in 0..p {
-        let sign = if r_mat[(i, i)] < 0.0 { -1.0 } else { 1.0 };
-        let col = q_mat.col(i);
-        out.extend((0..cols).map(|j| sign * col[j]));
-    }
-    out
+    sign_fixed_rows(q_mat.as_ref(), |i| r_mat[(i, i)], cols)
 }
 
 /// Modified Gram–Schmidt on the rows of `g` (p × p), redrawing a row that is (numerically) in
@@ -135,7 +137,7 @@ fn gram_schmidt_rows(mut g: Vec<f64>, p: usize, rng: &mut impl Rng) -> Vec<f64> 
     g
 }
 
-/// `out_i = ⟨row_i, x⟩` for the rows of a dense p×d matrix, each by [`super::dot`]'s
+/// `out_i = ⟨row_i, x⟩` for the rows of a dense p×d matrix, each by [`crate::linalg::dot`]'s
 /// four-accumulator order; AVX2 when available (the same code compiled with AVX2: bit-identical).
 pub(super) fn dense_apply(m: &[f64], dim: usize, x: &[f64], out: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]

@@ -4,14 +4,14 @@
 //!   entries, with the signs fixed so that R has a positive diagonal (the fix that makes Q exactly
 //!   Haar-distributed; modified Gram–Schmidt produces it directly). Stored dense in f64 (only the
 //!   p×d block that touches the un-padded input); O(p·d) per row, O(p³) to draw (≈ 0.3 s at
-//!   p = 768 on one core; prefer Hadamard for d in the thousands).
+//!   p = 768, ≈ 3.6 s at p = 4096 on one core; prefer FHT–Kac for d in the thousands).
 //! - **Hadamard**: three rounds of `x ← H·D_r·x` with D_r a random ±1 diagonal and H the
 //!   normalised Walsh–Hadamard matrix; O(p log p) per row. Non-power-of-two d is handled by
 //!   **zero padding** to p = the next power of two: the rotated vector has p coordinates and a
 //!   code that quantizes them all spends its bits on p − d padded coordinates too; codecs count
 //!   them in `code_bytes` (for example d = 130 → p = 256, d = 768 → p = 1024).
-//! - **FHT–Kac** (`fht-kac`): a structured rotation of p = d coordinates, **no padding**, for
-//!   any d; O(d log d) per row, O(d) state. Four rounds of: a random permutation, a random ±1
+//! - **FHT–Kac** (`fht-kac`): a structured rotation of p = d coordinates, **no padding** (beyond
+//!   a codec's block multiple, as for Haar), for any d; O(d log d) per row, O(d) state. Four rounds of: a random permutation, a random ±1
 //!   diagonal, the normalised Walsh–Hadamard transform of the first m = 2^⌊log₂ d⌋
 //!   coordinates, and — unless d = m — a second ±1 diagonal, the transform of the last m (the
 //!   two blocks overlap and cover all d, since m > d/2) and one layer of Kac butterflies
@@ -31,8 +31,8 @@
 //! - **None**: the identity (an ablation; zero padding only where a codec needs blocks).
 //!
 //! `multiple` lets a codec ask for p to be a multiple of its block size (PolarQuant's 2^L): Haar
-//! and None round d up to it (the Haar rotation then acts on the padded space, so every block is
-//! a generic rotated block); Hadamard rounds up to a power of two at least that large.
+//! FHT–Kac and None round d up to it (Haar and FHT–Kac then act on the padded space, so every
+//! block is a generic rotated block); Hadamard rounds up to a power of two at least that large.
 //!
 //! Storage: a rotation is a deterministic function of (kind, d, p, seed), so its shared state is
 //! counted as the 8-byte seed ([`Rotation::model_bytes`]); the identity costs nothing.
@@ -47,7 +47,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use std::fmt;
 
-/// Which random rotation a codec applies before quantizing (`rot=haar|hadamard|none`).
+/// Which random rotation a codec applies before quantizing (`rot=haar|hadamard|fht-kac|none`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum RotationKind {
     /// Haar-random orthogonal matrix (QR of a Gaussian matrix with the sign fix).
@@ -55,7 +55,8 @@ pub enum RotationKind {
     Haar,
     /// Randomized Hadamard, 3 rounds, zero-padded to a power of two.
     Hadamard,
-    /// FHT on two overlapping power-of-two blocks + Kac butterflies, 4 rounds, no padding.
+    /// FHT on two overlapping power-of-two blocks + Kac butterflies, 4 rounds, no padding
+    /// (beyond a codec's block multiple).
     FhtKac,
     /// No rotation.
     None,
@@ -122,7 +123,10 @@ impl Rotation {
                 let signs = random_signs(2 * FHT_KAC_ROUNDS, out_dim, rng);
                 let perms = (0..FHT_KAC_ROUNDS)
                     .map(|_| {
-                        let mut pi: Vec<u32> = (0..out_dim as u32).collect();
+                        let p = u32::try_from(out_dim).expect(
+                            "FHT–Kac: over 2^32 coordinates (the memory budget refuses it)",
+                        );
+                        let mut pi: Vec<u32> = (0..p).collect();
                         pi.shuffle(rng);
                         pi
                     })
@@ -358,6 +362,10 @@ mod tests {
             (64, 64),
             (130, 130),
             (600, 599),
+            // Column strides that are not multiples of 8, and faer's block sizes 64 and 128 (the
+            // one the d = 4096 and 8192 draws use).
+            (1030, 1030),
+            (2100, 2100),
         ] {
             let a = haar::haar_rows(p, cols, &mut seeded_rng(7, 1));
             let b = haar::haar_rows_by_faer_qr(p, cols, &mut seeded_rng(7, 1));

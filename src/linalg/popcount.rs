@@ -326,7 +326,9 @@ mod avx512 {
                 (len, m, _mm512_movm_epi8(m))
             })
             .collect();
-        for (i, o) in out.iter_mut().enumerate() {
+        // Code i's lanes of tot·2^32 + pop, tot = Σ_j 2^j·popcount(x AND u^(j)): summed across
+        // lanes, Σtot·2^32 + Σpop, exact since both sums are < 2^32 (the module doc's bound).
+        let lanes = |i: usize| -> __m512i {
             let start = i * stride + offset;
             // Ask for the code PREFETCH_CODES ahead now: the scan is otherwise bound by memory
             // latency once the codes stream from memory (a hint; it changes no result).
@@ -368,11 +370,29 @@ mod avx512 {
             for (j, a) in acc.iter().enumerate().skip(1) {
                 tot = _mm512_add_epi64(tot, _mm512_sllv_epi64(*a, _mm512_set1_epi64(j as i64)));
             }
-            // One lane sum for both: Σ(tot·2^32 + pop) = Σtot·2^32 + Σpop, exact since both
-            // sums are < 2^32 (the module doc's bound).
-            let both =
-                _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_slli_epi64::<32>(tot), pop)) as u64;
-            *o = ((both >> 32) as u32, both as u32);
+            _mm512_add_epi64(_mm512_slli_epi64::<32>(tot), pop)
+        };
+        let split = |both: u64| ((both >> 32) as u32, both as u32);
+        let n_codes = out.len();
+        // Two codes per step, their lane sums by one shared reduction tree.
+        let mut pairs = out.chunks_exact_mut(2);
+        for (k, o) in (&mut pairs).enumerate() {
+            let (a, b) = (lanes(2 * k), lanes(2 * k + 1));
+            // [a0+a1, b0+b1, a2+a3, b2+b3, …], then the 256-bit halves, then the 128-bit ones.
+            let s1 = _mm512_add_epi64(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+            let s2 = _mm256_add_epi64(
+                _mm512_castsi512_si256(s1),
+                _mm512_extracti64x4_epi64::<1>(s1),
+            );
+            let s3 = _mm_add_epi64(
+                _mm256_castsi256_si128(s2),
+                _mm256_extracti128_si256::<1>(s2),
+            );
+            o[0] = split(_mm_cvtsi128_si64(s3) as u64);
+            o[1] = split(_mm_extract_epi64::<1>(s3) as u64);
+        }
+        if let [last] = pairs.into_remainder() {
+            *last = split(_mm512_reduce_add_epi64(lanes(n_codes - 1)) as u64);
         }
     }
 }

@@ -188,7 +188,8 @@ fn popcount_planes_equal_the_scalar_reference_exactly() {
                 let planes = BitPlanes::new(levels, bits, n_bytes);
                 let offset = rng.random_range(0..5);
                 let stride = offset + n_bytes + rng.random_range(0..4);
-                let rows = 20;
+                // Odd: the AVX-512 copy counts two codes per step and the last one alone.
+                let rows = 21;
                 let mut data: Vec<u8> = (0..stride * rows).map(|_| rng.random()).collect();
                 // Bits past n are zero in real codes (the encoder zeroes them); keep that.
                 for r in 0..rows {
